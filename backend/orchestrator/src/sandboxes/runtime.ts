@@ -1,0 +1,54 @@
+// The sandbox runtime interface: where an agent's tools run, as a stdio MCP server the Claude Agent SDK starts.
+import type { Logger } from 'pino';
+
+/** What a runtime needs to give one agent a sandbox. Paths are as the orchestrator sees them (WORKSPACE_LOCAL). */
+export interface SandboxRequest {
+  runId: string;
+  agentId: number;
+  /** Absolute path of the run repository (holds `.git`). */
+  runDirectory: string;
+  /** Absolute path of this agent's worktree. */
+  worktreePath: string;
+  logger: Logger;
+  signal?: AbortSignal;
+}
+
+/** The stdio MCP server the SDK spawns: the agent's only tools. */
+export interface McpStdioServer {
+  type: 'stdio';
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+}
+
+export interface Sandbox {
+  /** The MCP server that runs the agent's tools inside this sandbox. */
+  readonly mcpServer: McpStdioServer;
+  /** The working directory the agent's tools see; the prompt names this one. */
+  readonly workingDirectory: string;
+  /** Stops everything this sandbox started. Idempotent, never throws. */
+  stop(): Promise<void>;
+}
+
+export interface RuntimeCheck {
+  ok: boolean;
+  detail: string;
+}
+
+export interface SandboxRuntime {
+  readonly name: 'local' | 'docker';
+  /** Prepares a sandbox for one agent; the SDK starts its MCP server. */
+  start(request: SandboxRequest): Promise<Sandbox>;
+  /** Whether this runtime can start sandboxes now (for /ready). */
+  check(signal?: AbortSignal): Promise<RuntimeCheck>;
+}
+
+/** A sandbox that could not be prepared; the message is shown to the user as the agent's error. */
+export class SandboxError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SandboxError';
+    this.code = code;
+  }
+}

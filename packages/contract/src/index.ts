@@ -1,0 +1,100 @@
+// The HTTP API contract shared by the orchestrator, the frontend and any client: zod schemas, with types inferred from them. No I/O lives here.
+import { z } from 'zod';
+
+export const MIN_AGENTS = 1;
+export const MAX_AGENTS = 10;
+export const MAX_PROMPT_LENGTH = 100_000;
+
+export const OrchestrateRequestSchema = z.object({
+  prompt: z
+    .string({ error: (issue) => (issue.input === undefined ? 'prompt is required' : 'prompt must be a string') })
+    .refine((value) => value.trim().length > 0, { message: 'prompt must not be blank' })
+    .refine((value) => value.length <= MAX_PROMPT_LENGTH, {
+      message: `prompt must be at most ${MAX_PROMPT_LENGTH} characters`,
+    }),
+  agent_count: z
+    .number({
+      error: (issue) => (issue.input === undefined ? 'agent_count is required' : 'agent_count must be an integer'),
+    })
+    .int({ message: 'agent_count must be an integer' })
+    .min(MIN_AGENTS, { message: `agent_count must be between ${MIN_AGENTS} and ${MAX_AGENTS}` })
+    .max(MAX_AGENTS, { message: `agent_count must be between ${MIN_AGENTS} and ${MAX_AGENTS}` }),
+});
+export type OrchestrateRequest = z.infer<typeof OrchestrateRequestSchema>;
+
+export const AgentWorkspaceSchema = z.object({
+  worktree_path: z.string(),
+  branch_name: z.string(),
+});
+export type AgentWorkspace = z.infer<typeof AgentWorkspaceSchema>;
+
+/** One message of the agent's conversation, reduced to what a client can show. */
+export const AgentMessageSchema = z.object({
+  type: z.string(),
+  text: z.string().optional(),
+  tool: z.string().optional(),
+  input_summary: z.string().optional(),
+});
+export type AgentMessage = z.infer<typeof AgentMessageSchema>;
+
+export const AgentResultStatusSchema = z.enum(['success', 'error']);
+export type AgentResultStatus = z.infer<typeof AgentResultStatusSchema>;
+
+export const AgentResultSchema = z.object({
+  agent_id: z.number().int(),
+  status: AgentResultStatusSchema,
+  output: z.string(),
+  error: z.string().optional(),
+  workspace: AgentWorkspaceSchema,
+  messages: z.array(AgentMessageSchema),
+});
+export type AgentResult = z.infer<typeof AgentResultSchema>;
+
+export const RunInfoSchema = z.object({
+  run_id: z.string(),
+  run_dir: z.string(),
+  git_initialized: z.boolean(),
+});
+export type RunInfo = z.infer<typeof RunInfoSchema>;
+
+export const RunSummarySchema = z.object({
+  total_agents: z.number().int(),
+  successful: z.number().int(),
+  failed: z.number().int(),
+});
+export type RunSummary = z.infer<typeof RunSummarySchema>;
+
+export const OrchestrateResponseSchema = z.object({
+  status: z.literal('completed'),
+  run_info: RunInfoSchema,
+  summary: RunSummarySchema,
+  results: z.array(AgentResultSchema),
+});
+export type OrchestrateResponse = z.infer<typeof OrchestrateResponseSchema>;
+
+/** Every error answer: a message, and the request field at fault where there is one. */
+export const ErrorResponseSchema = z.object({
+  error: z.string(),
+  field: z.string().optional(),
+});
+export type ErrorResponse = z.infer<typeof ErrorResponseSchema>;
+
+export const HealthResponseSchema = z.object({ status: z.literal('ok') });
+
+export const ReadyCheckSchema = z.object({ ok: z.boolean(), detail: z.string() });
+export const ReadyResponseSchema = z.object({
+  status: z.enum(['ready', 'not_ready']),
+  runtime: z.string(),
+  model: z.string(),
+  checks: z.record(z.string(), ReadyCheckSchema),
+});
+export type ReadyResponse = z.infer<typeof ReadyResponseSchema>;
+
+/** Turns a failed parse into the API's error shape: the first issue's message and the field it names. */
+export function toErrorResponse(error: z.ZodError): ErrorResponse {
+  const issue = error.issues[0];
+  if (!issue) return { error: 'invalid request' };
+  const field = issue.path.map(String).join('.');
+  if (issue.code === 'unrecognized_keys') return { error: issue.message };
+  return field ? { error: issue.message, field } : { error: issue.message };
+}
