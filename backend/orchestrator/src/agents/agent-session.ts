@@ -1,0 +1,158 @@
+// Runs one agent: a Claude Agent SDK session whose only tools are its sandbox's MCP server, to completion, error, timeout or abort.
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { query, type SDKMessage, type SDKResultMessage } from '@anthropic-ai/claude-agent-sdk';
+import type { Logger } from 'pino';
+import type { AgentMessage } from '@multiclaude/contract';
+import type { Sandbox } from '../sandboxes/runtime.ts';
+import { toAgentMessages } from './messages.ts';
+
+/** The MCP server's name as the SDK sees it (`workspace` is reserved by Claude Code and dropped). */
+export const SANDBOX_SERVER_NAME = 'sandbox';
+/** The sandbox tools an agent may use: files and shell. */
+export const SANDBOX_TOOLS = ['Bash', 'Read', 'Write', 'Edit', 'Glob', 'Grep', 'NotebookEdit'] as const;
+// The rest of what `claude mcp serve` offers would let an agent reach out (web) or start more agents.
+const DENIED_TOOLS = ['Agent', 'WebFetch', 'WebSearch', 'CronCreate', 'CronDelete', 'CronList', 'ScheduleWakeup', 'SendMessage', 'Workflow', 'EnterWorktree', 'ExitWorktree', 'Skill', 'Monitor', 'TaskStop', 'ListAgents', 'ReportFindings', 'ToolSearch'];
+const MAX_MESSAGES = 500;
+
+export interface ModelSettings {
+  apiKey: string;
+  baseUrl: string | undefined;
+  model: string | undefined;
+}
+
+export interface AgentSessionInput {
+  agentId: number;
+  prompt: string;
+  sandbox: Sandbox;
+  /** The agent's own Claude config dir: parallel agents sharing one corrupt each other's settings. */
+  configDirectory: string;
+  /** The claude process's cwd, on the orchestrator's side. */
+  hostWorkingDirectory: string;
+  model: ModelSettings;
+  claudeExecutable: string;
+  maxTurns: number;
+  timeoutMs: number;
+  searchPath: string;
+  runningAsRoot: boolean;
+  logger: Logger;
+  signal?: AbortSignal;
+  onMessage?: (message: AgentMessage) => void;
+}
+
+export interface AgentOutcome {
+  status: 'success' | 'error';
+  output: string;
+  error?: string;
+  messages: AgentMessage[];
+  usage: { input_tokens: number; output_tokens: number };
+  cost_usd: number;
+  duration_ms: number;
+  num_turns: number;
+}
+
+function resultError(result: SDKResultMessage): string {
+  if (result.subtype === 'success') return result.result || 'the agent reported an error';
+  if (result.subtype === 'error_max_turns') return `the agent hit the turn limit (${result.num_turns} turns)`;
+  return result.errors.join('; ') || `the agent stopped: ${result.subtype}`;
+}
+
+export async function runAgentSession(input: AgentSessionInput): Promise<AgentOutcome> {
+  const started = Date.now();
+  const messages: AgentMessage[] = [];
+  const record = (message: AgentMessage): void => {
+    if (messages.length < MAX_MESSAGES) messages.push(message);
+    input.onMessage?.(message);
+  };
+  const abortController = new AbortController();
+  const timeout = setTimeout(() => abortController.abort(new Error('timeout')), input.timeoutMs);
+  timeout.unref();
+  const onAbort = (): void => abortController.abort(input.signal?.reason);
+  if (input.signal?.aborted) onAbort();
+  else input.signal?.addEventListener('abort', onAbort, { once: true });
+
+  let result: SDKResultMessage | undefined;
+  let lastText = '';
+  let stderrTail = '';
+  try {
+    await mkdir(input.configDirectory, { recursive: true });
+    const environment: Record<string, string> = {
+      PATH: input.searchPath,
+      HOME: path.dirname(input.configDirectory),
+      CLAUDE_CONFIG_DIR: input.configDirectory,
+      ANTHROPIC_API_KEY: input.model.apiKey,
+      DISABLE_AUTOUPDATER: '1',
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+      DISABLE_TELEMETRY: '1',
+      DISABLE_ERROR_REPORTING: '1',
+    };
+    if (input.model.baseUrl) environment['ANTHROPIC_BASE_URL'] = input.model.baseUrl;
+    // Claude Code refuses to bypass permissions as root unless told it is sandboxed; the agent's tools
+    // run in the sandbox, not in this process.
+    if (input.runningAsRoot) environment['IS_SANDBOX'] = '1';
+
+    const session = query({
+      prompt: input.prompt,
+      options: {
+        pathToClaudeCodeExecutable: input.claudeExecutable,
+        cwd: input.hostWorkingDirectory,
+        tools: [],
+        mcpServers: { [SANDBOX_SERVER_NAME]: input.sandbox.mcpServer },
+        strictMcpConfig: true,
+        // Over stdin, not argv: the server config must not be readable in the process table.
+        mcpServersDelivery: 'initialize',
+        allowedTools: SANDBOX_TOOLS.map((tool) => `mcp__${SANDBOX_SERVER_NAME}__${tool}`),
+        disallowedTools: DENIED_TOOLS.map((tool) => `mcp__${SANDBOX_SERVER_NAME}__${tool}`),
+        settingSources: [],
+        permissionMode: 'bypassPermissions',
+        allowDangerouslySkipPermissions: true,
+        maxTurns: input.maxTurns,
+        ...(input.model.model ? { model: input.model.model } : {}),
+        abortController,
+        env: environment,
+        stderr: (data: string) => {
+          stderrTail = (stderrTail + data).slice(-2_000);
+          input.logger.debug({ stderr: data.trimEnd() }, 'claude stderr');
+        },
+      },
+    });
+    for await (const message of session as AsyncIterable<SDKMessage>) {
+      for (const item of toAgentMessages(message as { type: string; message?: { content?: unknown } })) {
+        if (item.type === 'text' && item.text) lastText = item.text;
+        record(item);
+      }
+      if (message.type === 'result') result = message;
+    }
+  } catch (error) {
+    const reason = abortController.signal.reason;
+    const text =
+      abortController.signal.aborted && reason instanceof Error && reason.message === 'timeout'
+        ? `the agent timed out after ${input.timeoutMs} ms`
+        : abortController.signal.aborted
+          ? 'the agent was cancelled'
+          : `the agent session failed: ${(error as Error).message}${stderrTail ? ` (${stderrTail.trim().split('\n').pop()})` : ''}`;
+    input.logger.warn({ err: error }, text);
+    return finish('error', lastText, text);
+  } finally {
+    clearTimeout(timeout);
+    input.signal?.removeEventListener('abort', onAbort);
+  }
+
+  if (!result) return finish('error', lastText, 'the agent ended without a result');
+  if (result.is_error || result.subtype !== 'success') return finish('error', lastText, resultError(result));
+  return finish('success', result.result || lastText);
+
+  function finish(status: 'success' | 'error', output: string, error?: string): AgentOutcome {
+    record({ type: 'result', text: error ?? output });
+    return {
+      status,
+      output,
+      ...(error ? { error } : {}),
+      messages,
+      usage: { input_tokens: result?.usage.input_tokens ?? 0, output_tokens: result?.usage.output_tokens ?? 0 },
+      cost_usd: result?.total_cost_usd ?? 0,
+      duration_ms: result?.duration_ms ?? Date.now() - started,
+      num_turns: result?.num_turns ?? 0,
+    };
+  }
+}

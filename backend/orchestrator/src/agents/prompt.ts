@@ -1,0 +1,36 @@
+// Builds the enhanced prompt each agent receives, exactly as the design's example.
+
+export interface PromptInput {
+  agentId: number;
+  branchName: string;
+  workingDirectory: string;
+  userPrompt: string;
+}
+
+export function buildEnhancedPrompt({ agentId, branchName, workingDirectory, userPrompt }: PromptInput): string {
+  return `## IMPORTANT: Workspace and Git Instructions
+
+You are Agent ${agentId} working on branch \`${branchName}\`.
+
+**Your working directory is: ${workingDirectory}**
+
+All files you create should be placed in ${workingDirectory}.
+
+**CRITICAL: At the end of your work, you MUST commit all your changes:**
+
+1. Stage all your changes:
+   \`\`\`bash
+   git add -A
+   \`\`\`
+
+2. Commit with a descriptive message:
+   \`\`\`bash
+   git commit -m "Agent ${agentId}: <brief description of what you implemented>"
+   \`\`\`
+
+---
+
+## Your Task:
+
+${userPrompt}`;
+}

@@ -1,0 +1,121 @@
+// Reads the orchestrator's configuration from the environment once, at start-up, and validates it with zod.
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { z } from 'zod';
+
+const LOG_LEVELS = { DEBUG: 'debug', INFO: 'info', WARNING: 'warn', WARN: 'warn', ERROR: 'error', CRITICAL: 'fatal' } as const;
+
+const positiveInteger = (name: string) =>
+  z.coerce
+    .number({ error: `${name} must be a number` })
+    .int({ message: `${name} must be an integer` })
+    .positive({ message: `${name} must be positive` });
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((value) => (value && value.trim() !== '' ? value.trim() : undefined));
+
+function defaultClaudeExecutable(): string {
+  const require = createRequire(import.meta.url);
+  try {
+    const packageJson = require.resolve('@anthropic-ai/claude-agent-sdk-linux-x64/package.json');
+    return path.join(path.dirname(packageJson), 'claude');
+  } catch {
+    return 'claude';
+  }
+}
+
+const EnvironmentSchema = z.object({
+  ANTHROPIC_API_KEY: optionalString,
+  ANTHROPIC_BASE_URL: optionalString.pipe(z.url({ message: 'ANTHROPIC_BASE_URL must be a URL' }).optional()),
+  ANTHROPIC_MODEL: optionalString,
+  WORKSPACE_LOCAL: optionalString,
+  WORKSPACE_PATH: optionalString,
+  DOCKER_MCP_IMAGE: optionalString.transform((value) => value ?? 'claude-mcp:latest'),
+  LOG_DIR: optionalString,
+  LOG_LEVEL: optionalString.transform((value, context) => {
+    const key = (value ?? 'INFO').toUpperCase() as keyof typeof LOG_LEVELS;
+    if (!(key in LOG_LEVELS)) {
+      context.addIssue({ code: 'custom', message: `LOG_LEVEL must be one of ${Object.keys(LOG_LEVELS).join(', ')}` });
+      return z.NEVER;
+    }
+    return LOG_LEVELS[key];
+  }),
+  HOST: optionalString.transform((value) => value ?? '127.0.0.1'),
+  PORT: positiveInteger('PORT').max(65535, { message: 'PORT must be at most 65535' }).default(8080),
+  AGENT_RUNTIME: z
+    .enum(['auto', 'local', 'docker'], { message: 'AGENT_RUNTIME must be auto, local or docker' })
+    .default('auto'),
+  AGENT_TIMEOUT_MS: positiveInteger('AGENT_TIMEOUT_MS').default(15 * 60 * 1000),
+  MAX_AGENT_TURNS: positiveInteger('MAX_AGENT_TURNS').default(50),
+  SANDBOX_MEMORY: optionalString.transform((value) => value ?? '2g'),
+  SANDBOX_CPUS: optionalString.transform((value) => value ?? '1'),
+  SANDBOX_PIDS_LIMIT: positiveInteger('SANDBOX_PIDS_LIMIT').default(256),
+  SANDBOX_UID: positiveInteger('SANDBOX_UID').default(10001),
+  CLAUDE_CODE_EXECUTABLE: optionalString,
+});
+
+export interface Config {
+  anthropicApiKey: string | undefined;
+  /** Where the model is reached; undefined means Anthropic's API, or the offline model when there is no key. */
+  anthropicBaseUrl: string | undefined;
+  model: string | undefined;
+  /** Where the orchestrator sees the workspace. */
+  workspaceLocal: string;
+  /** Where the Docker engine sees the same workspace (for `-v`). */
+  workspacePath: string;
+  dockerImage: string;
+  logDirectory: string;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+  host: string;
+  port: number;
+  agentRuntime: 'auto' | 'local' | 'docker';
+  agentTimeoutMs: number;
+  maxAgentTurns: number;
+  sandbox: { memory: string; cpus: string; pidsLimit: number; uid: number };
+  claudeExecutable: string;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'invalid_config';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment; throws ConfigError naming every bad variable. */
+export function loadConfig(environment: NodeJS.ProcessEnv): Config {
+  const parsed = EnvironmentSchema.safeParse(environment);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.') || 'environment'}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`, { cause: parsed.error });
+  }
+  const env = parsed.data;
+  const home = path.join(environment['HOME'] ?? os.homedir(), '.multiclaude');
+  const workspaceLocal = path.resolve(env.WORKSPACE_LOCAL ?? path.join(home, 'workspace'));
+  return {
+    anthropicApiKey: env.ANTHROPIC_API_KEY,
+    anthropicBaseUrl: env.ANTHROPIC_BASE_URL,
+    model: env.ANTHROPIC_MODEL,
+    workspaceLocal,
+    workspacePath: env.WORKSPACE_PATH ? path.resolve(env.WORKSPACE_PATH) : workspaceLocal,
+    dockerImage: env.DOCKER_MCP_IMAGE,
+    logDirectory: path.resolve(env.LOG_DIR ?? path.join(home, 'logs')),
+    logLevel: env.LOG_LEVEL,
+    host: env.HOST,
+    port: env.PORT,
+    agentRuntime: env.AGENT_RUNTIME,
+    agentTimeoutMs: env.AGENT_TIMEOUT_MS,
+    maxAgentTurns: env.MAX_AGENT_TURNS,
+    sandbox: {
+      memory: env.SANDBOX_MEMORY,
+      cpus: env.SANDBOX_CPUS,
+      pidsLimit: env.SANDBOX_PIDS_LIMIT,
+      uid: env.SANDBOX_UID,
+    },
+    claudeExecutable: env.CLAUDE_CODE_EXECUTABLE ?? defaultClaudeExecutable(),
+  };
+}

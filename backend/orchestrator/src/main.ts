@@ -1,0 +1,75 @@
+// Wires the orchestrator: config → logger → model → sandbox runtime → runs → HTTP server, and shuts it all down on a signal.
+import { serve } from '@hono/node-server';
+import { loadConfig, ConfigError } from './config.ts';
+import { createLogger } from './logger.ts';
+import { createApp } from './http/app.ts';
+import { RunService } from './runs/run-service.ts';
+import { selectRuntime } from './sandboxes/select.ts';
+import { startOfflineModel, type OfflineModel } from '@multiclaude/offline-model';
+
+let config;
+try {
+  config = loadConfig(process.env);
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+    process.exit(1);
+  }
+  throw error;
+}
+
+const logger = createLogger({ level: config.logLevel });
+const searchPath = process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin';
+
+let offlineModel: OfflineModel | undefined;
+let modelDescription: string;
+let baseUrl = config.anthropicBaseUrl;
+if (!config.anthropicApiKey && !baseUrl) {
+  offlineModel = await startOfflineModel();
+  baseUrl = offlineModel.url;
+  modelDescription = `offline demo model at ${baseUrl} (scripted, not Claude: set ANTHROPIC_API_KEY for real agents)`;
+  logger.warn({ url: baseUrl }, 'DEMO MODE: no ANTHROPIC_API_KEY, agents talk to the offline scripted model, not Claude');
+} else {
+  modelDescription = baseUrl ? `Messages API at ${baseUrl}` : 'Anthropic API';
+}
+
+const { runtime, reason } = await selectRuntime(config, searchPath, logger);
+logger.info({ runtime: runtime.name, reason }, 'sandbox runtime chosen');
+
+const runs = new RunService({
+  workspaceLocal: config.workspaceLocal,
+  runtime,
+  model: { apiKey: config.anthropicApiKey ?? 'offline-demo', baseUrl, model: config.model },
+  claudeExecutable: config.claudeExecutable,
+  maxTurns: config.maxAgentTurns,
+  agentTimeoutMs: config.agentTimeoutMs,
+  searchPath,
+  runningAsRoot: process.getuid?.() === 0,
+  logger,
+});
+const app = createApp({ runs, runtime, workspaceLocal: config.workspaceLocal, modelDescription, logger });
+
+const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (address) => {
+  logger.info(
+    { url: `http://${config.host}:${address.port}`, workspace: config.workspaceLocal, model: modelDescription },
+    'orchestrator listening',
+  );
+});
+// Runs are long: don't let Node's default request timeout cut /orchestrate off.
+server.setTimeout?.(0);
+if ('requestTimeout' in server) (server as { requestTimeout: number }).requestTimeout = 0;
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'shutting down');
+  const forced = setTimeout(() => process.exit(1), 10_000);
+  forced.unref();
+  server.close();
+  await offlineModel?.close();
+  logger.flush?.();
+  process.exit(0);
+}
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -1,0 +1,207 @@
+// Decides what the offline model says next: a pure function of the Messages API request it was sent.
+//
+// The script follows the orchestrator's enhanced prompt: it writes one file through the agent's Write
+// tool, commits it through the Bash tool, then reports. Directives in the user's task change that, so
+// tests can drive one agent of many into trouble:
+//   [[fail]] [[fail agent=2]]        answer 400, an error the CLI does not retry
+//   [[overload times=2 agent=1]]     answer 529 (overloaded) that many times, then carry on
+//   [[slow ms=1500]]                 wait before each answer
+//   [[file name=clock.ts]]           the file to write (default agent-<N>.md)
+//   [[text]]                         answer with text only, no tools
+
+export interface ToolUse {
+  type: 'tool_use';
+  id: string;
+  name: string;
+  input: Record<string, unknown>;
+}
+export interface TextBlock {
+  type: 'text';
+  text: string;
+}
+export type ContentBlock = TextBlock | ToolUse;
+
+export type ScriptedReply =
+  | { kind: 'message'; content: ContentBlock[]; stopReason: 'end_turn' | 'tool_use'; delayMs: number }
+  | { kind: 'error'; status: number; errorType: string; message: string; delayMs: number };
+
+export interface Directive {
+  name: string;
+  args: Record<string, string>;
+}
+
+export interface AgentContext {
+  agentId: number | null;
+  branch: string | null;
+  workingDirectory: string | null;
+  task: string;
+}
+
+interface RequestMessage {
+  role: string;
+  content: unknown;
+}
+export interface MessagesRequest {
+  model?: string;
+  messages?: RequestMessage[];
+  tools?: Array<{ name: string }>;
+}
+
+const DIRECTIVE = /\[\[(\w+)((?:\s+\w+=[^\]\s]+)*)\s*\]\]/g;
+
+export function parseDirectives(task: string): Directive[] {
+  const directives: Directive[] = [];
+  for (const match of task.matchAll(DIRECTIVE)) {
+    const args: Record<string, string> = {};
+    for (const pair of (match[2] ?? '').trim().split(/\s+/).filter(Boolean)) {
+      const [key, value] = pair.split('=');
+      if (key && value !== undefined) args[key] = value;
+    }
+    directives.push({ name: match[1]!, args });
+  }
+  return directives;
+}
+
+/** A directive applies to an agent when it names no agent, or names this one (agent=2 or agent=1,3). */
+export function directiveFor(directives: Directive[], name: string, agentId: number | null): Directive | undefined {
+  return directives.find((directive) => {
+    if (directive.name !== name) return false;
+    const agents = directive.args['agent'];
+    if (!agents) return true;
+    return agentId !== null && agents.split(',').map(Number).includes(agentId);
+  });
+}
+
+function textOf(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content
+    .map((block: { type?: string; text?: string }) => (block.type === 'text' && block.text ? block.text : ''))
+    .join('\n');
+}
+
+export function readAgentContext(request: MessagesRequest): AgentContext {
+  const firstUser = (request.messages ?? []).find((message) => message.role === 'user');
+  const prompt = firstUser ? textOf(firstUser.content) : '';
+  const agent = /You are Agent (\d+) working on branch `([^`]+)`/.exec(prompt);
+  const directory = /\*\*Your working directory is: (.+?)\*\*/.exec(prompt);
+  const taskStart = prompt.indexOf('## Your Task:');
+  const task = taskStart >= 0 ? prompt.slice(taskStart + '## Your Task:'.length).trim() : prompt.trim();
+  return {
+    agentId: agent ? Number(agent[1]) : null,
+    branch: agent ? agent[2]! : null,
+    workingDirectory: directory ? directory[1]!.trim() : null,
+    task,
+  };
+}
+
+function toolResultsSoFar(request: MessagesRequest): number {
+  let count = 0;
+  for (const message of request.messages ?? []) {
+    if (message.role !== 'user' || !Array.isArray(message.content)) continue;
+    for (const block of message.content as Array<{ type?: string }>) if (block.type === 'tool_result') count++;
+  }
+  return count;
+}
+
+function findTool(request: MessagesRequest, name: string): string | undefined {
+  return (request.tools ?? []).map((tool) => tool.name).find((tool) => tool === name || tool.endsWith(`__${name}`));
+}
+
+function firstLine(task: string): string {
+  const line = task.replace(DIRECTIVE, '').trim().split('\n')[0] ?? '';
+  return line.length > 120 ? `${line.slice(0, 117)}...` : line;
+}
+
+/**
+ * The next reply for a request. `overloadsServed` counts the 529s already given to this agent, so
+ * `[[overload times=N]]` stops after N.
+ */
+export function scriptReply(request: MessagesRequest, overloadsServed: number, idSeed: string): ScriptedReply {
+  const context = readAgentContext(request);
+  const directives = parseDirectives(context.task);
+  const delayMs = Number(directiveFor(directives, 'slow', context.agentId)?.args['ms'] ?? 0) || 0;
+  const label = context.agentId === null ? 'the user' : `agent ${context.agentId}`;
+
+  if (directiveFor(directives, 'fail', context.agentId)) {
+    return {
+      kind: 'error',
+      status: 400,
+      errorType: 'invalid_request_error',
+      message: `offline model: scripted failure for ${label}`,
+      delayMs,
+    };
+  }
+  const overload = directiveFor(directives, 'overload', context.agentId);
+  if (overload && overloadsServed < (Number(overload.args['times'] ?? 1) || 1)) {
+    return { kind: 'error', status: 529, errorType: 'overloaded_error', message: 'offline model: overloaded', delayMs };
+  }
+
+  const write = findTool(request, 'Write');
+  const bash = findTool(request, 'Bash');
+  const textOnly = directiveFor(directives, 'text', context.agentId) !== undefined;
+  if (context.agentId === null || !write || !bash || textOnly) {
+    return {
+      kind: 'message',
+      content: [{ type: 'text', text: `Offline demo model here: I read "${firstLine(context.task)}". No tools used.` }],
+      stopReason: 'end_turn',
+      delayMs,
+    };
+  }
+
+  const agentId = context.agentId;
+  const directory = (context.workingDirectory ?? '.').replace(/\/+$/, '') || '/';
+  const fileName = directiveFor(directives, 'file', agentId)?.args['name'] ?? `agent-${agentId}.md`;
+  const filePath = `${directory === '/' ? '' : directory}/${fileName}`;
+  const step = toolResultsSoFar(request);
+  if (step === 0) {
+    return {
+      kind: 'message',
+      content: [
+        { type: 'text', text: `I'll write ${fileName} for this task.` },
+        {
+          type: 'tool_use',
+          id: `toolu_${idSeed}_write`,
+          name: write,
+          input: {
+            file_path: filePath,
+            content: `# Agent ${agentId}\n\nTask: ${firstLine(context.task)}\n\nWritten by the offline demo model.\n`,
+          },
+        },
+      ],
+      stopReason: 'tool_use',
+      delayMs,
+    };
+  }
+  if (step === 1) {
+    const message = `Agent ${agentId}: add ${fileName}`;
+    return {
+      kind: 'message',
+      content: [
+        { type: 'text', text: 'Now I commit my work.' },
+        {
+          type: 'tool_use',
+          id: `toolu_${idSeed}_commit`,
+          name: bash,
+          input: {
+            command: `cd '${directory}' && git add -A && git commit -m '${message}'`,
+            description: 'Commit the work',
+          },
+        },
+      ],
+      stopReason: 'tool_use',
+      delayMs,
+    };
+  }
+  return {
+    kind: 'message',
+    content: [
+      {
+        type: 'text',
+        text: `I've created ${fileName} in ${directory} and committed it on branch \`${context.branch}\`.`,
+      },
+    ],
+    stopReason: 'end_turn',
+    delayMs,
+  };
+}
