@@ -1,0 +1,214 @@
+// Unit tests of the docker argument builder: hardening, labels, mounts, path mapping and environment, without Docker.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  buildDockerRunArgs,
+  containerName,
+  toEnginePath,
+  CONTAINER_GIT_DIRECTORY,
+  type DockerSpecOptions,
+} from '../../src/sandboxes/docker-spec.ts';
+import { SandboxError } from '../../src/sandboxes/runtime.ts';
+
+const LOCAL = '/home/orchestrator/.multiclaude/workspace';
+const ENGINE = '/data/claude-workspace';
+const RUN = `${LOCAL}/runs/run_20250101_abc`;
+
+function options(overrides: Partial<DockerSpecOptions> = {}): DockerSpecOptions {
+  return {
+    image: 'claude-mcp:latest',
+    runId: '20250101_abc',
+    agentId: 2,
+    runDirectory: RUN,
+    worktreePath: `${RUN}/worktrees/agent-2`,
+    worktreeGitDirectory: `${RUN}/.git/worktrees/agent-2`,
+    workspaceLocal: LOCAL,
+    workspacePath: ENGINE,
+    uid: 10001,
+    gid: 10001,
+    memory: '2g',
+    cpus: '1',
+    pidsLimit: 256,
+    ...overrides,
+  };
+}
+
+/** The value after each occurrence of a flag. */
+function values(args: string[], flag: string): string[] {
+  return args.flatMap((arg, index) => (arg === flag ? [args[index + 1] ?? ''] : []));
+}
+
+function value(args: string[], flag: string): string | undefined {
+  return values(args, flag)[0];
+}
+
+interface Mount {
+  source: string;
+  target: string;
+  readonly: boolean;
+}
+
+function mounts(args: string[]): Mount[] {
+  return values(args, '--mount').map((spec) => {
+    const fields = new Map<string, string>();
+    // Enough CSV for these tests: quoted fields may hold commas.
+    for (const match of spec.matchAll(/(?:"((?:[^"]|"")*)"|([^,]*))(?:,|$)/g)) {
+      const field = match[1] !== undefined ? match[1].replace(/""/g, '"') : (match[2] ?? '');
+      if (field === '') continue;
+      const [key, ...rest] = field.split('=');
+      fields.set(key ?? '', rest.join('='));
+    }
+    return { source: fields.get('source') ?? '', target: fields.get('target') ?? '', readonly: fields.has('readonly') };
+  });
+}
+
+function environment(args: string[]): Map<string, string> {
+  return new Map(values(args, '--env').map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]));
+}
+
+test('the container has no network, no capabilities, no new privileges and a read-only root, and never pulls', () => {
+  const args = buildDockerRunArgs(options());
+  assert.equal(value(args, '--network'), 'none');
+  assert.equal(value(args, '--cap-drop'), 'ALL');
+  assert.equal(value(args, '--security-opt'), 'no-new-privileges');
+  assert.equal(value(args, '--pull'), 'never');
+  assert.ok(args.includes('--read-only'));
+  assert.ok(args.includes('--interactive'));
+  assert.ok(!args.includes('--privileged'));
+  assert.deepEqual(values(args, '--tmpfs').map((spec) => spec.split(':')[0]), ['/tmp', '/home/agent']);
+});
+
+test('the container runs as the given non-root user, who owns its tmpfs HOME', () => {
+  const args = buildDockerRunArgs(options({ uid: 1000, gid: 1001 }));
+  assert.equal(value(args, '--user'), '1000:1001');
+  const home = values(args, '--tmpfs').find((spec) => spec.startsWith('/home/agent:'));
+  assert.match(home ?? '', /uid=1000,gid=1001,mode=0700/);
+});
+
+test('memory (with no extra swap), CPUs and pids are limited to the configured values', () => {
+  const args = buildDockerRunArgs(options({ memory: '512m', cpus: '0.5', pidsLimit: 64 }));
+  assert.equal(value(args, '--memory'), '512m');
+  assert.equal(value(args, '--memory-swap'), '512m');
+  assert.equal(value(args, '--cpus'), '0.5');
+  assert.equal(value(args, '--pids-limit'), '64');
+});
+
+test('the container is named and labelled after its run and agent', () => {
+  const args = buildDockerRunArgs(options());
+  assert.equal(value(args, '--name'), 'multiclaude-20250101_abc-agent-2');
+  assert.deepEqual(values(args, '--label'), [
+    'multiclaude.managed=true',
+    'multiclaude.run_id=20250101_abc',
+    'multiclaude.agent_id=2',
+    `multiclaude.workspace=${ENGINE}`,
+  ]);
+});
+
+test("container names are sanitised to Docker's character set", () => {
+  assert.equal(containerName('run/20 25:x', 3), 'multiclaude-run-20-25-x-agent-3');
+  assert.equal(containerName('..', 1), 'multiclaude-run-agent-1');
+  assert.match(containerName('ü-_.ok', 1), /^multiclaude-[a-zA-Z0-9_.-]+$/);
+});
+
+test('every mount source is under WORKSPACE_PATH although the orchestrator gives paths under WORKSPACE_LOCAL', () => {
+  const all = mounts(buildDockerRunArgs(options()));
+  assert.ok(all.length > 0);
+  for (const mount of all) {
+    assert.ok(mount.source.startsWith(`${ENGINE}/runs/run_20250101_abc/`), mount.source);
+    assert.ok(!mount.source.includes(LOCAL), mount.source);
+  }
+});
+
+test('only this agent\'s worktree is mounted, writable, at /workspace, with its .git file pinned read-only', () => {
+  const all = mounts(buildDockerRunArgs(options()));
+  const worktrees = all.filter((mount) => mount.source.includes('/worktrees/agent-') && !mount.source.includes('/.git'));
+  assert.deepEqual(worktrees, [{ source: `${ENGINE}/runs/run_20250101_abc/worktrees/agent-2`, target: '/workspace', readonly: false }]);
+  assert.ok(all.some((mount) => mount.target === '/workspace/.git' && mount.readonly));
+  assert.ok(!all.some((mount) => mount.source.includes('agent-1')));
+});
+
+test("the run's .git is read-only except objects, refs, logs and this worktree's admin dir", () => {
+  const all = mounts(buildDockerRunArgs(options()));
+  const byTarget = new Map(all.map((mount) => [mount.target, mount]));
+  const git = CONTAINER_GIT_DIRECTORY;
+  assert.deepEqual(byTarget.get(git), { source: `${ENGINE}/runs/run_20250101_abc/.git`, target: git, readonly: true });
+  for (const name of ['objects', 'refs', 'logs', 'worktrees/agent-2']) {
+    assert.equal(byTarget.get(`${git}/${name}`)?.readonly, false, name);
+  }
+  for (const name of ['worktrees/agent-2/commondir', 'worktrees/agent-2/gitdir']) {
+    assert.equal(byTarget.get(`${git}/${name}`)?.readonly, true, name);
+  }
+  const writable = all.filter((mount) => !mount.readonly).map((mount) => mount.target);
+  assert.deepEqual(writable.sort(), ['/run-repo.git/logs', '/run-repo.git/objects', '/run-repo.git/refs', '/run-repo.git/worktrees/agent-2', '/workspace']);
+});
+
+test("git in the container is pointed at the mounted admin dir of the agent's worktree", () => {
+  const env = environment(buildDockerRunArgs(options({ worktreeGitDirectory: `${RUN}/.git/worktrees/agent-21` })));
+  assert.equal(env.get('GIT_DIR'), '/run-repo.git/worktrees/agent-21');
+  assert.equal(env.get('GIT_WORK_TREE'), '/workspace');
+  assert.equal(env.get('HOME'), '/home/agent');
+});
+
+test('no ANTHROPIC variable or other secret reaches the container, and every --env carries its own value', () => {
+  const saved = { ...process.env };
+  process.env['ANTHROPIC_API_KEY'] = 'sk-ant-secret';
+  process.env['ANTHROPIC_BASE_URL'] = 'http://127.0.0.1:1';
+  process.env['GITHUB_TOKEN'] = 'ghp_secret';
+  try {
+    const args = buildDockerRunArgs(options());
+    assert.ok(!args.some((arg) => /ANTHROPIC|TOKEN|SECRET|PASSWORD|sk-ant|ghp_/i.test(arg)), args.join(' '));
+    assert.ok(!args.includes('--env-file'));
+    // `--env NAME` without `=` would copy NAME from the docker client's environment.
+    for (const entry of values(args, '--env')) assert.match(entry, /^[A-Z_][A-Z0-9_]*=/);
+    assert.deepEqual([...environment(args).keys()].sort(), [
+      'CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC',
+      'CLAUDE_CONFIG_DIR',
+      'DISABLE_AUTOUPDATER',
+      'DISABLE_ERROR_REPORTING',
+      'DISABLE_TELEMETRY',
+      'GIT_CONFIG_COUNT',
+      'GIT_CONFIG_KEY_0',
+      'GIT_CONFIG_VALUE_0',
+      'GIT_DIR',
+      'GIT_WORK_TREE',
+      'HOME',
+      'LANG',
+    ]);
+  } finally {
+    process.env = saved;
+  }
+});
+
+test('the command is claude mcp serve in the configured image, started in /workspace', () => {
+  const args = buildDockerRunArgs(options({ image: 'registry.local/claude-mcp:1' }));
+  assert.deepEqual(args.slice(-4), ['registry.local/claude-mcp:1', 'claude', 'mcp', 'serve']);
+  assert.equal(value(args, '--workdir'), '/workspace');
+});
+
+test('paths outside WORKSPACE_LOCAL are refused instead of being mounted', () => {
+  assert.throws(() => buildDockerRunArgs(options({ worktreePath: '/etc' })), SandboxError);
+  assert.throws(() => buildDockerRunArgs(options({ worktreePath: `${LOCAL}/../escape` })), /outside WORKSPACE_LOCAL/);
+  assert.throws(() => buildDockerRunArgs(options({ worktreeGitDirectory: `${RUN}/.git` })), /not inside/);
+  assert.throws(() => toEnginePath('relative/path', LOCAL, ENGINE), /absolute/);
+});
+
+test('WORKSPACE_LOCAL maps onto WORKSPACE_PATH, including when both are the same', () => {
+  assert.equal(toEnginePath(`${LOCAL}/runs/r/.git`, LOCAL, ENGINE), `${ENGINE}/runs/r/.git`);
+  assert.equal(toEnginePath(`${LOCAL}/runs/r`, `${LOCAL}/`, `${ENGINE}/`), `${ENGINE}/runs/r`);
+  assert.equal(toEnginePath(`${LOCAL}/runs/r`, LOCAL, LOCAL), `${LOCAL}/runs/r`);
+});
+
+test('a mount source holding a comma is quoted so Docker parses it as one field', () => {
+  const local = '/srv/a,b';
+  const args = buildDockerRunArgs(
+    options({ workspaceLocal: local, workspacePath: local, runDirectory: `${local}/runs/r`, worktreePath: `${local}/runs/r/worktrees/agent-2`, worktreeGitDirectory: `${local}/runs/r/.git/worktrees/agent-2` }),
+  );
+  const spec = values(args, '--mount')[0] ?? '';
+  assert.equal(spec, 'type=bind,"source=/srv/a,b/runs/r/worktrees/agent-2",target=/workspace');
+  assert.equal(mounts(args)[0]?.source, '/srv/a,b/runs/r/worktrees/agent-2');
+});
+
+test('a bad agent id or user is refused', () => {
+  assert.throws(() => buildDockerRunArgs(options({ agentId: 0 })), /agent id/);
+  assert.throws(() => buildDockerRunArgs(options({ uid: -1 })), /sandbox user/);
+});
