@@ -1,0 +1,300 @@
+// The `docker` runtime: each agent's tools run as `claude mcp serve` in its own hardened, network-less container.
+//
+// Life of a sandbox: start() prepares ownership, then `docker create`s the container (docker-spec.ts
+// says how it is hardened and mounted), so a missing image, a bad mount or an unreachable engine is a
+// SandboxError right away, with Docker's own words, rather than an MCP server that silently fails to
+// connect. The SDK then spawns `docker start --attach --interactive <name>` as the agent's stdio MCP
+// server. stop() reads the container's final state and removes it (`docker rm -f`, idempotent).
+//
+// Early exit and OOM: the SDK owns the MCP process, so when an agent fails the caller asks the
+// sandbox: `(sandbox as DockerSandbox).describeExit()` gives e.g. "the sandbox ran out of memory and the
+// kernel killed a process in it (limit 2g; ...)", or undefined when the container ended normally. It works
+// before and after stop(); that is why the container is not `--rm`.
+//
+// Ownership: when the orchestrator is not root the container runs as the orchestrator's uid:gid, so
+// both sides own the same files. When it is root, the parts the agent writes (its worktree, and the
+// run's .git objects, refs, logs and its worktree admin dir) are chowned to the sandbox uid (10001)
+// first; root's own git then needs `-c safe.directory=*` on the run repository.
+import { readFile, stat, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import type { Logger } from 'pino';
+import { SandboxError, type RuntimeCheck, type Sandbox, type SandboxRequest, type SandboxRuntime } from './runtime.ts';
+import { buildDockerRunArgs, containerName, LABEL_MANAGED, LABEL_RUN_ID, LABEL_WORKSPACE, CONTAINER_WORKSPACE } from './docker-spec.ts';
+
+export interface DockerRuntimeOptions {
+  image: string;
+  /** WORKSPACE_LOCAL: where this process sees the workspace. */
+  workspaceLocal: string;
+  /** WORKSPACE_PATH: where the Docker engine sees it. */
+  workspacePath: string;
+  memory?: string;
+  cpus?: string;
+  pidsLimit?: number;
+  /** The container user when the orchestrator runs as root. */
+  sandboxUid?: number;
+  dockerCommand?: string;
+  logger: Logger;
+}
+
+export interface DockerSandbox extends Sandbox {
+  readonly containerName: string;
+  /** Why the container ended, if abnormally (OOM, non-zero exit, never started); undefined otherwise. */
+  describeExit(): Promise<string | undefined>;
+}
+
+interface ContainerState {
+  Status: string;
+  Running: boolean;
+  OOMKilled: boolean;
+  ExitCode: number;
+  Error: string;
+}
+
+interface DockerResult {
+  ok: boolean;
+  stdout: string;
+  /** stderr, or the spawn/timeout error when there is none. */
+  detail: string;
+}
+
+const CHECK_TIMEOUT_MS = 15_000;
+const CREATE_TIMEOUT_MS = 60_000;
+const REMOVE_TIMEOUT_MS = 30_000;
+const CHOWN_TIMEOUT_MS = 120_000;
+/** Passed to the docker client the SDK spawns, so it talks to the same engine as this process. */
+const DOCKER_CLIENT_VARIABLES = ['DOCKER_HOST', 'DOCKER_CONTEXT', 'DOCKER_CONFIG', 'DOCKER_CERT_PATH', 'DOCKER_TLS_VERIFY'];
+const BUILD_HINT = 'run `npm run build:images` (scripts/build-images.sh) to build it';
+
+function isUnreachable(detail: string): boolean {
+  return /ENOENT|Cannot connect to the Docker daemon|error during connect|Is the docker daemon running|timed out|permission denied.*docker\.sock/i.test(
+    detail,
+  );
+}
+
+/** Turns a container's final state into the sentence shown as (part of) the agent's error. */
+export function describeContainerState(state: ContainerState | undefined, memory: string): string | undefined {
+  if (!state || state.Running) return undefined;
+  if (state.OOMKilled) return `the sandbox ran out of memory and the kernel killed a process in it (limit ${memory}; SANDBOX_MEMORY raises it)`;
+  const error = state.Error ? `: ${state.Error}` : '';
+  if (state.Status === 'created') return `the sandbox container never started${error}`;
+  if (state.ExitCode === 0 && !state.Error) return undefined;
+  if (state.ExitCode === 137) return `the sandbox container was killed (SIGKILL)${error}`;
+  return `the sandbox container exited with code ${state.ExitCode}${error}`;
+}
+
+export class DockerRuntime implements SandboxRuntime {
+  readonly name = 'docker' as const;
+  readonly #options: Required<DockerRuntimeOptions>;
+
+  constructor(options: DockerRuntimeOptions) {
+    this.#options = {
+      memory: '2g',
+      cpus: '1',
+      pidsLimit: 256,
+      sandboxUid: 10001,
+      dockerCommand: 'docker',
+      ...options,
+    };
+  }
+
+  async #docker(args: string[], timeout: number, signal?: AbortSignal): Promise<DockerResult> {
+    try {
+      const result = await execa(this.#options.dockerCommand, args, { timeout, cancelSignal: signal, stdin: 'ignore' });
+      return { ok: true, stdout: result.stdout, detail: result.stderr };
+    } catch (error) {
+      const failure = error as { stderr?: unknown; shortMessage?: unknown; message?: unknown };
+      const stderr = typeof failure.stderr === 'string' ? failure.stderr.trim() : '';
+      const message = typeof failure.shortMessage === 'string' ? failure.shortMessage : String(failure.message);
+      return { ok: false, stdout: '', detail: stderr || message };
+    }
+  }
+
+  async check(signal?: AbortSignal): Promise<RuntimeCheck> {
+    const { image, dockerCommand } = this.#options;
+    const version = await this.#docker(['version', '--format', '{{.Server.Version}}'], CHECK_TIMEOUT_MS, signal);
+    if (!version.ok) return { ok: false, detail: `Docker engine not reachable with \`${dockerCommand}\`: ${version.detail}` };
+    const inspect = await this.#docker(['image', 'inspect', '--format', '{{.Id}}', image], CHECK_TIMEOUT_MS, signal);
+    if (!inspect.ok) {
+      return isUnreachable(inspect.detail)
+        ? { ok: false, detail: `Docker engine not reachable with \`${dockerCommand}\`: ${inspect.detail}` }
+        : { ok: false, detail: `Docker image ${image} is missing: ${BUILD_HINT}` };
+    }
+    const id = inspect.stdout.trim().replace(/^sha256:/, '').slice(0, 12);
+    return { ok: true, detail: `docker runtime: engine ${version.stdout.trim()}, image ${image} (${id})` };
+  }
+
+  /** The admin dir git made for this worktree; its name is in the worktree's `.git` file. */
+  async #worktreeGitDirectory(request: SandboxRequest): Promise<string> {
+    const gitFile = path.join(request.worktreePath, '.git');
+    try {
+      const match = /^gitdir:\s*(.+?)\s*$/m.exec(await readFile(gitFile, 'utf8'));
+      if (!match?.[1]) throw new Error(`no gitdir line in ${gitFile}`);
+      // Only the name is taken from the file: its absolute path may be a realpath outside WORKSPACE_LOCAL.
+      const admin = path.join(request.runDirectory, '.git', 'worktrees', path.basename(match[1]));
+      if (!(await stat(admin)).isDirectory()) throw new Error(`${admin} is not a directory`);
+      return admin;
+    } catch (error) {
+      throw new SandboxError('sandbox_setup_failed', `${request.worktreePath} is not a git worktree of ${request.runDirectory}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /** The container's uid:gid; as root, hands the agent's writable paths to the sandbox uid. */
+  async #prepareOwnership(request: SandboxRequest, admin: string): Promise<{ uid: number; gid: number }> {
+    const uid = process.getuid?.() ?? this.#options.sandboxUid;
+    if (uid !== 0) return { uid, gid: process.getgid?.() ?? uid };
+    const sandboxUid = this.#options.sandboxUid;
+    const gitDirectory = path.join(request.runDirectory, '.git');
+    const writable = [request.worktreePath, admin, ...['objects', 'refs', 'logs'].map((name) => path.join(gitDirectory, name))];
+    try {
+      // A bind mount of a missing source fails; `logs` only exists once something wrote a reflog.
+      for (const directory of writable.slice(2)) await mkdir(directory, { recursive: true });
+      // -P -h: never follow a symlink out of the tree (the agent could have planted one).
+      await execa('chown', ['-R', '-P', '-h', `${sandboxUid}:${sandboxUid}`, '--', ...writable], {
+        timeout: CHOWN_TIMEOUT_MS,
+        cancelSignal: request.signal,
+        stdin: 'ignore',
+      });
+    } catch (error) {
+      throw new SandboxError('sandbox_setup_failed', `could not hand the worktree to the sandbox user ${sandboxUid}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    return { uid: sandboxUid, gid: sandboxUid };
+  }
+
+  async #inspectState(name: string): Promise<ContainerState | undefined> {
+    const result = await this.#docker(['container', 'inspect', '--format', '{{json .State}}', name], CHECK_TIMEOUT_MS);
+    if (!result.ok) return undefined;
+    try {
+      return JSON.parse(result.stdout) as ContainerState;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async #remove(name: string, logger: Logger): Promise<void> {
+    const result = await this.#docker(['rm', '--force', '--volumes', name], REMOVE_TIMEOUT_MS);
+    if (!result.ok && !/No such container/i.test(result.detail)) {
+      logger.warn({ container: name, detail: result.detail }, 'could not remove sandbox container');
+    }
+  }
+
+  async #create(args: string[], name: string, request: SandboxRequest): Promise<DockerResult> {
+    let result = await this.#docker(['create', ...args], CREATE_TIMEOUT_MS, request.signal);
+    // A leftover of an earlier attempt for this very run and agent: replace it once.
+    if (!result.ok && /Conflict|already in use/i.test(result.detail) && !request.signal?.aborted) {
+      request.logger.warn({ container: name }, 'replacing a leftover sandbox container');
+      await this.#remove(name, request.logger);
+      result = await this.#docker(['create', ...args], CREATE_TIMEOUT_MS, request.signal);
+    }
+    return result;
+  }
+
+  async start(request: SandboxRequest): Promise<DockerSandbox> {
+    if (request.signal?.aborted) throw new SandboxError('cancelled', 'the agent was cancelled before its sandbox started');
+    const { image, memory, cpus, pidsLimit, workspaceLocal, workspacePath, dockerCommand } = this.#options;
+    const admin = await this.#worktreeGitDirectory(request);
+    const { uid, gid } = await this.#prepareOwnership(request, admin);
+    const name = containerName(request.runId, request.agentId);
+    const args = buildDockerRunArgs({
+      image,
+      runId: request.runId,
+      agentId: request.agentId,
+      runDirectory: request.runDirectory,
+      worktreePath: request.worktreePath,
+      worktreeGitDirectory: admin,
+      workspaceLocal,
+      workspacePath,
+      uid,
+      gid,
+      memory,
+      cpus,
+      pidsLimit,
+    });
+
+    const created = await this.#create(args, name, request);
+    if (!created.ok) {
+      // A create cut short by the signal or timeout may still have made the container.
+      await this.#remove(name, request.logger);
+      if (/No such image/i.test(created.detail)) {
+        throw new SandboxError('image_missing', `Docker image ${image} is missing: ${BUILD_HINT}`);
+      }
+      if (isUnreachable(created.detail)) {
+        throw new SandboxError('docker_unavailable', `Docker engine not reachable with \`${dockerCommand}\`: ${created.detail}`);
+      }
+      if (request.signal?.aborted) throw new SandboxError('cancelled', 'the agent was cancelled while its sandbox was being created');
+      throw new SandboxError('sandbox_start_failed', `could not create the sandbox container ${name}: ${created.detail}`);
+    }
+    request.logger.info({ container: name, image, user: `${uid}:${gid}`, memory, cpus, pidsLimit }, 'sandbox container created');
+
+    const clientEnvironment: Record<string, string> = {};
+    for (const variable of DOCKER_CLIENT_VARIABLES) {
+      const value = process.env[variable];
+      if (value) clientEnvironment[variable] = value;
+    }
+    let stopping: Promise<void> | undefined;
+    let finalState: ContainerState | undefined;
+    return {
+      containerName: name,
+      workingDirectory: CONTAINER_WORKSPACE,
+      mcpServer: { type: 'stdio', command: dockerCommand, args: ['start', '--attach', '--interactive', name], env: clientEnvironment },
+      describeExit: async () => {
+        if (!stopping) return describeContainerState(await this.#inspectState(name), memory);
+        await stopping;
+        return describeContainerState(finalState, memory);
+      },
+      stop: () => {
+        stopping ??= (async () => {
+          try {
+            finalState = await this.#inspectState(name);
+            const exit = describeContainerState(finalState, memory);
+            if (exit) request.logger.warn({ container: name }, exit);
+            await this.#remove(name, request.logger);
+            request.logger.debug({ container: name }, 'sandbox container removed');
+          } catch (error) {
+            request.logger.warn({ err: error, container: name }, 'sandbox stop failed');
+          }
+        })();
+        return stopping;
+      },
+    };
+  }
+
+  /**
+   * Removes this workspace's sandbox containers whose run is not live (left by a crash); for start-up.
+   * Returns the names removed. Never throws: a missing engine just means nothing to clean.
+   */
+  async removeStaleContainers(isRunLive: (runId: string) => boolean, signal?: AbortSignal): Promise<string[]> {
+    const { logger, workspacePath } = this.#options;
+    const list = await this.#docker(
+      [
+        'ps',
+        '--all',
+        '--filter',
+        `label=${LABEL_MANAGED}=true`,
+        '--filter',
+        `label=${LABEL_WORKSPACE}=${path.resolve(workspacePath)}`,
+        '--format',
+        `{{.Names}}\t{{.Label "${LABEL_RUN_ID}"}}`,
+      ],
+      CHECK_TIMEOUT_MS,
+      signal,
+    );
+    if (!list.ok) {
+      logger.debug({ detail: list.detail }, 'no stale sandbox containers removed: cannot list containers');
+      return [];
+    }
+    const removed: string[] = [];
+    for (const line of list.stdout.split('\n')) {
+      const [name, runId] = line.trim().split('\t');
+      if (!name || (runId && isRunLive(runId))) continue;
+      await this.#remove(name, logger);
+      removed.push(name);
+    }
+    if (removed.length > 0) logger.info({ containers: removed }, 'removed stale sandbox containers');
+    return removed;
+  }
+}
