@@ -88,13 +88,14 @@ export class DockerRuntime implements SandboxRuntime {
   readonly #options: Required<DockerRuntimeOptions>;
 
   constructor(options: DockerRuntimeOptions) {
+    // `??` rather than a spread of defaults: an explicit `undefined` from the config keeps the default.
     this.#options = {
-      memory: '2g',
-      cpus: '1',
-      pidsLimit: 256,
-      sandboxUid: 10001,
-      dockerCommand: 'docker',
       ...options,
+      memory: options.memory ?? '2g',
+      cpus: options.cpus ?? '1',
+      pidsLimit: options.pidsLimit ?? 256,
+      sandboxUid: options.sandboxUid ?? 10001,
+      dockerCommand: options.dockerCommand ?? 'docker',
     };
   }
 
