@@ -1,0 +1,77 @@
+// Test harness: a real orchestrator app (in-process) over a temp workspace, the real SDK and claude binary, and the offline model.
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { startOfflineModel, type OfflineModel } from '@multiclaude/offline-model';
+import { loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/logger.ts';
+import { createApp } from '../../src/http/app.ts';
+import { RunService } from '../../src/runs/run-service.ts';
+import { LocalRuntime } from '../../src/sandboxes/local.ts';
+import type { SandboxRuntime } from '../../src/sandboxes/runtime.ts';
+import type { Hono } from 'hono';
+import type { Logger } from 'pino';
+
+export interface Harness {
+  app: Hono;
+  workspace: string;
+  model: OfflineModel;
+  runtime: SandboxRuntime;
+  logger: Logger;
+  logLines: string[];
+  post(pathName: string, body: unknown): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export const searchPath = process.env['PATH'] ?? '/usr/bin:/bin';
+
+/** A logger that keeps its JSON lines in memory, for assertions. */
+export function memoryLogger(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _encoding, callback) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      callback();
+    },
+  });
+  return { logger: createLogger({ level: 'debug', destination }), lines };
+}
+
+export async function startHarness(options: { runtime?: (config: ReturnType<typeof loadConfig>) => SandboxRuntime; agentTimeoutMs?: number } = {}): Promise<Harness> {
+  const workspace = await mkdtemp(path.join(os.tmpdir(), 'multiclaude-test-'));
+  const model = await startOfflineModel();
+  const config = loadConfig({ WORKSPACE_LOCAL: workspace, HOME: workspace });
+  const { logger, lines } = memoryLogger();
+  const runtime = options.runtime?.(config) ?? new LocalRuntime({ claudeExecutable: config.claudeExecutable, searchPath });
+  const runs = new RunService({
+    workspaceLocal: workspace,
+    runtime,
+    model: { apiKey: 'offline-test-key', baseUrl: model.url, model: undefined },
+    claudeExecutable: config.claudeExecutable,
+    maxTurns: 10,
+    agentTimeoutMs: options.agentTimeoutMs ?? 120_000,
+    searchPath,
+    runningAsRoot: process.getuid?.() === 0,
+    logger,
+  });
+  const app = createApp({ runs, runtime, workspaceLocal: workspace, modelDescription: 'offline test model', logger });
+  return {
+    app,
+    workspace,
+    model,
+    runtime,
+    logger,
+    logLines: lines,
+    post: async (pathName, body) =>
+      app.request(pathName, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      }),
+    close: async () => {
+      await model.close();
+      await rm(workspace, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,48 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { scriptReply, parseDirectives, readAgentContext } from '../src/script.ts';
+
+const prompt = (task: string, agent = 2) =>
+  `You are Agent ${agent} working on branch \`agent-${agent}\`.\n\n**Your working directory is: /workspace**\n\n---\n\n## Your Task:\n\n${task}`;
+const tools = [{ name: 'mcp__sandbox__Write' }, { name: 'mcp__sandbox__Bash' }];
+
+test('the agent, branch, directory and task are read from the enhanced prompt', () => {
+  const context = readAgentContext({ messages: [{ role: 'user', content: prompt('Do it') }] });
+  assert.deepEqual(context, { agentId: 2, branch: 'agent-2', workingDirectory: '/workspace', task: 'Do it' });
+});
+
+test('directives carry arguments and may name agents', () => {
+  assert.deepEqual(parseDirectives('x [[fail agent=2,3]] [[slow ms=10]]'), [
+    { name: 'fail', args: { agent: '2,3' } },
+    { name: 'slow', args: { ms: '10' } },
+  ]);
+});
+
+test('the script writes a file, then commits it, then reports', () => {
+  const first = scriptReply({ messages: [{ role: 'user', content: prompt('Clock') }], tools }, 0, 'a');
+  assert.equal(first.kind, 'message');
+  const write = first.kind === 'message' ? first.content.find((block) => block.type === 'tool_use') : undefined;
+  assert.equal(write?.type === 'tool_use' && write.name, 'mcp__sandbox__Write');
+  assert.equal(write?.type === 'tool_use' && write.input['file_path'], '/workspace/agent-2.md');
+
+  const afterWrite = [{ role: 'user', content: prompt('Clock') }, { role: 'assistant', content: [] }, { role: 'user', content: [{ type: 'tool_result' }] }];
+  const second = scriptReply({ messages: afterWrite, tools }, 0, 'b');
+  const bash = second.kind === 'message' ? second.content.find((block) => block.type === 'tool_use') : undefined;
+  assert.match(String(bash?.type === 'tool_use' && bash.input['command']), /git add -A && git commit -m 'Agent 2: add agent-2\.md'/);
+
+  const third = scriptReply({ messages: [...afterWrite, { role: 'user', content: [{ type: 'tool_result' }] }], tools }, 0, 'c');
+  assert.equal(third.kind === 'message' && third.stopReason, 'end_turn');
+});
+
+test('a fail directive for one agent fails that agent only', () => {
+  assert.equal(scriptReply({ messages: [{ role: 'user', content: prompt('x [[fail agent=2]]', 2) }], tools }, 0, 'a').kind, 'error');
+  assert.equal(scriptReply({ messages: [{ role: 'user', content: prompt('x [[fail agent=2]]', 1) }], tools }, 0, 'a').kind, 'message');
+});
+
+test('an overload directive answers 529 the given number of times, then carries on', () => {
+  const request = { messages: [{ role: 'user', content: prompt('x [[overload times=2]]') }], tools };
+  const first = scriptReply(request, 0, 'a');
+  assert.equal(first.kind === 'error' && first.status, 529);
+  assert.equal(scriptReply(request, 1, 'a').kind, 'error');
+  assert.equal(scriptReply(request, 2, 'a').kind, 'message');
+});
