@@ -98,3 +98,85 @@ export function toErrorResponse(error: z.ZodError): ErrorResponse {
   if (issue.code === 'unrecognized_keys') return { error: issue.message };
   return field ? { error: issue.message, field } : { error: issue.message };
 }
+
+// ---- Durable runs: POST /runs, GET /runs, GET /runs/:id, GET /runs/:id/events, cancel ----
+
+export const AgentStatusSchema = z.enum(['pending', 'running', 'success', 'error', 'cancelled']);
+export type AgentStatus = z.infer<typeof AgentStatusSchema>;
+
+export const RunStatusSchema = z.enum(['queued', 'running', 'completed', 'cancelled', 'interrupted']);
+export type RunStatus = z.infer<typeof RunStatusSchema>;
+
+export const UsageSchema = z.object({ input_tokens: z.number().int(), output_tokens: z.number().int() });
+export type Usage = z.infer<typeof UsageSchema>;
+
+export const CreateRunRequestSchema = OrchestrateRequestSchema;
+export type CreateRunRequest = z.infer<typeof CreateRunRequestSchema>;
+
+export const CreateRunResponseSchema = z.object({ run_id: z.string(), status: RunStatusSchema });
+export type CreateRunResponse = z.infer<typeof CreateRunResponseSchema>;
+
+/** One agent's state: the /orchestrate result plus progress, usage and cost. */
+export const AgentStateSchema = AgentResultSchema.extend({
+  status: AgentStatusSchema,
+  usage: UsageSchema,
+  cost_usd: z.number(),
+  duration_ms: z.number().int().nullable(),
+  num_turns: z.number().int(),
+  started_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+});
+export type AgentState = z.infer<typeof AgentStateSchema>;
+
+export const RunSummaryWithCancelledSchema = RunSummarySchema.extend({ cancelled: z.number().int() });
+
+/** GET /runs/:id: the /orchestrate response shape, with run and agent progress. */
+export const RunStateSchema = z.object({
+  status: RunStatusSchema,
+  queue_position: z.number().int().nullable(),
+  prompt: z.string(),
+  agent_count: z.number().int(),
+  created_at: z.string(),
+  started_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+  run_info: RunInfoSchema,
+  summary: RunSummaryWithCancelledSchema,
+  results: z.array(AgentStateSchema),
+});
+export type RunState = z.infer<typeof RunStateSchema>;
+
+export const RunListItemSchema = z.object({
+  run_id: z.string(),
+  status: RunStatusSchema,
+  prompt: z.string(),
+  agent_count: z.number().int(),
+  created_at: z.string(),
+  finished_at: z.string().nullable(),
+  summary: RunSummaryWithCancelledSchema,
+});
+export type RunListItem = z.infer<typeof RunListItemSchema>;
+
+export const RunListSchema = z.object({
+  runs: z.array(RunListItemSchema),
+  /** Pass as `?before=` for the next (older) page; null on the last page. */
+  next_before: z.string().nullable(),
+});
+export type RunList = z.infer<typeof RunListSchema>;
+
+const eventBase = { id: z.number().int(), at: z.string(), run_id: z.string() };
+
+/** What GET /runs/:id/events streams; the SSE `event:` is `type`, the SSE `id:` is `id`. */
+export const RunEventSchema = z.discriminatedUnion('type', [
+  z.object({ ...eventBase, type: z.literal('run_status'), status: RunStatusSchema, queue_position: z.number().int().nullable() }),
+  z.object({ ...eventBase, type: z.literal('agent_status'), agent_id: z.number().int(), status: AgentStatusSchema, error: z.string().optional() }),
+  z.object({ ...eventBase, type: z.literal('agent_text'), agent_id: z.number().int(), text: z.string() }),
+  z.object({ ...eventBase, type: z.literal('agent_tool_call'), agent_id: z.number().int(), tool: z.string(), input_summary: z.string() }),
+  z.object({ ...eventBase, type: z.literal('agent_tool_result'), agent_id: z.number().int(), text: z.string(), is_error: z.boolean() }),
+  z.object({ ...eventBase, type: z.literal('agent_result'), agent_id: z.number().int(), result: AgentStateSchema }),
+  /** The last event of every run: the stream closes after it. */
+  z.object({ ...eventBase, type: z.literal('run_finished'), run: RunStateSchema }),
+]);
+export type RunEvent = z.infer<typeof RunEventSchema>;
+export type RunEventType = RunEvent['type'];
+/** An event before the store gives it its id and time. */
+export type RunEventInput = RunEvent extends infer E ? (E extends RunEvent ? Omit<E, 'id' | 'at' | 'run_id'> : never) : never;

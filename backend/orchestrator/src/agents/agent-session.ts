@@ -10,7 +10,7 @@ import { toAgentMessages } from './messages.ts';
 /** The MCP server's name as the SDK sees it (`workspace` is reserved by Claude Code and dropped). */
 export const SANDBOX_SERVER_NAME = 'sandbox';
 /** The sandbox tools an agent may use: files and shell. */
-export const SANDBOX_TOOLS = ['Bash', 'Read', 'Write', 'Edit', 'Glob', 'Grep', 'NotebookEdit'] as const;
+export const SANDBOX_TOOLS = ['Bash', 'Read', 'Write', 'Edit', 'NotebookEdit'] as const;
 // The rest of what `claude mcp serve` offers would let an agent reach out (web) or start more agents.
 const DENIED_TOOLS = ['Agent', 'WebFetch', 'WebSearch', 'CronCreate', 'CronDelete', 'CronList', 'ScheduleWakeup', 'SendMessage', 'Workflow', 'EnterWorktree', 'ExitWorktree', 'Skill', 'Monitor', 'TaskStop', 'ListAgents', 'ReportFindings', 'ToolSearch'];
 const MAX_MESSAGES = 500;
