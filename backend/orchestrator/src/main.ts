@@ -33,8 +33,10 @@ if (!config.anthropicApiKey && !baseUrl) {
   modelDescription = baseUrl ? `Messages API at ${baseUrl}` : 'Anthropic API';
 }
 
-const { runtime, reason } = await selectRuntime(config, searchPath, logger);
+const { runtime, docker, reason } = await selectRuntime(config, searchPath, logger);
 logger.info({ runtime: runtime.name, reason }, 'sandbox runtime chosen');
+// Containers of runs that no process is running any more (a crash, a kill -9) are removed at start-up.
+await docker?.removeStaleContainers(() => false, AbortSignal.timeout(30_000));
 
 const runs = new RunService({
   workspaceLocal: config.workspaceLocal,

@@ -103,6 +103,10 @@ export class RunService {
     } finally {
       await sandbox?.stop();
     }
+    if (outcome.status === 'error' && sandbox?.describeExit) {
+      const exit = await sandbox.describeExit();
+      if (exit) outcome = { ...outcome, error: `${outcome.error ?? 'the agent failed'}: ${exit}` };
+    }
     logger.info({ status: outcome.status, error: outcome.error, duration_ms: outcome.duration_ms }, 'agent finished');
     return {
       agent_id: agent.agentId,

@@ -28,6 +28,8 @@ export interface Sandbox {
   readonly workingDirectory: string;
   /** Stops everything this sandbox started. Idempotent, never throws. */
   stop(): Promise<void>;
+  /** Why the sandbox ended abnormally (out of memory, early exit), if the runtime can tell; for agent errors. */
+  describeExit?(): Promise<string | undefined>;
 }
 
 export interface RuntimeCheck {

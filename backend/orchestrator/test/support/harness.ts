@@ -38,12 +38,12 @@ export function memoryLogger(): { logger: Logger; lines: string[] } {
   return { logger: createLogger({ level: 'debug', destination }), lines };
 }
 
-export async function startHarness(options: { runtime?: (config: ReturnType<typeof loadConfig>) => SandboxRuntime; agentTimeoutMs?: number } = {}): Promise<Harness> {
+export async function startHarness(options: { runtime?: (config: ReturnType<typeof loadConfig>, logger: Logger) => SandboxRuntime; agentTimeoutMs?: number } = {}): Promise<Harness> {
   const workspace = await mkdtemp(path.join(os.tmpdir(), 'multiclaude-test-'));
   const model = await startOfflineModel();
   const config = loadConfig({ WORKSPACE_LOCAL: workspace, HOME: workspace });
   const { logger, lines } = memoryLogger();
-  const runtime = options.runtime?.(config) ?? new LocalRuntime({ claudeExecutable: config.claudeExecutable, searchPath });
+  const runtime = options.runtime?.(config, logger) ?? new LocalRuntime({ claudeExecutable: config.claudeExecutable, searchPath });
   const runs = new RunService({
     workspaceLocal: workspace,
     runtime,

@@ -1,0 +1,73 @@
+// End-to-end with AGENT_RUNTIME=docker: the real engine, the MCP image, the real SDK and claude binary, the offline model.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { OrchestrateResponseSchema } from '@multiclaude/contract';
+import { startHarness, type Harness } from './support/harness.ts';
+import { filesChangedOn, gitIn } from './support/git-inspect.ts';
+import { createDockerRuntime } from '../src/sandboxes/select.ts';
+
+function dockerUnavailable(): string | undefined {
+  try {
+    execFileSync('docker', ['info'], { stdio: 'ignore', timeout: 15_000 });
+  } catch {
+    return 'no Docker engine answers `docker info`';
+  }
+  try {
+    execFileSync('docker', ['image', 'inspect', 'claude-mcp:latest'], { stdio: 'ignore', timeout: 15_000 });
+  } catch {
+    return 'image claude-mcp:latest is missing (npm run build:images)';
+  }
+  return undefined;
+}
+
+function managedContainers(): string[] {
+  return execFileSync('docker', ['ps', '--all', '--format', '{{.Names}}', '--filter', 'label=multiclaude.managed=true'], { encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean);
+}
+
+const skipReason = dockerUnavailable();
+if (skipReason) console.log(`# docker end-to-end tests skipped: ${skipReason}`);
+
+let harness: Harness;
+before(async () => {
+  if (skipReason) return;
+  harness = await startHarness({ runtime: (config, logger) => createDockerRuntime(config, logger) });
+});
+after(async () => {
+  await harness?.close();
+});
+
+test('three agents in Docker sandboxes each commit on their own branch and leave no container', { skip: skipReason }, async () => {
+  const before = new Set(managedContainers());
+  const response = await harness.post('/orchestrate', { prompt: 'Build a digital clock.', agent_count: 3 });
+  assert.equal(response.status, 200);
+  const body = OrchestrateResponseSchema.parse(await response.json());
+  assert.deepEqual(body.summary, { total_agents: 3, successful: 3, failed: 0 }, JSON.stringify(body.results.map((r) => r.error)));
+  const runDirectory = path.join(harness.workspace, body.run_info.run_dir);
+  for (const agentId of [1, 2, 3]) {
+    const result = body.results[agentId - 1]!;
+    assert.match(result.output, /\/workspace/, 'the agent saw its worktree as /workspace');
+    assert.deepEqual(filesChangedOn(runDirectory, `agent-${agentId}`), [`agent-${agentId}.md`]);
+    assert.equal(gitIn(runDirectory, 'log', '-1', '--format=%s', `agent-${agentId}`), `Agent ${agentId}: add agent-${agentId}.md`);
+  }
+  const left = managedContainers().filter((name) => !before.has(name) && name.includes(body.run_info.run_id));
+  assert.deepEqual(left, [], 'no sandbox container is left after the run');
+});
+
+test('a missing sandbox image fails every agent with a message saying how to build it', { skip: skipReason }, async () => {
+  const missing = await startHarness({
+    runtime: (config, logger) => createDockerRuntime({ ...config, dockerImage: 'multiclaude-no-such-image:never' }, logger),
+  });
+  try {
+    const response = await missing.post('/orchestrate', { prompt: 'Anything.', agent_count: 2 });
+    const body = OrchestrateResponseSchema.parse(await response.json());
+    assert.deepEqual(body.summary, { total_agents: 2, successful: 0, failed: 2 });
+    for (const result of body.results) assert.match(result.error ?? '', /build:images/);
+  } finally {
+    await missing.close();
+  }
+});
+
