@@ -55,6 +55,9 @@ const EnvironmentSchema = z.object({
   SANDBOX_PIDS_LIMIT: positiveInteger('SANDBOX_PIDS_LIMIT').default(256),
   SANDBOX_UID: positiveInteger('SANDBOX_UID').default(10001),
   CLAUDE_CODE_EXECUTABLE: optionalString,
+  ORCHESTRATOR_TOKEN: optionalString,
+  MAX_CONCURRENT_AGENTS: positiveInteger('MAX_CONCURRENT_AGENTS').optional(),
+  MAX_QUEUED_RUNS: positiveInteger('MAX_QUEUED_RUNS').default(20),
 });
 
 export interface Config {
@@ -76,6 +79,18 @@ export interface Config {
   maxAgentTurns: number;
   sandbox: { memory: string; cpus: string; pidsLimit: number; uid: number };
   claudeExecutable: string;
+  orchestratorToken: string | undefined;
+  maxConcurrentAgents: number;
+  maxQueuedRuns: number;
+}
+
+/**
+ * Agents at once when MAX_CONCURRENT_AGENTS is unset: a claude process and its sandbox take about half a
+ * GiB and most of their time waiting on the model, so two per core, bounded by memory.
+ */
+export function defaultMaxConcurrentAgents(cores: number, memoryBytes: number): number {
+  const byMemory = Math.floor(memoryBytes / (512 * 1024 * 1024)) - 1;
+  return Math.max(1, Math.min(cores * 2, byMemory, 32));
 }
 
 export class ConfigError extends Error {
@@ -117,5 +132,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
       uid: env.SANDBOX_UID,
     },
     claudeExecutable: env.CLAUDE_CODE_EXECUTABLE ?? defaultClaudeExecutable(),
+    orchestratorToken: env.ORCHESTRATOR_TOKEN,
+    maxConcurrentAgents: env.MAX_CONCURRENT_AGENTS ?? defaultMaxConcurrentAgents(os.cpus().length, os.totalmem()),
+    maxQueuedRuns: env.MAX_QUEUED_RUNS,
   };
 }

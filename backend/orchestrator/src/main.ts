@@ -3,7 +3,7 @@ import { serve } from '@hono/node-server';
 import { loadConfig, ConfigError } from './config.ts';
 import { createLogger } from './logger.ts';
 import { createApp } from './http/app.ts';
-import { RunService } from './runs/run-service.ts';
+import { createRunMachinery } from './runs/wiring.ts';
 import { selectRuntime } from './sandboxes/select.ts';
 import { startOfflineModel, type OfflineModel } from '@multiclaude/offline-model';
 
@@ -35,21 +35,39 @@ if (!config.anthropicApiKey && !baseUrl) {
 
 const { runtime, docker, reason } = await selectRuntime(config, searchPath, logger);
 logger.info({ runtime: runtime.name, reason }, 'sandbox runtime chosen');
-// Containers of runs that no process is running any more (a crash, a kill -9) are removed at start-up.
-await docker?.removeStaleContainers(() => false, AbortSignal.timeout(30_000));
 
-const runs = new RunService({
+const { store, manager } = createRunMachinery({
   workspaceLocal: config.workspaceLocal,
-  runtime,
-  model: { apiKey: config.anthropicApiKey ?? 'offline-demo', baseUrl, model: config.model },
-  claudeExecutable: config.claudeExecutable,
-  maxTurns: config.maxAgentTurns,
-  agentTimeoutMs: config.agentTimeoutMs,
-  searchPath,
-  runningAsRoot: process.getuid?.() === 0,
+  maxConcurrentAgents: config.maxConcurrentAgents,
+  maxQueuedRuns: config.maxQueuedRuns,
+  agents: {
+    runtime,
+    model: { apiKey: config.anthropicApiKey ?? 'offline-demo', baseUrl, model: config.model },
+    claudeExecutable: config.claudeExecutable,
+    maxTurns: config.maxAgentTurns,
+    agentTimeoutMs: config.agentTimeoutMs,
+    searchPath,
+    runningAsRoot: process.getuid?.() === 0,
+  },
   logger,
 });
-const app = createApp({ runs, runtime, workspaceLocal: config.workspaceLocal, modelDescription, logger });
+// Runs whose owner died become `interrupted` first, so their containers count as stale below.
+await manager.start();
+if (docker) {
+  const live = new Set(await manager.unfinishedRunIds());
+  await docker.removeStaleContainers((runId) => live.has(runId), AbortSignal.timeout(30_000));
+}
+const app = createApp({
+  manager,
+  store,
+  runtime,
+  runtimeReason: reason,
+  workspaceLocal: config.workspaceLocal,
+  modelDescription,
+  token: config.orchestratorToken,
+  logger,
+});
+logger.info({ max_concurrent_agents: config.maxConcurrentAgents, max_queued_runs: config.maxQueuedRuns, auth: Boolean(config.orchestratorToken) }, 'run limits');
 
 const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (address) => {
   logger.info(
@@ -69,6 +87,7 @@ async function shutdown(signal: string): Promise<void> {
   const forced = setTimeout(() => process.exit(1), 10_000);
   forced.unref();
   server.close();
+  await manager.stop();
   await offlineModel?.close();
   logger.flush?.();
   process.exit(0);

@@ -119,7 +119,8 @@ test('GET /ready answers 503 naming the workspace when it is not writable', asyn
   const blocker = path.join(harness.workspace, 'a-file');
   await writeFile(blocker, 'not a directory');
   const app = createApp({
-    runs: undefined as never,
+    manager: harness.manager,
+    store: harness.store,
     runtime: harness.runtime,
     workspaceLocal: path.join(blocker, 'workspace'),
     modelDescription: 'none',

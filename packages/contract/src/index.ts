@@ -19,6 +19,11 @@ export const OrchestrateRequestSchema = z.object({
     .int({ message: 'agent_count must be an integer' })
     .min(MIN_AGENTS, { message: `agent_count must be between ${MIN_AGENTS} and ${MAX_AGENTS}` })
     .max(MAX_AGENTS, { message: `agent_count must be between ${MIN_AGENTS} and ${MAX_AGENTS}` }),
+  /** Optional spending limit for the whole run, shared equally by its agents. */
+  budget_usd: z
+    .number({ error: 'budget_usd must be a number' })
+    .positive({ message: 'budget_usd must be positive' })
+    .optional(),
 });
 export type OrchestrateRequest = z.infer<typeof OrchestrateRequestSchema>;
 
@@ -85,6 +90,7 @@ export const ReadyCheckSchema = z.object({ ok: z.boolean(), detail: z.string() }
 export const ReadyResponseSchema = z.object({
   status: z.enum(['ready', 'not_ready']),
   runtime: z.string(),
+  runtime_reason: z.string().optional(),
   model: z.string(),
   checks: z.record(z.string(), ReadyCheckSchema),
 });

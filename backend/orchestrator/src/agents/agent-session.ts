@@ -33,6 +33,8 @@ export interface AgentSessionInput {
   claudeExecutable: string;
   maxTurns: number;
   timeoutMs: number;
+  /** Stops the agent once its model calls would cost more than this. */
+  maxBudgetUsd?: number;
   searchPath: string;
   runningAsRoot: boolean;
   logger: Logger;
@@ -54,6 +56,7 @@ export interface AgentOutcome {
 function resultError(result: SDKResultMessage): string {
   if (result.subtype === 'success') return result.result || 'the agent reported an error';
   if (result.subtype === 'error_max_turns') return `the agent hit the turn limit (${result.num_turns} turns)`;
+  if (result.subtype === 'error_max_budget_usd') return `the agent reached its budget (spent $${result.total_cost_usd.toFixed(4)})`;
   return result.errors.join('; ') || `the agent stopped: ${result.subtype}`;
 }
 
@@ -107,6 +110,7 @@ export async function runAgentSession(input: AgentSessionInput): Promise<AgentOu
         permissionMode: 'bypassPermissions',
         allowDangerouslySkipPermissions: true,
         maxTurns: input.maxTurns,
+        ...(input.maxBudgetUsd ? { maxBudgetUsd: input.maxBudgetUsd } : {}),
         ...(input.model.model ? { model: input.model.model } : {}),
         abortController,
         env: environment,

@@ -2,24 +2,27 @@
 import { mkdir, writeFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
-import { OrchestrateRequestSchema, MAX_PROMPT_LENGTH, type ReadyResponse } from '@multiclaude/contract';
-import type { RunService } from '../runs/run-service.ts';
+import type { ReadyResponse } from '@multiclaude/contract';
+import type { RunManager } from '../runs/run-manager.ts';
+import type { RunStore } from '../runs/run-store.ts';
 import type { SandboxRuntime } from '../sandboxes/runtime.ts';
-import { parseJsonBody } from './json-body.ts';
+import { bearerAuth } from './auth.ts';
+import { registerRunRoutes } from './runs-routes.ts';
 
 export interface AppDependencies {
-  runs: RunService;
+  manager: RunManager;
+  store: RunStore;
   runtime: SandboxRuntime;
+  /** Why this runtime was chosen (AGENT_RUNTIME=auto says what it found). */
+  runtimeReason?: string;
   workspaceLocal: string;
   /** Shown in /ready so a user can tell the demo model from Claude. */
   modelDescription: string;
+  /** When set, every route but /health and /ready needs `Authorization: Bearer <token>`. */
+  token?: string | undefined;
   logger: Logger;
 }
-
-// Room for a maximal prompt in multi-byte characters, plus the rest of the JSON.
-const MAX_BODY_BYTES = MAX_PROMPT_LENGTH * 4 + 64 * 1024;
 
 async function workspaceWritable(workspaceLocal: string): Promise<{ ok: boolean; detail: string }> {
   const probe = path.join(workspaceLocal, `.ready-${process.pid}-${Date.now()}`);
@@ -42,6 +45,7 @@ export function createApp(dependencies: AppDependencies): Hono {
     return context.json({ error: 'internal error' }, 500);
   });
   app.notFound((context) => context.json({ error: `no route for ${context.req.method} ${context.req.path}` }, 404));
+  app.use('*', bearerAuth(dependencies.token));
 
   app.get('/health', (context) => context.json({ status: 'ok' as const }));
 
@@ -53,25 +57,13 @@ export function createApp(dependencies: AppDependencies): Hono {
     const body: ReadyResponse = {
       status: workspace.ok && runtime.ok ? 'ready' : 'not_ready',
       runtime: dependencies.runtime.name,
+      ...(dependencies.runtimeReason ? { runtime_reason: dependencies.runtimeReason } : {}),
       model: dependencies.modelDescription,
       checks: { workspace, runtime },
     };
     return context.json(body, body.status === 'ready' ? 200 : 503);
   });
 
-  app.post(
-    '/orchestrate',
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (context) => context.json({ error: 'request body is too large', field: 'prompt' }, 413),
-    }),
-    async (context) => {
-      const parsed = await parseJsonBody(context, OrchestrateRequestSchema);
-      if (!parsed.ok) return context.json(parsed.body, parsed.status);
-      const response = await dependencies.runs.orchestrate(parsed.value);
-      return context.json(response);
-    },
-  );
-
+  registerRunRoutes(app, { manager: dependencies.manager, store: dependencies.store, logger });
   return app;
 }

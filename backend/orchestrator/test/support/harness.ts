@@ -7,7 +7,9 @@ import { startOfflineModel, type OfflineModel } from '@multiclaude/offline-model
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createApp } from '../../src/http/app.ts';
-import { RunService } from '../../src/runs/run-service.ts';
+import { createRunMachinery } from '../../src/runs/wiring.ts';
+import type { RunManager } from '../../src/runs/run-manager.ts';
+import type { RunStore } from '../../src/runs/run-store.ts';
 import { LocalRuntime } from '../../src/sandboxes/local.ts';
 import type { SandboxRuntime } from '../../src/sandboxes/runtime.ts';
 import type { Hono } from 'hono';
@@ -15,6 +17,8 @@ import type { Logger } from 'pino';
 
 export interface Harness {
   app: Hono;
+  manager: RunManager;
+  store: RunStore;
   workspace: string;
   model: OfflineModel;
   runtime: SandboxRuntime;
@@ -38,26 +42,43 @@ export function memoryLogger(): { logger: Logger; lines: string[] } {
   return { logger: createLogger({ level: 'debug', destination }), lines };
 }
 
-export async function startHarness(options: { runtime?: (config: ReturnType<typeof loadConfig>, logger: Logger) => SandboxRuntime; agentTimeoutMs?: number } = {}): Promise<Harness> {
-  const workspace = await mkdtemp(path.join(os.tmpdir(), 'multiclaude-test-'));
+export interface HarnessOptions {
+  runtime?: (config: ReturnType<typeof loadConfig>, logger: Logger) => SandboxRuntime;
+  agentTimeoutMs?: number;
+  maxConcurrentAgents?: number;
+  maxQueuedRuns?: number;
+  token?: string;
+  /** Use this workspace (and keep it on close) instead of a fresh temp one. */
+  workspace?: string;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const workspace = options.workspace ?? (await mkdtemp(path.join(os.tmpdir(), 'multiclaude-test-')));
   const model = await startOfflineModel();
   const config = loadConfig({ WORKSPACE_LOCAL: workspace, HOME: workspace });
   const { logger, lines } = memoryLogger();
   const runtime = options.runtime?.(config, logger) ?? new LocalRuntime({ claudeExecutable: config.claudeExecutable, searchPath });
-  const runs = new RunService({
+  const { store, manager } = createRunMachinery({
     workspaceLocal: workspace,
-    runtime,
-    model: { apiKey: 'offline-test-key', baseUrl: model.url, model: undefined },
-    claudeExecutable: config.claudeExecutable,
-    maxTurns: 10,
-    agentTimeoutMs: options.agentTimeoutMs ?? 120_000,
-    searchPath,
-    runningAsRoot: process.getuid?.() === 0,
+    maxConcurrentAgents: options.maxConcurrentAgents ?? 10,
+    maxQueuedRuns: options.maxQueuedRuns ?? 20,
+    agents: {
+      runtime,
+      model: { apiKey: 'offline-test-key', baseUrl: model.url, model: undefined },
+      claudeExecutable: config.claudeExecutable,
+      maxTurns: 10,
+      agentTimeoutMs: options.agentTimeoutMs ?? 120_000,
+      searchPath,
+      runningAsRoot: process.getuid?.() === 0,
+    },
     logger,
   });
-  const app = createApp({ runs, runtime, workspaceLocal: workspace, modelDescription: 'offline test model', logger });
+  await manager.start();
+  const app = createApp({ manager, store, runtime, workspaceLocal: workspace, modelDescription: 'offline test model', token: options.token, logger });
   return {
     app,
+    manager,
+    store,
     workspace,
     model,
     runtime,
@@ -70,8 +91,9 @@ export async function startHarness(options: { runtime?: (config: ReturnType<type
         body: typeof body === 'string' ? body : JSON.stringify(body),
       }),
     close: async () => {
+      await manager.stop();
       await model.close();
-      await rm(workspace, { recursive: true, force: true });
+      if (!options.workspace) await rm(workspace, { recursive: true, force: true });
     },
   };
 }

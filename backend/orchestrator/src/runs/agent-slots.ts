@@ -1,0 +1,60 @@
+// A first-in, first-out semaphore over agent slots: caps the agents running at once across all runs.
+
+interface Waiter {
+  resolve: (release: () => void) => void;
+  reject: (reason: unknown) => void;
+  cleanup: () => void;
+}
+
+export class AgentSlots {
+  readonly #capacity: number;
+  #inUse = 0;
+  readonly #waiters: Waiter[] = [];
+
+  constructor(capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('capacity must be a positive integer');
+    this.#capacity = capacity;
+  }
+
+  get inUse(): number {
+    return this.#inUse;
+  }
+
+  get waiting(): number {
+    return this.#waiters.length;
+  }
+
+  /** Resolves with a release function once a slot is free; rejects if the signal aborts first. */
+  acquire(signal?: AbortSignal): Promise<() => void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.#inUse < this.#capacity && this.#waiters.length === 0) {
+      this.#inUse++;
+      return Promise.resolve(this.#releaser());
+    }
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => {
+        const index = this.#waiters.indexOf(waiter);
+        if (index >= 0) this.#waiters.splice(index, 1);
+        reject(signal?.reason);
+      };
+      const waiter: Waiter = { resolve, reject, cleanup: () => signal?.removeEventListener('abort', onAbort) };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#waiters.push(waiter);
+    });
+  }
+
+  #releaser(): () => void {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.#waiters.shift();
+      if (next) {
+        next.cleanup();
+        next.resolve(this.#releaser());
+      } else {
+        this.#inUse--;
+      }
+    };
+  }
+}
