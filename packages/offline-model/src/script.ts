@@ -5,7 +5,8 @@
 // tests can drive one agent of many into trouble:
 //   [[fail]] [[fail agent=2]]        answer 400, an error the CLI does not retry
 //   [[overload times=2 agent=1]]     answer 529 (overloaded) that many times, then carry on
-//   [[slow ms=1500]]                 wait before each answer
+//   [[slow ms=1500]]                 wait before each answer ([[slow ms=1500 from=2]]: only from the
+//                                    answer after the second tool result on, e.g. after the commit)
 //   [[file name=clock.ts]]           the file to write (default agent-<N>.md)
 //   [[text]]                         answer with text only, no tools
 
@@ -120,7 +121,9 @@ function firstLine(task: string): string {
 export function scriptReply(request: MessagesRequest, overloadsServed: number, idSeed: string): ScriptedReply {
   const context = readAgentContext(request);
   const directives = parseDirectives(context.task);
-  const delayMs = Number(directiveFor(directives, 'slow', context.agentId)?.args['ms'] ?? 0) || 0;
+  const slow = directiveFor(directives, 'slow', context.agentId);
+  const slowFrom = Number(slow?.args['from'] ?? 0) || 0;
+  const delayMs = slow && toolResultsSoFar(request) >= slowFrom ? Number(slow.args['ms'] ?? 0) || 0 : 0;
   const label = context.agentId === null ? 'the user' : `agent ${context.agentId}`;
 
   if (directiveFor(directives, 'fail', context.agentId)) {

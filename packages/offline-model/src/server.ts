@@ -9,6 +9,11 @@ export interface OfflineModel {
   readonly url: string;
   /** Messages requests answered so far, errors included. */
   readonly requestCount: number;
+  /**
+   * The most agent sessions that were working at once: a session counts from its first request until
+   * its final answer (end_turn) or an error it does not recover from.
+   */
+  readonly maxConcurrentSessions: number;
   close(): Promise<void>;
 }
 
@@ -100,6 +105,8 @@ export async function startOfflineModel(options: OfflineModelOptions = {}): Prom
   // 529s served per agent session, so `[[overload times=N]]` lets the CLI's retry succeed afterwards.
   const overloads = new Map<string, number>();
   const sockets = new Set<import('node:net').Socket>();
+  const activeSessions = new Set<string>();
+  let maxConcurrentSessions = 0;
 
   const server = http.createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://offline');
@@ -131,7 +138,11 @@ export async function startOfflineModel(options: OfflineModelOptions = {}): Prom
       const sessionKey = `${String(request.headers['x-claude-code-session-id'] ?? '')}:${context.agentId ?? '-'}`;
       const served = overloads.get(sessionKey) ?? 0;
       const reply = scriptReply(body, served, randomBytes(6).toString('hex'));
+      activeSessions.add(sessionKey);
+      maxConcurrentSessions = Math.max(maxConcurrentSessions, activeSessions.size);
+      const sessionEnds = (reply.kind === 'message' && reply.stopReason === 'end_turn') || (reply.kind === 'error' && reply.status !== 529);
       const answer = (): void => {
+        if (sessionEnds) activeSessions.delete(sessionKey);
         if (response.destroyed) return;
         if (reply.kind === 'error') {
           if (reply.status === 529) overloads.set(sessionKey, served + 1);
@@ -161,6 +172,9 @@ export async function startOfflineModel(options: OfflineModelOptions = {}): Prom
     url: `http://${host}:${address.port}`,
     get requestCount() {
       return requestCount;
+    },
+    get maxConcurrentSessions() {
+      return maxConcurrentSessions;
     },
     close: () =>
       new Promise<void>((resolve) => {

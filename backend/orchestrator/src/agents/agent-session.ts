@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { AgentMessage } from '@multiclaude/contract';
 import type { Sandbox } from '../sandboxes/runtime.ts';
 import { toAgentMessages } from './messages.ts';
+import { createClaudeSpawner } from './claude-process.ts';
 
 /** The MCP server's name as the SDK sees it (`workspace` is reserved by Claude Code and dropped). */
 export const SANDBOX_SERVER_NAME = 'sandbox';
@@ -114,10 +115,10 @@ export async function runAgentSession(input: AgentSessionInput): Promise<AgentOu
         ...(input.model.model ? { model: input.model.model } : {}),
         abortController,
         env: environment,
-        stderr: (data: string) => {
+        spawnClaudeCodeProcess: createClaudeSpawner((data: string) => {
           stderrTail = (stderrTail + data).slice(-2_000);
           input.logger.debug({ stderr: data.trimEnd() }, 'claude stderr');
-        },
+        }),
       },
     });
     for await (const message of session as AsyncIterable<SDKMessage>) {
