@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { z } from 'zod';
+import { parseByteSize } from './logging/byte-size.ts';
 
 const LOG_LEVELS = { DEBUG: 'debug', INFO: 'info', WARNING: 'warn', WARN: 'warn', ERROR: 'error', CRITICAL: 'fatal' } as const;
 
@@ -35,6 +36,15 @@ const EnvironmentSchema = z.object({
   WORKSPACE_PATH: optionalString,
   DOCKER_MCP_IMAGE: optionalString.transform((value) => value ?? 'claude-mcp:latest'),
   LOG_DIR: optionalString,
+  LOG_MAX_SIZE: optionalString.transform((value, context) => {
+    const bytes = parseByteSize(value ?? '10M');
+    if (bytes === undefined) {
+      context.addIssue({ code: 'custom', message: 'LOG_MAX_SIZE must be a size such as 10485760, 512K or 10M' });
+      return z.NEVER;
+    }
+    return bytes;
+  }),
+  LOG_MAX_FILES: positiveInteger('LOG_MAX_FILES').default(5),
   LOG_LEVEL: optionalString.transform((value, context) => {
     const key = (value ?? 'INFO').toUpperCase() as keyof typeof LOG_LEVELS;
     if (!(key in LOG_LEVELS)) {
@@ -72,6 +82,10 @@ export interface Config {
   dockerImage: string;
   logDirectory: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+  /** Each log file is rotated at this size (LOG_MAX_SIZE). */
+  logMaxSizeBytes: number;
+  /** Rotated files kept per log (LOG_MAX_FILES). */
+  logMaxFiles: number;
   host: string;
   port: number;
   agentRuntime: 'auto' | 'local' | 'docker';
@@ -120,6 +134,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
     dockerImage: env.DOCKER_MCP_IMAGE,
     logDirectory: path.resolve(env.LOG_DIR ?? path.join(home, 'logs')),
     logLevel: env.LOG_LEVEL,
+    logMaxSizeBytes: env.LOG_MAX_SIZE,
+    logMaxFiles: env.LOG_MAX_FILES,
     host: env.HOST,
     port: env.PORT,
     agentRuntime: env.AGENT_RUNTIME,

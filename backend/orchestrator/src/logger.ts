@@ -1,38 +1,33 @@
-// Creates the orchestrator's pino logger; secrets are redacted wherever they appear as fields.
-import pino, { type Logger, type DestinationStream } from 'pino';
+// Creates the orchestrator's pino logger; secrets are censored both as known fields and wherever their values appear in a line.
+import pino, { type Logger, type DestinationStream, type LoggerOptions as PinoOptions } from 'pino';
+import { CENSOR, REDACTED_PATHS, createSecretScrubber } from './logging/redaction.ts';
 
-/** Field paths that may carry secrets; their values are never written. */
-export const REDACTED_PATHS = [
-  'anthropicApiKey',
-  '*.anthropicApiKey',
-  'apiKey',
-  '*.apiKey',
-  'ANTHROPIC_API_KEY',
-  '*.ANTHROPIC_API_KEY',
-  '*.*.ANTHROPIC_API_KEY',
-  'ORCHESTRATOR_TOKEN',
-  '*.ORCHESTRATOR_TOKEN',
-  'authorization',
-  '*.authorization',
-  '*.headers.authorization',
-  '*.headers["x-api-key"]',
-  'token',
-  '*.token',
-];
+export { REDACTED_PATHS };
 
 export interface LoggerOptions {
   level: string;
+  /** Where the JSON lines go; stdout when omitted. */
   destination?: DestinationStream;
+  /** Values (the API key, tokens) that must never be written, whichever field or message holds them. */
+  secrets?: ReadonlyArray<string | undefined>;
+}
+
+/** The pino options every orchestrator logger shares, whatever its destinations. */
+export function baseLoggerOptions(level: string, secrets: ReadonlyArray<string | undefined> = []): PinoOptions {
+  const scrub = createSecretScrubber(secrets);
+  return {
+    level,
+    base: { service: 'orchestrator' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: REDACTED_PATHS, censor: CENSOR },
+    // The finished line, after serializers and redaction: the one place that sees a key inside any text.
+    hooks: { streamWrite: scrub },
+  };
 }
 
 export function createLogger(options: LoggerOptions): Logger {
   return pino(
-    {
-      level: options.level,
-      base: { service: 'orchestrator' },
-      timestamp: pino.stdTimeFunctions.isoTime,
-      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-    },
+    baseLoggerOptions(options.level, options.secrets),
     options.destination ?? pino.destination({ dest: 1, sync: false }),
   );
 }
