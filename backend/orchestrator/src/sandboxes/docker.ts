@@ -51,12 +51,13 @@ interface ContainerState {
   Error: string;
 }
 
-interface DockerResult {
+export interface CliResult {
   ok: boolean;
   stdout: string;
   /** stderr, or the spawn/timeout error when there is none. */
   detail: string;
 }
+type DockerResult = CliResult;
 
 const CHECK_TIMEOUT_MS = 15_000;
 const CREATE_TIMEOUT_MS = 60_000;
@@ -64,9 +65,9 @@ const REMOVE_TIMEOUT_MS = 30_000;
 const CHOWN_TIMEOUT_MS = 120_000;
 /** Passed to the docker client the SDK spawns, so it talks to the same engine as this process. */
 const DOCKER_CLIENT_VARIABLES = ['DOCKER_HOST', 'DOCKER_CONTEXT', 'DOCKER_CONFIG', 'DOCKER_CERT_PATH', 'DOCKER_TLS_VERIFY'];
-const BUILD_HINT = 'run `npm run build:images` (scripts/build-images.sh) to build it';
+export const BUILD_HINT = 'run `npm run build:images` (scripts/build-images.sh) to build it';
 
-function isUnreachable(detail: string): boolean {
+export function isUnreachable(detail: string): boolean {
   return /ENOENT|Cannot connect to the Docker daemon|error during connect|Is the docker daemon running|timed out|permission denied.*docker\.sock/i.test(
     detail,
   );
@@ -81,6 +82,19 @@ export function describeContainerState(state: ContainerState | undefined, memory
   if (state.ExitCode === 0 && !state.Error) return undefined;
   if (state.ExitCode === 137) return `the sandbox container was killed (SIGKILL)${error}`;
   return `the sandbox container exited with code ${state.ExitCode}${error}`;
+}
+
+/** Runs a CLI (docker, git, claude) with a timeout; never throws, a failure is `ok: false` with its words. */
+export async function runCli(command: string, args: string[], timeout: number, signal?: AbortSignal): Promise<CliResult> {
+  try {
+    const result = await execa(command, args, { timeout, cancelSignal: signal, stdin: 'ignore' });
+    return { ok: true, stdout: result.stdout, detail: result.stderr };
+  } catch (error) {
+    const failure = error as { stderr?: unknown; shortMessage?: unknown; message?: unknown };
+    const stderr = typeof failure.stderr === 'string' ? failure.stderr.trim() : '';
+    const message = typeof failure.shortMessage === 'string' ? failure.shortMessage : String(failure.message);
+    return { ok: false, stdout: '', detail: stderr || message };
+  }
 }
 
 export class DockerRuntime implements SandboxRuntime {
@@ -99,16 +113,8 @@ export class DockerRuntime implements SandboxRuntime {
     };
   }
 
-  async #docker(args: string[], timeout: number, signal?: AbortSignal): Promise<DockerResult> {
-    try {
-      const result = await execa(this.#options.dockerCommand, args, { timeout, cancelSignal: signal, stdin: 'ignore' });
-      return { ok: true, stdout: result.stdout, detail: result.stderr };
-    } catch (error) {
-      const failure = error as { stderr?: unknown; shortMessage?: unknown; message?: unknown };
-      const stderr = typeof failure.stderr === 'string' ? failure.stderr.trim() : '';
-      const message = typeof failure.shortMessage === 'string' ? failure.shortMessage : String(failure.message);
-      return { ok: false, stdout: '', detail: stderr || message };
-    }
+  #docker(args: string[], timeout: number, signal?: AbortSignal): Promise<DockerResult> {
+    return runCli(this.#options.dockerCommand, args, timeout, signal);
   }
 
   async check(signal?: AbortSignal): Promise<RuntimeCheck> {

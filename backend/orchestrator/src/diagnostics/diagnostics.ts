@@ -1,0 +1,173 @@
+// Gathers the orchestrator's health facts for GET /diagnostics; each check is independent, time-bounded and never throws.
+import { mkdir, writeFile, rm, statfs } from 'node:fs/promises';
+import path from 'node:path';
+import type { SandboxRuntime } from '../sandboxes/runtime.ts';
+import { runCli, isUnreachable, BUILD_HINT } from '../sandboxes/docker.ts';
+
+export type CheckStatus = 'ok' | 'warning' | 'error';
+
+export interface CheckResult {
+  status: CheckStatus;
+  error?: string;
+  duration_ms: number;
+  [fact: string]: unknown;
+}
+
+export interface DiagnosticsDependencies {
+  runtime: Pick<SandboxRuntime, 'name' | 'check'>;
+  /** Why this runtime was chosen, when known (AGENT_RUNTIME=auto says what it found). */
+  runtimeReason?: string | undefined;
+  dockerCommand?: string;
+  dockerImage: string;
+  workspaceLocal: string;
+  logDirectory?: string | undefined;
+  gitCommand?: string;
+  claudeExecutable: string;
+  startedAt: Date;
+  runsInFlight: () => number;
+  /** Per check; the whole report takes at most about this long because the checks run at once. */
+  checkTimeoutMs?: number;
+}
+
+export interface DiagnosticsReport {
+  status: 'ok' | 'degraded';
+  generated_at: string;
+  uptime_seconds: number;
+  runs_in_flight: number | null;
+  runtime: { name: string; reason?: string };
+  checks: Record<string, CheckResult>;
+}
+
+const DEFAULT_CHECK_TIMEOUT_MS = 10_000;
+/** Below either, disk is reported as a warning: a run repository with N worktrees needs room. */
+const LOW_DISK_BYTES = 1024 ** 3;
+const LOW_DISK_FRACTION = 0.05;
+
+type Facts = { status?: CheckStatus; error?: string; [fact: string]: unknown };
+
+/** Runs one check under a deadline; a throw or a hang becomes that check's error, not the report's. */
+async function timed(timeoutMs: number, check: (signal: AbortSignal) => Promise<Facts>): Promise<CheckResult> {
+  const started = performance.now();
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<Facts>((resolve) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      resolve({ status: 'error', error: `check timed out after ${timeoutMs} ms` });
+    }, timeoutMs);
+  });
+  let facts: Facts;
+  try {
+    facts = await Promise.race([check(controller.signal), deadline]);
+  } catch (error) {
+    facts = { status: 'error', error: (error as Error).message };
+  } finally {
+    clearTimeout(timer);
+  }
+  const { status, error, ...rest } = facts;
+  return {
+    status: status ?? (error ? 'error' : 'ok'),
+    ...(error ? { error } : {}),
+    ...rest,
+    duration_ms: Math.round(performance.now() - started),
+  };
+}
+
+async function writableProbe(directory: string): Promise<Facts> {
+  const probe = path.join(directory, `.diagnostics-${process.pid}-${Date.now()}`);
+  try {
+    await mkdir(directory, { recursive: true });
+    await writeFile(probe, 'ok');
+    return { path: directory, writable: true };
+  } catch (error) {
+    return { status: 'error', path: directory, writable: false, error: `${directory} is not writable: ${(error as Error).message}` };
+  } finally {
+    await rm(probe, { force: true }).catch(() => undefined);
+  }
+}
+
+async function dockerEngine(docker: string, timeoutMs: number, signal: AbortSignal): Promise<Facts> {
+  const result = await runCli(docker, ['version', '--format', '{{.Server.Version}}'], timeoutMs, signal);
+  if (!result.ok) return { status: 'error', reachable: false, error: `Docker engine not reachable with \`${docker}\`: ${result.detail}` };
+  return { reachable: true, version: result.stdout.trim() };
+}
+
+async function mcpImage(docker: string, image: string, timeoutMs: number, signal: AbortSignal): Promise<Facts> {
+  const result = await runCli(docker, ['image', 'inspect', '--format', '{{.Id}}\t{{.Created}}', image], timeoutMs, signal);
+  if (!result.ok) {
+    const error = isUnreachable(result.detail)
+      ? `cannot tell: Docker engine not reachable with \`${docker}\`: ${result.detail}`
+      : `Docker image ${image} is missing: ${BUILD_HINT}`;
+    return { status: 'error', image, present: false, error };
+  }
+  const [id = '', created = ''] = result.stdout.trim().split('\t');
+  return { image, present: true, id: id.replace(/^sha256:/, '').slice(0, 12), created };
+}
+
+async function freeDisk(directory: string): Promise<Facts> {
+  const stats = await statfs(directory);
+  const free = stats.bavail * stats.bsize;
+  const total = stats.blocks * stats.bsize;
+  const fraction = total > 0 ? free / total : 0;
+  const low = free < LOW_DISK_BYTES || fraction < LOW_DISK_FRACTION;
+  return {
+    ...(low ? { status: 'warning' as const, error: `only ${(free / 1024 ** 3).toFixed(2)} GiB free on the workspace's file system` } : {}),
+    path: directory,
+    free_bytes: free,
+    total_bytes: total,
+    free_percent: Math.round(fraction * 1000) / 10,
+  };
+}
+
+async function version(command: string, timeoutMs: number, signal: AbortSignal): Promise<Facts> {
+  const result = await runCli(command, ['--version'], timeoutMs, signal);
+  if (!result.ok) return { status: 'error', command, error: `\`${command} --version\` failed: ${result.detail}` };
+  return { command, version: result.stdout.trim().split('\n')[0] ?? '' };
+}
+
+export async function collectDiagnostics(dependencies: DiagnosticsDependencies): Promise<DiagnosticsReport> {
+  const timeoutMs = dependencies.checkTimeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
+  const docker = dependencies.dockerCommand ?? 'docker';
+  const check = (run: (signal: AbortSignal) => Promise<Facts>): Promise<CheckResult> => timed(timeoutMs, run);
+
+  const entries: Array<[string, Promise<CheckResult>]> = [
+    [
+      'runtime',
+      check(async (signal) => {
+        const result = await dependencies.runtime.check(signal);
+        return { name: dependencies.runtime.name, ...(result.ok ? { detail: result.detail } : { status: 'error', error: result.detail }) };
+      }),
+    ],
+    ['docker_engine', check((signal) => dockerEngine(docker, timeoutMs, signal))],
+    ['mcp_image', check((signal) => mcpImage(docker, dependencies.dockerImage, timeoutMs, signal))],
+    ['workspace', check(() => writableProbe(dependencies.workspaceLocal))],
+    ['disk', check(() => freeDisk(dependencies.workspaceLocal))],
+    ['git', check((signal) => version(dependencies.gitCommand ?? 'git', timeoutMs, signal))],
+    ['claude', check((signal) => version(dependencies.claudeExecutable, timeoutMs, signal))],
+  ];
+  if (dependencies.logDirectory) {
+    const logDirectory = dependencies.logDirectory;
+    entries.push(['logs', check(() => writableProbe(logDirectory))]);
+  }
+
+  const settled = await Promise.all(entries.map(async ([name, result]) => [name, await result] as const));
+  const checks = Object.fromEntries(settled);
+  let runsInFlight: number | null;
+  try {
+    runsInFlight = dependencies.runsInFlight();
+  } catch {
+    runsInFlight = null;
+  }
+  // Docker checks failing while the local runtime is in use is information, not degradation.
+  const relevant = settled.filter(
+    ([name]) => dependencies.runtime.name === 'docker' || (name !== 'docker_engine' && name !== 'mcp_image'),
+  );
+  return {
+    status: relevant.every(([, result]) => result.status === 'ok') ? 'ok' : 'degraded',
+    generated_at: new Date().toISOString(),
+    uptime_seconds: Math.round((Date.now() - dependencies.startedAt.getTime()) / 1000),
+    runs_in_flight: runsInFlight,
+    runtime: { name: dependencies.runtime.name, ...(dependencies.runtimeReason ? { reason: dependencies.runtimeReason } : {}) },
+    checks,
+  };
+}

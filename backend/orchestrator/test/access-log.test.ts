@@ -1,0 +1,56 @@
+// The access log: one line per request with method, path, status and duration, probes quieter, failures louder, no query string.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Hono } from 'hono';
+import { accessLog } from '../src/http/access-log.ts';
+import { memoryLogger } from './support/harness.ts';
+
+function appWithAccessLog() {
+  const { logger, lines } = memoryLogger();
+  const app = new Hono();
+  app.onError((_error, context) => context.json({ error: 'internal error' }, 500));
+  app.use('*', accessLog(logger));
+  app.get('/health', (context) => context.json({ status: 'ok' }));
+  app.get('/slow', async (context) => {
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    return context.text('done');
+  });
+  app.get('/boom', () => {
+    throw new Error('handler failed');
+  });
+  app.post('/refused', (context) => context.json({ error: 'no' }, 401));
+  const records = () => lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+  return { app, records };
+}
+
+test('each request gets one access line with method, path, status and duration', async () => {
+  const { app, records } = appWithAccessLog();
+  await app.request('/slow');
+  await app.request('/refused', { method: 'POST' });
+  const [slow, refused, ...rest] = records();
+  assert.equal(rest.length, 0);
+  assert.deepEqual([slow?.['method'], slow?.['path'], slow?.['status'], slow?.['level'], slow?.['msg']], ['GET', '/slow', 200, 30, 'GET /slow 200']);
+  assert.ok((slow?.['duration_ms'] as number) >= 50, `duration ${slow?.['duration_ms']}`);
+  assert.deepEqual([refused?.['method'], refused?.['status']], ['POST', 401]);
+});
+
+test('a handler that throws is logged with the 500 the error handler answered, at warn', async () => {
+  const { app, records } = appWithAccessLog();
+  const response = await app.request('/boom');
+  assert.equal(response.status, 500);
+  const [line] = records();
+  assert.deepEqual([line?.['path'], line?.['status'], line?.['level']], ['/boom', 500, 40]);
+});
+
+test('probe paths are logged at debug so they stay out of the stdout stream', async () => {
+  const { app, records } = appWithAccessLog();
+  await app.request('/health');
+  assert.deepEqual([records()[0]?.['path'], records()[0]?.['level']], ['/health', 20]);
+});
+
+test('the query string is never logged, since a client may put a token in it', async () => {
+  const { app, records } = appWithAccessLog();
+  await app.request('/slow?token=abc123secret&x=1');
+  assert.equal(records()[0]?.['path'], '/slow');
+  assert.doesNotMatch(JSON.stringify(records()), /abc123secret/);
+});
