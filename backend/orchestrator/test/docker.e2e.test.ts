@@ -3,7 +3,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { OrchestrateResponseSchema } from '@multiclaude/contract';
+import { OrchestrateResponseSchema, RunStateSchema } from '@multiclaude/contract';
+import { readEvents } from './support/sse.ts';
 import { startHarness, type Harness } from './support/harness.ts';
 import { filesChangedOn, gitIn } from './support/git-inspect.ts';
 import { createDockerRuntime } from '../src/sandboxes/select.ts';
@@ -71,3 +72,19 @@ test('a missing sandbox image fails every agent with a message saying how to bui
   }
 });
 
+
+test('a check command runs in the agent’s own Docker sandbox, with git and without network', { skip: skipReason }, async () => {
+  const response = await harness.post('/runs', {
+    prompt: 'Write and be checked.',
+    agent_count: 1,
+    check_command: 'git log -1 --format=%s && test -f agent-1.md && ! getent hosts example.com && id -u',
+  });
+  const { run_id: runId } = (await response.json()) as { run_id: string };
+  await readEvents(await harness.app.request(`/runs/${runId}/events`));
+  const state = RunStateSchema.parse(await (await harness.app.request(`/runs/${runId}`)).json());
+  const check = state.results[0]?.check;
+  assert.equal(check?.status, 'passed', check?.output_tail);
+  assert.match(check?.output_tail ?? '', /Agent 1: add agent-1\.md/);
+  assert.doesNotMatch(check?.output_tail ?? '', /^0$/m, 'not root');
+  assert.deepEqual(managedContainers().filter((name) => name.includes(runId)), []);
+});

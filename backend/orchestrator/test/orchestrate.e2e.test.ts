@@ -70,6 +70,7 @@ test('an agent whose sandbox cannot start is an error and the others carry on', 
       return {
         name: 'local',
         check: () => local.check(),
+        runCommand: (request, command, options) => local.runCommand(request, command, options),
         start: async (request) => {
           if (request.agentId === 1) throw new Error('sandbox crashed on start');
           return local.start(request);

@@ -19,6 +19,12 @@ export const OrchestrateRequestSchema = z.object({
     .int({ message: 'agent_count must be an integer' })
     .min(MIN_AGENTS, { message: `agent_count must be between ${MIN_AGENTS} and ${MAX_AGENTS}` })
     .max(MAX_AGENTS, { message: `agent_count must be between ${MIN_AGENTS} and ${MAX_AGENTS}` }),
+  /** Optional verification run in each agent's own sandbox after it finishes, e.g. `npm test`. */
+  check_command: z
+    .string({ error: 'check_command must be a string' })
+    .refine((value) => value.trim().length > 0, { message: 'check_command must not be blank' })
+    .refine((value) => value.length <= 10_000, { message: 'check_command must be at most 10000 characters' })
+    .optional(),
   /** Optional spending limit for the whole run, shared equally by its agents. */
   budget_usd: z
     .number({ error: 'budget_usd must be a number' })
@@ -122,6 +128,28 @@ export type CreateRunRequest = z.infer<typeof CreateRunRequestSchema>;
 export const CreateRunResponseSchema = z.object({ run_id: z.string(), status: RunStatusSchema });
 export type CreateRunResponse = z.infer<typeof CreateRunResponseSchema>;
 
+export const CheckResultSchema = z.object({
+  /** `error` when the check could not be run at all (its sandbox failed). */
+  status: z.enum(['passed', 'failed', 'timed_out', 'error']),
+  exit_code: z.number().int().nullable(),
+  duration_ms: z.number().int(),
+  output_tail: z.string(),
+});
+export type CheckResult = z.infer<typeof CheckResultSchema>;
+
+export const DiffFileSchema = z.object({
+  path: z.string(),
+  /** null for binary files. */
+  insertions: z.number().int().nullable(),
+  deletions: z.number().int().nullable(),
+});
+export const DiffStatsSchema = z.object({
+  files: z.number().int(),
+  insertions: z.number().int(),
+  deletions: z.number().int(),
+});
+export type DiffStats = z.infer<typeof DiffStatsSchema>;
+
 /** One agent's state: the /orchestrate result plus progress, usage and cost. */
 export const AgentStateSchema = AgentResultSchema.extend({
   status: AgentStatusSchema,
@@ -131,8 +159,24 @@ export const AgentStateSchema = AgentResultSchema.extend({
   num_turns: z.number().int(),
   started_at: z.string().nullable(),
   finished_at: z.string().nullable(),
+  /** The run's check_command in this agent's sandbox; null when the run has none or it has not run. */
+  check: CheckResultSchema.nullable().default(null),
+  /** The agent's branch against the run's base commit; null until the agent ends. */
+  diff_stats: DiffStatsSchema.nullable().default(null),
+  /** 1 is best; set when the run ends. */
+  rank: z.number().int().nullable().default(null),
+  rank_reasons: z.array(z.string()).default([]),
+  recommended: z.boolean().default(false),
 });
 export type AgentState = z.infer<typeof AgentStateSchema>;
+
+export const MergeRecordSchema = z.object({
+  agent_id: z.number().int(),
+  commit: z.string(),
+  fast_forward: z.boolean(),
+  merged_at: z.string(),
+});
+export type MergeRecord = z.infer<typeof MergeRecordSchema>;
 
 export const RunSummaryWithCancelledSchema = RunSummarySchema.extend({ cancelled: z.number().int() });
 
@@ -148,8 +192,41 @@ export const RunStateSchema = z.object({
   run_info: RunInfoSchema,
   summary: RunSummaryWithCancelledSchema,
   results: z.array(AgentStateSchema),
+  check_command: z.string().nullable().default(null),
+  /** The commit every agent branch starts from. */
+  base_commit: z.string().default(''),
+  recommended_agent_id: z.number().int().nullable().default(null),
+  merges: z.array(MergeRecordSchema).default([]),
 });
 export type RunState = z.infer<typeof RunStateSchema>;
+
+export const MergeRequestSchema = z.object({
+  agent_id: z.number({ error: (issue) => (issue.input === undefined ? 'agent_id is required' : 'agent_id must be an integer') }).int({ message: 'agent_id must be an integer' }).positive({ message: 'agent_id must be positive' }),
+});
+export type MergeRequest = z.infer<typeof MergeRequestSchema>;
+
+export const MergeResponseSchema = z.object({
+  run_id: z.string(),
+  agent_id: z.number().int(),
+  branch_name: z.string(),
+  fast_forward: z.boolean(),
+  commit: z.string(),
+});
+export type MergeResponse = z.infer<typeof MergeResponseSchema>;
+
+export const MergeConflictSchema = z.object({ error: z.string(), conflicting_files: z.array(z.string()) });
+
+export const DiffResponseSchema = z.object({
+  run_id: z.string(),
+  base: z.string(),
+  head: z.string(),
+  stats: DiffStatsSchema,
+  files: z.array(DiffFileSchema),
+  patch: z.string(),
+  /** The patch was cut at the size limit; stats and files are whole. */
+  truncated: z.boolean(),
+});
+export type DiffResponse = z.infer<typeof DiffResponseSchema>;
 
 export const RunListItemSchema = z.object({
   run_id: z.string(),

@@ -22,15 +22,42 @@ export interface GitOptions {
 const FIXED_CONFIG = ['-c', 'safe.directory=*', '-c', 'commit.gpgsign=false', '-c', 'core.hooksPath=/dev/null'];
 
 export async function git(args: readonly string[], options: GitOptions): Promise<string> {
+  return (await gitRaw(args, options, 'utf8')) as string;
+}
+
+/** As git(), with stdout as bytes (file contents, archives). */
+export async function gitBytes(args: readonly string[], options: GitOptions): Promise<Buffer> {
+  return Buffer.from((await gitRaw(args, options, 'buffer')) as Uint8Array);
+}
+
+/** Exit code and output of a git command that may legitimately fail (merge-tree reports conflicts by exit 1). */
+export async function gitStatus(args: readonly string[], options: GitOptions): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  const result = await execa('git', [...FIXED_CONFIG, ...args], {
+    cwd: options.cwd,
+    cancelSignal: options.signal,
+    timeout: options.timeoutMs ?? 60_000,
+    env: GIT_ENVIRONMENT,
+    stdin: 'ignore',
+    reject: false,
+  });
+  if (result.exitCode === undefined) throw new GitError(args, `git ${args[0] ?? ''} failed: ${result.message ?? 'did not run'}`);
+  return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
+}
+
+const GIT_ENVIRONMENT = { GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
+
+async function gitRaw(args: readonly string[], options: GitOptions, encoding: 'utf8' | 'buffer'): Promise<string | Uint8Array> {
   try {
     const result = await execa('git', [...FIXED_CONFIG, ...args], {
       cwd: options.cwd,
       cancelSignal: options.signal,
       timeout: options.timeoutMs ?? 60_000,
-      env: { GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
+      env: GIT_ENVIRONMENT,
       stdin: 'ignore',
+      encoding,
+      maxBuffer: 64 * 1024 * 1024,
     });
-    return result.stdout;
+    return result.stdout as string | Uint8Array;
   } catch (error) {
     const detail =
       error && typeof error === 'object' && 'stderr' in error && typeof error.stderr === 'string' && error.stderr

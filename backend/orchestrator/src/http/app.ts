@@ -9,6 +9,7 @@ import type { RunStore } from '../runs/run-store.ts';
 import type { SandboxRuntime } from '../sandboxes/runtime.ts';
 import { bearerAuth } from './auth.ts';
 import { registerRunRoutes } from './runs-routes.ts';
+import { registerReviewRoutes } from './review-routes.ts';
 
 export interface AppDependencies {
   manager: RunManager;
@@ -65,5 +66,6 @@ export function createApp(dependencies: AppDependencies): Hono {
   });
 
   registerRunRoutes(app, { manager: dependencies.manager, store: dependencies.store, logger });
+  registerReviewRoutes(app, { manager: dependencies.manager, store: dependencies.store, logger });
   return app;
 }

@@ -16,7 +16,8 @@ import { runAgent, type AgentRunnerSettings } from './agent-runner.ts';
 import type { RunStore } from './run-store.ts';
 import type { Leases } from './lease.ts';
 import type { AgentSlots } from './agent-slots.ts';
-import { summarize, isTerminal, interruptState } from './run-state.ts';
+import { summarize, isTerminal, interruptState, applyRanking } from './run-state.ts';
+import { runCheck, measureDiff, type ReviewJob } from './agent-review.ts';
 import { takeCancelRequest } from './cancel-requests.ts';
 
 export class QueueFullError extends Error {
@@ -44,6 +45,7 @@ export interface RunManagerOptions {
   slots: AgentSlots;
   maxQueuedRuns: number;
   agents: AgentRunnerSettings;
+  checkTimeoutMs: number;
   logger: Logger;
   heartbeatMs?: number;
   sweepMs?: number;
@@ -141,6 +143,11 @@ export class RunManager {
       num_turns: 0,
       started_at: null,
       finished_at: null,
+      check: null,
+      diff_stats: null,
+      rank: null,
+      rank_reasons: [],
+      recommended: false,
     }));
     const state: RunState = {
       status: 'queued',
@@ -153,6 +160,10 @@ export class RunManager {
       run_info: { run_id: runId, run_dir: repository.relativeDirectory, git_initialized: true },
       summary: summarize(results),
       results,
+      check_command: request.check_command ?? null,
+      base_commit: repository.baseCommit,
+      recommended_agent_id: null,
+      merges: [],
     };
     let resolveFinished!: (state: RunState) => void;
     const run: ActiveRun = {
@@ -268,6 +279,7 @@ export class RunManager {
     run.state.status = run.cancelRequested ? 'cancelled' : 'completed';
     run.state.finished_at = this.#now();
     run.state.summary = summarize(run.state.results);
+    applyRanking(run.state);
     this.#persist(run);
     this.#emit(run, { type: 'run_finished', run: this.#snapshot(run) });
     await run.writes;
@@ -284,7 +296,7 @@ export class RunManager {
     try {
       release = await this.#options.slots.acquire(controller.signal);
     } catch {
-      this.#finishAgent(run, agentId, 'cancelled', { error: 'cancelled before it started' });
+      this.#finishAgent(run, agentId, 'cancelled', { error: 'cancelled before it started', diff_stats: await measureDiff(this.#reviewJob(run, worktree, logger)) });
       return;
     }
     try {
@@ -307,7 +319,12 @@ export class RunManager {
         onMessage: (message) => this.#onAgentMessage(run, agentId, message),
       });
       const status: AgentStatus = controller.signal.aborted ? 'cancelled' : outcome.status;
+      const review = { ...this.#reviewJob(run, worktree, logger), signal: controller.signal };
+      // A cancelled agent is not judged; the others are checked in their own sandbox before the slot is freed.
+      const check = status !== 'cancelled' && review.checkCommand ? await runCheck(review, review.checkCommand) : null;
       this.#finishAgent(run, agentId, status, {
+        check,
+        diff_stats: await measureDiff(review),
         output: outcome.output,
         ...(status === 'cancelled' ? { error: 'cancelled' } : outcome.error ? { error: outcome.error } : {}),
         messages: outcome.messages,
@@ -319,6 +336,19 @@ export class RunManager {
     } finally {
       release();
     }
+  }
+
+  #reviewJob(run: ActiveRun, agent: RunRepository['agents'][number], logger: Logger): Omit<ReviewJob, 'signal'> {
+    return {
+      runtime: this.#options.agents.runtime,
+      runId: run.state.run_info.run_id,
+      runDirectory: run.repository.runDirectory,
+      baseCommit: run.repository.baseCommit,
+      agent,
+      checkCommand: run.state.check_command,
+      checkTimeoutMs: this.#options.checkTimeoutMs,
+      logger,
+    };
   }
 
   #finishAgent(run: ActiveRun, agentId: number, status: AgentStatus, change: Partial<AgentState>): void {

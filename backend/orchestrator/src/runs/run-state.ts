@@ -1,5 +1,6 @@
 // Pure functions over run state: summaries, terminal states, interruption, and the /orchestrate view of a run.
 import type { AgentState, AgentStatus, OrchestrateResponse, RunState } from '@multiclaude/contract';
+import { rankAgents, recommendedAgent } from './ranking.ts';
 
 export function isTerminal(status: AgentStatus): boolean {
   return status === 'success' || status === 'error' || status === 'cancelled';
@@ -15,6 +16,18 @@ export function summarize(results: AgentState[]): RunState['summary'] {
 }
 
 export const INTERRUPTED_ERROR = 'interrupted: the orchestrator running this agent stopped; its commits are kept';
+
+/** Sets every agent's rank, reasons and the recommended attempt, in place. */
+export function applyRanking(state: RunState): void {
+  const recommended = recommendedAgent(state.results);
+  for (const ranking of rankAgents(state.results)) {
+    const agent = state.results.find((result) => result.agent_id === ranking.agentId)!;
+    agent.rank = ranking.rank;
+    agent.rank_reasons = ranking.reasons;
+    agent.recommended = ranking.agentId === recommended;
+  }
+  state.recommended_agent_id = recommended;
+}
 
 /** The state of a run whose owner died: unfinished agents end in error, the run in `interrupted`. */
 export function interruptState(state: RunState, now: string): RunState {

@@ -12,6 +12,7 @@ export interface RunMachineryOptions {
   maxConcurrentAgents: number;
   maxQueuedRuns: number;
   agents: AgentRunnerSettings;
+  checkTimeoutMs?: number;
   logger: Logger;
   /** A lease older than this marks its run's owner dead (another host's replica). */
   leaseTtlMs?: number;
@@ -27,6 +28,7 @@ export function createRunMachinery(options: RunMachineryOptions): { store: RunSt
     slots: new AgentSlots(options.maxConcurrentAgents),
     maxQueuedRuns: options.maxQueuedRuns,
     agents: options.agents,
+    checkTimeoutMs: options.checkTimeoutMs ?? 10 * 60_000,
     logger: options.logger,
   });
   return { store, manager };

@@ -36,6 +36,10 @@ export interface DockerSpecOptions {
   pidsLimit: number;
   tmpSize?: string;
   homeSize?: string;
+  /** What the container runs; `claude mcp serve` (the agent's tools) unless given. */
+  command?: string[];
+  /** Container name; the agent's sandbox name unless given (a check runs beside it under another). */
+  name?: string;
 }
 
 /** Docker names allow [a-zA-Z0-9][a-zA-Z0-9_.-]*; anything else in a run id becomes `-`. */
@@ -143,7 +147,7 @@ export function buildDockerRunArgs(options: DockerSpecOptions): string[] {
   return [
     '--interactive',
     '--name',
-    containerName(options.runId, options.agentId),
+    options.name ?? containerName(options.runId, options.agentId),
     '--label',
     `${LABEL_MANAGED}=true`,
     '--label',
@@ -188,8 +192,6 @@ export function buildDockerRunArgs(options: DockerSpecOptions): string[] {
     '--workdir',
     CONTAINER_WORKSPACE,
     options.image,
-    'claude',
-    'mcp',
-    'serve',
+    ...(options.command ?? ['claude', 'mcp', 'serve']),
   ];
 }

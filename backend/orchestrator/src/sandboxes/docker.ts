@@ -19,7 +19,7 @@ import { readFile, stat, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import type { Logger } from 'pino';
-import { SandboxError, type RuntimeCheck, type Sandbox, type SandboxRequest, type SandboxRuntime } from './runtime.ts';
+import { SandboxError, tail, type CommandOptions, type CommandOutcome, type RuntimeCheck, type Sandbox, type SandboxRequest, type SandboxRuntime } from './runtime.ts';
 import { buildDockerRunArgs, containerName, LABEL_MANAGED, LABEL_RUN_ID, LABEL_WORKSPACE, CONTAINER_WORKSPACE } from './docker-spec.ts';
 
 export interface DockerRuntimeOptions {
@@ -200,12 +200,12 @@ export class DockerRuntime implements SandboxRuntime {
     return result;
   }
 
-  async start(request: SandboxRequest): Promise<DockerSandbox> {
+  /** Prepares ownership and creates (not starts) a hardened container over the agent's worktree. */
+  async #createSandboxContainer(request: SandboxRequest, name: string, command?: string[]): Promise<void> {
     if (request.signal?.aborted) throw new SandboxError('cancelled', 'the agent was cancelled before its sandbox started');
     const { image, memory, cpus, pidsLimit, workspaceLocal, workspacePath, dockerCommand } = this.#options;
     const admin = await this.#worktreeGitDirectory(request);
     const { uid, gid } = await this.#prepareOwnership(request, admin);
-    const name = containerName(request.runId, request.agentId);
     const args = buildDockerRunArgs({
       image,
       runId: request.runId,
@@ -220,6 +220,8 @@ export class DockerRuntime implements SandboxRuntime {
       memory,
       cpus,
       pidsLimit,
+      name,
+      ...(command ? { command } : {}),
     });
 
     const created = await this.#create(args, name, request);
@@ -236,6 +238,35 @@ export class DockerRuntime implements SandboxRuntime {
       throw new SandboxError('sandbox_start_failed', `could not create the sandbox container ${name}: ${created.detail}`);
     }
     request.logger.info({ container: name, image, user: `${uid}:${gid}`, memory, cpus, pidsLimit }, 'sandbox container created');
+  }
+
+  async runCommand(request: SandboxRequest, command: string, options: CommandOptions): Promise<CommandOutcome> {
+    const name = `${containerName(request.runId, request.agentId)}-check`;
+    const started = Date.now();
+    await this.#createSandboxContainer(request, name, ['bash', '-c', command]);
+    try {
+      const result = await execa(this.#options.dockerCommand, ['start', '--attach', name], {
+        timeout: options.timeoutMs,
+        cancelSignal: request.signal,
+        stdin: 'ignore',
+        all: true,
+        reject: false,
+      });
+      return {
+        exitCode: result.timedOut ? null : (result.exitCode ?? null),
+        timedOut: Boolean(result.timedOut),
+        durationMs: Date.now() - started,
+        outputTail: tail(result.all ?? '', options.tailBytes),
+      };
+    } finally {
+      await this.#remove(name, request.logger);
+    }
+  }
+
+  async start(request: SandboxRequest): Promise<DockerSandbox> {
+    const { memory, dockerCommand } = this.#options;
+    const name = containerName(request.runId, request.agentId);
+    await this.#createSandboxContainer(request, name);
 
     const clientEnvironment: Record<string, string> = {};
     for (const variable of DOCKER_CLIENT_VARIABLES) {

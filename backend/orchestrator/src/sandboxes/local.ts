@@ -1,7 +1,7 @@
 // The `local` runtime: the agent's `claude mcp serve` runs as a plain child process in its worktree (no isolation; for development and machines without Docker).
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { SandboxError, type Sandbox, type SandboxRequest, type SandboxRuntime, type RuntimeCheck } from './runtime.ts';
+import { SandboxError, tail, type CommandOptions, type CommandOutcome, type Sandbox, type SandboxRequest, type SandboxRuntime, type RuntimeCheck } from './runtime.ts';
 import { execa } from 'execa';
 
 export interface LocalRuntimeOptions {
@@ -47,10 +47,40 @@ export class LocalRuntime implements SandboxRuntime {
     }
   }
 
-  async start(request: SandboxRequest): Promise<Sandbox> {
-    const home =
+  #home(request: SandboxRequest): string {
+    return (
       this.#options.homeFor?.(request) ??
-      path.join(request.runDirectory, '.multiclaude', 'agents', `agent-${request.agentId}`, 'sandbox-home');
+      path.join(request.runDirectory, '.multiclaude', 'agents', `agent-${request.agentId}`, 'sandbox-home')
+    );
+  }
+
+  async runCommand(request: SandboxRequest, command: string, options: CommandOptions): Promise<CommandOutcome> {
+    const home = this.#home(request);
+    await mkdir(home, { recursive: true });
+    const started = Date.now();
+    const result = await execa('bash', ['-c', command], {
+      cwd: request.worktreePath,
+      // As for the agent's tools: no secret of the orchestrator's reaches the command.
+      env: { PATH: this.#options.searchPath, HOME: home, LANG: 'C.UTF-8' },
+      extendEnv: false,
+      timeout: options.timeoutMs,
+      cancelSignal: request.signal,
+      stdin: 'ignore',
+      all: true,
+      reject: false,
+      killSignal: 'SIGKILL',
+      forceKillAfterDelay: 2_000,
+    });
+    return {
+      exitCode: result.timedOut ? null : (result.exitCode ?? null),
+      timedOut: Boolean(result.timedOut),
+      durationMs: Date.now() - started,
+      outputTail: tail(result.all ?? '', options.tailBytes),
+    };
+  }
+
+  async start(request: SandboxRequest): Promise<Sandbox> {
+    const home = this.#home(request);
     try {
       await mkdir(home, { recursive: true });
     } catch (error) {

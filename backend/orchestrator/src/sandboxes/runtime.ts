@@ -37,15 +37,36 @@ export interface RuntimeCheck {
   detail: string;
 }
 
+/** What a command run in a sandbox did. */
+export interface CommandOutcome {
+  exitCode: number | null;
+  timedOut: boolean;
+  durationMs: number;
+  /** Standard output and error, interleaved, cut to the last part. */
+  outputTail: string;
+}
+
+export interface CommandOptions {
+  timeoutMs: number;
+  /** How much of the output's end to keep. */
+  tailBytes?: number;
+}
+
 export interface SandboxRuntime {
   readonly name: 'local' | 'docker';
   /** Prepares a sandbox for one agent; the SDK starts its MCP server. */
   start(request: SandboxRequest): Promise<Sandbox>;
+  /** Runs a shell command in a fresh sandbox over the agent's worktree, with the same isolation as its tools. */
+  runCommand(request: SandboxRequest, command: string, options: CommandOptions): Promise<CommandOutcome>;
   /** Whether this runtime can start sandboxes now (for /ready). */
   check(signal?: AbortSignal): Promise<RuntimeCheck>;
 }
 
 /** A sandbox that could not be prepared; the message is shown to the user as the agent's error. */
+export function tail(text: string, bytes = 4_000): string {
+  return text.length > bytes ? `…${text.slice(-bytes)}` : text;
+}
+
 export class SandboxError extends Error {
   readonly code: string;
   constructor(code: string, message: string, options?: { cause?: unknown }) {

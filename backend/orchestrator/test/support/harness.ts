@@ -48,6 +48,7 @@ export interface HarnessOptions {
   maxConcurrentAgents?: number;
   maxQueuedRuns?: number;
   token?: string;
+  checkTimeoutMs?: number;
   /** Use this workspace (and keep it on close) instead of a fresh temp one. */
   workspace?: string;
 }
@@ -71,6 +72,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       searchPath,
       runningAsRoot: process.getuid?.() === 0,
     },
+    ...(options.checkTimeoutMs ? { checkTimeoutMs: options.checkTimeoutMs } : {}),
     logger,
   });
   await manager.start();

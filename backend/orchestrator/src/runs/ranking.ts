@@ -1,0 +1,63 @@
+// Ranks a run's attempts, best first, with the reasons: check passed, then fewer failing check lines, then a smaller diff, then lower cost.
+import type { AgentState } from '@multiclaude/contract';
+
+const FAILURE_LINE = /\b(fail(ed|ing|ure|s)?|error|errors|not ok)\b|✖|✗/i;
+
+/** Lines of the check's output that read as failures (test runners' "✖", "not ok", "FAIL"...). */
+export function failingLines(output: string): number {
+  return output.split('\n').filter((line) => FAILURE_LINE.test(line)).length;
+}
+
+function outcomeClass(agent: AgentState): number {
+  if (agent.status === 'cancelled') return 5;
+  if (agent.status !== 'success') return 4;
+  if (!agent.diff_stats || agent.diff_stats.files === 0) return 3;
+  if (!agent.check) return 1;
+  return agent.check.status === 'passed' ? 0 : 2;
+}
+
+function diffSize(agent: AgentState): number {
+  return (agent.diff_stats?.insertions ?? 0) + (agent.diff_stats?.deletions ?? 0);
+}
+
+function reasons(agent: AgentState): string[] {
+  const list: string[] = [];
+  if (agent.status !== 'success') list.push(`agent ended with ${agent.status}`);
+  if (agent.check) {
+    const failing = failingLines(agent.check.output_tail);
+    list.push(agent.check.status === 'passed' ? 'check passed' : `check ${agent.check.status.replace('_', ' ')}`);
+    if (failing > 0) list.push(`${failing} failing line${failing === 1 ? '' : 's'} in check output`);
+  }
+  if (!agent.diff_stats || agent.diff_stats.files === 0) list.push('no changes committed');
+  else {
+    const { files, insertions, deletions } = agent.diff_stats;
+    list.push(`diff +${insertions} −${deletions} in ${files} file${files === 1 ? '' : 's'}`);
+  }
+  list.push(`cost $${agent.cost_usd.toFixed(4)}`);
+  return list;
+}
+
+export interface Ranking {
+  agentId: number;
+  rank: number;
+  reasons: string[];
+}
+
+export function rankAgents(agents: AgentState[]): Ranking[] {
+  const ordered = [...agents].sort(
+    (a, b) =>
+      outcomeClass(a) - outcomeClass(b) ||
+      failingLines(a.check?.output_tail ?? '') - failingLines(b.check?.output_tail ?? '') ||
+      diffSize(a) - diffSize(b) ||
+      a.cost_usd - b.cost_usd ||
+      a.agent_id - b.agent_id,
+  );
+  return ordered.map((agent, index) => ({ agentId: agent.agent_id, rank: index + 1, reasons: reasons(agent) }));
+}
+
+/** The attempt to recommend: the best ranked one, if it succeeded with changes and did not fail its check. */
+export function recommendedAgent(agents: AgentState[]): number | null {
+  const best = rankAgents(agents)[0];
+  const agent = agents.find((candidate) => candidate.agent_id === best?.agentId);
+  return agent && outcomeClass(agent) <= 1 ? agent.agent_id : null;
+}
