@@ -1,7 +1,7 @@
 // Wires the orchestrator: config → logger → model → sandbox runtime → runs → HTTP server, and shuts it all down on a signal.
 import { serve } from '@hono/node-server';
 import { loadConfig, ConfigError } from './config.ts';
-import { createLogger } from './logger.ts';
+import { createFileLogging } from './logging/file-logger.ts';
 import { createApp } from './http/app.ts';
 import { createRunMachinery } from './runs/wiring.ts';
 import { selectRuntime } from './sandboxes/select.ts';
@@ -18,7 +18,15 @@ try {
   throw error;
 }
 
-const logger = createLogger({ level: config.logLevel });
+const logging = await createFileLogging({
+  logDirectory: config.logDirectory,
+  level: config.logLevel,
+  maxSizeBytes: config.logMaxSizeBytes,
+  maxFiles: config.logMaxFiles,
+  secrets: [config.anthropicApiKey, config.orchestratorToken],
+});
+const { logger } = logging;
+if (logging.files) logger.info({ ...logging.files, max_size_bytes: config.logMaxSizeBytes, max_files: config.logMaxFiles }, 'log files');
 const searchPath = process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin';
 
 let offlineModel: OfflineModel | undefined;
@@ -65,6 +73,7 @@ const app = createApp({
   workspaceLocal: config.workspaceLocal,
   modelDescription,
   token: config.orchestratorToken,
+  operations: { dockerImage: config.dockerImage, claudeExecutable: config.claudeExecutable, logDirectory: config.logDirectory },
   logger,
 });
 logger.info({ max_concurrent_agents: config.maxConcurrentAgents, max_queued_runs: config.maxQueuedRuns, auth: Boolean(config.orchestratorToken) }, 'run limits');
@@ -89,8 +98,13 @@ async function shutdown(signal: string): Promise<void> {
   server.close();
   await manager.stop();
   await offlineModel?.close();
-  logger.flush?.();
+  await logging.close();
   process.exit(0);
 }
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
+// A crash is a shutdown too: its cause reaches orchestrator-errors.log, written out before the exit.
+process.on('uncaughtException', (error) => {
+  logger.fatal({ err: error }, 'uncaught exception: exiting');
+  void logging.close().finally(() => process.exit(1));
+});

@@ -23,7 +23,8 @@ export interface DiagnosticsDependencies {
   logDirectory?: string | undefined;
   gitCommand?: string;
   claudeExecutable: string;
-  startedAt: Date;
+  /** When the orchestrator started; the process's start when omitted. */
+  startedAt?: Date;
   runsInFlight: () => number;
   /** Per check; the whole report takes at most about this long because the checks run at once. */
   checkTimeoutMs?: number;
@@ -165,7 +166,7 @@ export async function collectDiagnostics(dependencies: DiagnosticsDependencies):
   return {
     status: relevant.every(([, result]) => result.status === 'ok') ? 'ok' : 'degraded',
     generated_at: new Date().toISOString(),
-    uptime_seconds: Math.round((Date.now() - dependencies.startedAt.getTime()) / 1000),
+    uptime_seconds: Math.round(dependencies.startedAt ? (Date.now() - dependencies.startedAt.getTime()) / 1000 : process.uptime()),
     runs_in_flight: runsInFlight,
     runtime: { name: dependencies.runtime.name, ...(dependencies.runtimeReason ? { reason: dependencies.runtimeReason } : {}) },
     checks,

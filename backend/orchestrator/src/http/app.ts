@@ -9,6 +9,9 @@ import type { RunStore } from '../runs/run-store.ts';
 import type { SandboxRuntime } from '../sandboxes/runtime.ts';
 import { bearerAuth } from './auth.ts';
 import { registerRunRoutes } from './runs-routes.ts';
+import { accessLog } from './access-log.ts';
+import { registerOperationsRoutes } from './operations-routes.ts';
+import { registerWorkspaceRoutes } from './workspace-routes.ts';
 import { registerReviewRoutes } from './review-routes.ts';
 
 export interface AppDependencies {
@@ -22,6 +25,8 @@ export interface AppDependencies {
   modelDescription: string;
   /** When set, every route but /health and /ready needs `Authorization: Bearer <token>`. */
   token?: string | undefined;
+  /** For /diagnostics and /test-docker; without it they use the default image and the `claude` on PATH. */
+  operations?: { dockerImage: string; claudeExecutable: string; logDirectory?: string };
   logger: Logger;
 }
 
@@ -46,6 +51,8 @@ export function createApp(dependencies: AppDependencies): Hono {
     return context.json({ error: 'internal error' }, 500);
   });
   app.notFound((context) => context.json({ error: `no route for ${context.req.method} ${context.req.path}` }, 404));
+  // Before auth, so refused requests are in the access log too.
+  app.use('*', accessLog(logger));
   app.use('*', bearerAuth(dependencies.token));
 
   app.get('/health', (context) => context.json({ status: 'ok' as const }));
@@ -66,6 +73,16 @@ export function createApp(dependencies: AppDependencies): Hono {
   });
 
   registerRunRoutes(app, { manager: dependencies.manager, store: dependencies.store, logger });
+  registerOperationsRoutes(app, {
+    runtime: dependencies.runtime,
+    runtimeReason: dependencies.runtimeReason,
+    dockerImage: dependencies.operations?.dockerImage ?? 'claude-mcp:latest',
+    claudeExecutable: dependencies.operations?.claudeExecutable ?? 'claude',
+    logDirectory: dependencies.operations?.logDirectory,
+    runsInFlight: () => dependencies.manager.runsInFlight,
+    logger,
+  });
+  registerWorkspaceRoutes(app, { workspaceLocal: dependencies.workspaceLocal, logger });
   registerReviewRoutes(app, { manager: dependencies.manager, store: dependencies.store, logger });
   return app;
 }

@@ -68,7 +68,11 @@ export async function runAgent(settings: AgentRunnerSettings, job: AgentJob): Pr
       runningAsRoot: settings.runningAsRoot,
       logger,
       signal: job.signal,
-      onMessage: job.onMessage,
+      // Each step at debug, so orchestrator.log tells the run's whole story.
+      onMessage: (message) => {
+        logger.debug({ message: { ...message, text: message.text?.slice(0, 2_000) } }, 'agent message');
+        job.onMessage(message);
+      },
     });
   } catch (error) {
     logger.error({ err: error }, 'agent could not run');
@@ -80,6 +84,8 @@ export async function runAgent(settings: AgentRunnerSettings, job: AgentJob): Pr
     const exit = await sandbox.describeExit();
     if (exit) outcome = { ...outcome, error: `${outcome.error ?? 'the agent failed'}: ${exit}` };
   }
-  logger.info({ status: outcome.status, error: outcome.error, duration_ms: outcome.duration_ms, cost_usd: outcome.cost_usd }, 'agent finished');
+  // A failed agent is an error line, so orchestrator-errors.log holds every failure; a cancel is not one.
+  const level = outcome.status === 'error' && !job.signal.aborted ? 'error' : 'info';
+  logger[level]({ status: outcome.status, error: outcome.error, duration_ms: outcome.duration_ms, cost_usd: outcome.cost_usd }, 'agent finished');
   return outcome;
 }

@@ -16,9 +16,10 @@ import { runAgent, type AgentRunnerSettings } from './agent-runner.ts';
 import type { RunStore } from './run-store.ts';
 import type { Leases } from './lease.ts';
 import type { AgentSlots } from './agent-slots.ts';
-import { summarize, isTerminal, interruptState, applyRanking } from './run-state.ts';
+import { summarize, isTerminal, applyRanking } from './run-state.ts';
 import { runCheck, measureDiff, type ReviewJob } from './agent-review.ts';
 import { takeCancelRequest } from './cancel-requests.ts';
+import { sweepInterruptedRuns, unfinishedRunIds } from './recovery.ts';
 
 export class QueueFullError extends Error {
   readonly code = 'queue_full';
@@ -382,30 +383,12 @@ export class RunManager {
 
   /** Marks runs left queued or running by a dead owner as interrupted; returns their ids. */
   async sweepInterrupted(): Promise<string[]> {
-    const interrupted: string[] = [];
-    for (const runId of await this.#options.store.listRunIds()) {
-      if (this.#active.has(runId)) continue;
-      const state = await this.#options.store.readState(runId);
-      if (!state || (state.status !== 'queued' && state.status !== 'running')) continue;
-      if (await this.#options.leases.isLive(this.#options.store.metadataDirectory(runId))) continue;
-      const next = interruptState(state, this.#now());
-      await this.#options.store.repairEventLog(runId);
-      const id = (await this.#options.store.lastEventId(runId)) + 1;
-      await this.#options.store.appendEvents(runId, [{ type: 'run_finished', id, at: this.#now(), run_id: runId, run: next }]);
-      await this.#options.store.writeState(next);
-      this.#options.logger.warn({ run_id: runId }, 'run interrupted: its orchestrator stopped while it ran; commits kept');
-      interrupted.push(runId);
-    }
-    return interrupted;
+    const { store, leases, logger } = this.#options;
+    return sweepInterruptedRuns({ store, leases, logger, isActive: (runId) => this.#active.has(runId), now: () => this.#now() });
   }
 
   /** Runs still queued or running on disk; after a sweep, exactly those some live orchestrator owns. */
   async unfinishedRunIds(): Promise<string[]> {
-    const ids: string[] = [];
-    for (const runId of await this.#options.store.listRunIds()) {
-      const state = await this.#options.store.readState(runId);
-      if (state && (state.status === 'queued' || state.status === 'running')) ids.push(runId);
-    }
-    return ids;
+    return unfinishedRunIds(this.#options.store);
   }
 }

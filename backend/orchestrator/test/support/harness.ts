@@ -49,6 +49,8 @@ export interface HarnessOptions {
   maxQueuedRuns?: number;
   token?: string;
   checkTimeoutMs?: number;
+  /** Log here instead of in memory (logLines then stays empty). */
+  logger?: Logger;
   /** Use this workspace (and keep it on close) instead of a fresh temp one. */
   workspace?: string;
 }
@@ -57,7 +59,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const workspace = options.workspace ?? (await mkdtemp(path.join(os.tmpdir(), 'multiclaude-test-')));
   const model = await startOfflineModel();
   const config = loadConfig({ WORKSPACE_LOCAL: workspace, HOME: workspace });
-  const { logger, lines } = memoryLogger();
+  const { logger, lines } = options.logger ? { logger: options.logger, lines: [] as string[] } : memoryLogger();
   const runtime = options.runtime?.(config, logger) ?? new LocalRuntime({ claudeExecutable: config.claudeExecutable, searchPath });
   const { store, manager } = createRunMachinery({
     workspaceLocal: workspace,
@@ -76,7 +78,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     logger,
   });
   await manager.start();
-  const app = createApp({ manager, store, runtime, workspaceLocal: workspace, modelDescription: 'offline test model', token: options.token, logger });
+  const app = createApp({ manager, store, runtime, workspaceLocal: workspace, modelDescription: 'offline test model', token: options.token, operations: { dockerImage: config.dockerImage, claudeExecutable: config.claudeExecutable }, logger });
   return {
     app,
     manager,
