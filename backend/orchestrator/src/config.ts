@@ -68,6 +68,7 @@ const EnvironmentSchema = z.object({
   ORCHESTRATOR_TOKEN: optionalString,
   MAX_CONCURRENT_AGENTS: positiveInteger('MAX_CONCURRENT_AGENTS').optional(),
   MAX_QUEUED_RUNS: positiveInteger('MAX_QUEUED_RUNS').default(20),
+  CHECK_TIMEOUT_MS: positiveInteger('CHECK_TIMEOUT_MS').default(10 * 60 * 1000),
 });
 
 export interface Config {
@@ -96,6 +97,7 @@ export interface Config {
   orchestratorToken: string | undefined;
   maxConcurrentAgents: number;
   maxQueuedRuns: number;
+  checkTimeoutMs: number;
 }
 
 /**
@@ -151,5 +153,6 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
     orchestratorToken: env.ORCHESTRATOR_TOKEN,
     maxConcurrentAgents: env.MAX_CONCURRENT_AGENTS ?? defaultMaxConcurrentAgents(os.cpus().length, os.totalmem()),
     maxQueuedRuns: env.MAX_QUEUED_RUNS,
+    checkTimeoutMs: env.CHECK_TIMEOUT_MS,
   };
 }

@@ -48,6 +48,7 @@ const { store, manager } = createRunMachinery({
   workspaceLocal: config.workspaceLocal,
   maxConcurrentAgents: config.maxConcurrentAgents,
   maxQueuedRuns: config.maxQueuedRuns,
+  checkTimeoutMs: config.checkTimeoutMs,
   agents: {
     runtime,
     model: { apiKey: config.anthropicApiKey ?? 'offline-demo', baseUrl, model: config.model },

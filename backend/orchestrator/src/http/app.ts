@@ -79,6 +79,7 @@ export function createApp(dependencies: AppDependencies): Hono {
     dockerImage: dependencies.operations?.dockerImage ?? 'claude-mcp:latest',
     claudeExecutable: dependencies.operations?.claudeExecutable ?? 'claude',
     logDirectory: dependencies.operations?.logDirectory,
+    workspaceLocal: dependencies.workspaceLocal,
     runsInFlight: () => dependencies.manager.runsInFlight,
     logger,
   });
