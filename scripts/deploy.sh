@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# Deploys multiclaude to Minikube: builds and loads the images, creates the secrets from the environment,
+# applies kubernetes/ (with this node's docker group and the images' own tags), waits, prints the URL.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PROFILE="${MINIKUBE_PROFILE:-minikube}"
+ORCHESTRATOR_IMAGE="${ORCHESTRATOR_IMAGE:-orchestrator:latest}"
+FRONTEND_IMAGE="${FRONTEND_IMAGE:-frontend:latest}"
+MCP_IMAGE="${DOCKER_MCP_IMAGE:-claude-mcp:latest}"
+NODE_WORKSPACE="/data/claude-workspace"
+BUILD=1
+DEMO=0
+RENDER_ONLY=0
+DOCKER_GID=""
+TIMEOUT="${ROLLOUT_TIMEOUT:-300s}"
+
+usage() {
+  cat <<EOF
+Usage: scripts/deploy.sh [--skip-build] [--demo] [--profile NAME] [--docker-gid GID] [--render-only]
+
+Deploys to the running Minikube cluster (docker driver, docker container runtime):
+  1. builds ${MCP_IMAGE}, ${ORCHESTRATOR_IMAGE} and ${FRONTEND_IMAGE} (scripts/build-images.sh)
+  2. loads them into Minikube, the Node images under a tag of their content so each change rolls out
+  3. checks that ${NODE_WORKSPACE} exists in the node (scripts/start-workspace-mount.sh, in another terminal)
+  4. creates the secrets: anthropic-api-key from ANTHROPIC_API_KEY, and orchestrator-token in both
+     namespaces from ORCHESTRATOR_TOKEN, else the cluster's existing one, else a new random one
+  5. applies kubernetes/ with the node's docker socket group, waits for both rollouts, prints the URL
+
+  --skip-build      use the images already built on this machine
+  --demo            deploy without ANTHROPIC_API_KEY: agents talk to the offline scripted model, not Claude
+  --profile NAME    Minikube profile (env MINIKUBE_PROFILE; default minikube)
+  --docker-gid GID  group of the node's /var/run/docker.sock (default: read from the node)
+  --render-only     print the manifests that would be applied and stop (needs only kubectl;
+                    --docker-gid is then required, images keep their tags, no secret is read)
+  -h, --help        show this help
+Env: ANTHROPIC_API_KEY, ORCHESTRATOR_TOKEN, ROLLOUT_TIMEOUT (default 300s), ORCHESTRATOR_IMAGE,
+FRONTEND_IMAGE, DOCKER_MCP_IMAGE.
+EOF
+}
+
+die() {
+  echo "deploy: $*" >&2
+  exit 1
+}
+say() { echo "deploy: $*"; }
+
+need() {
+  command -v "$1" >/dev/null 2>&1 || die "$1 is not installed: $2"
+}
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --skip-build) BUILD=0 ;;
+    --demo) DEMO=1 ;;
+    --profile) [ $# -ge 2 ] || die "--profile needs a value"; PROFILE="$2"; shift ;;
+    --docker-gid) [ $# -ge 2 ] || die "--docker-gid needs a value"; DOCKER_GID="$2"; shift ;;
+    --render-only) RENDER_ONLY=1 ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage >&2; die "unknown argument: $1" ;;
+  esac
+  shift
+done
+if [ -n "$DOCKER_GID" ]; then
+  case "$DOCKER_GID" in *[!0-9]*) die "--docker-gid must be a number, got '${DOCKER_GID}'" ;; esac
+fi
+
+need kubectl "see https://kubernetes.io/docs/tasks/tools/ (Debian: apt-get install kubectl, from the Kubernetes apt repository)"
+
+OVERLAY="$(mktemp -d "${TMPDIR:-/tmp}/multiclaude-deploy.XXXXXX")"
+trap 'rm -rf "$OVERLAY"' EXIT
+
+# kustomize refuses absolute paths, so the overlay names kubernetes/ relative to its own temp dir. The
+# checksum annotation changes the pod template whenever a secret does: pods read secrets only at start.
+write_overlay() {
+  local gid="$1" orchestrator_ref="$2" frontend_ref="$3" checksum="$4" base
+  base="$(realpath --relative-to="$OVERLAY" "${ROOT}/kubernetes")"
+  cat >"${OVERLAY}/kustomization.yaml" <<EOF
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - ${base}
+images:
+  - name: orchestrator
+    newName: ${orchestrator_ref%:*}
+    newTag: ${orchestrator_ref##*:}
+  - name: frontend
+    newName: ${frontend_ref%:*}
+    newTag: ${frontend_ref##*:}
+patches:
+  - target:
+      kind: Deployment
+      name: orchestrator
+    patch: |-
+      - op: replace
+        path: /spec/template/spec/securityContext/supplementalGroups
+        value: [${gid}]
+      - op: add
+        path: /spec/template/metadata/annotations
+        value: {multiclaude/secrets-checksum: "${checksum}"}
+  - target:
+      kind: Deployment
+      name: frontend
+    patch: |-
+      - op: add
+        path: /spec/template/metadata/annotations
+        value: {multiclaude/secrets-checksum: "${checksum}"}
+EOF
+}
+
+if [ "$RENDER_ONLY" -eq 1 ]; then
+  [ -n "$DOCKER_GID" ] || die "--render-only needs --docker-gid (there is no node to read it from)"
+  write_overlay "$DOCKER_GID" "$ORCHESTRATOR_IMAGE" "$FRONTEND_IMAGE" "render-only"
+  kubectl kustomize "$OVERLAY"
+  exit 0
+fi
+
+need minikube "see https://minikube.sigs.k8s.io/docs/start/"
+need docker "Debian: apt-get install docker.io"
+if [ "$DEMO" -eq 0 ] && [ -z "${ANTHROPIC_API_KEY:-}" ]; then
+  die "ANTHROPIC_API_KEY is not set: export it, or deploy with --demo to use the offline scripted model"
+fi
+
+minikube status --profile "$PROFILE" >/dev/null 2>&1 ||
+  die "Minikube profile '${PROFILE}' is not running: minikube start --driver=docker --container-runtime=docker"
+# One command line, run by the node's shell (minikube ssh joins its arguments with spaces anyway).
+on_node() { minikube ssh --profile "$PROFILE" -- "$1" 2>/dev/null | tr -d '\r'; }
+[ "$(on_node 'test -S /var/run/docker.sock && echo yes')" = yes ] ||
+  die "the node has no /var/run/docker.sock: the orchestrator needs the Docker runtime (minikube start --container-runtime=docker)"
+
+if [ "$(on_node "test -d ${NODE_WORKSPACE} && echo yes")" != yes ]; then
+  die "${NODE_WORKSPACE} does not exist in the node: run scripts/start-workspace-mount.sh in another terminal and keep it open"
+fi
+if [ "$(on_node "grep -q ' ${NODE_WORKSPACE} ' /proc/mounts && echo yes")" != yes ]; then
+  say "warning: ${NODE_WORKSPACE} is not a mount: runs will stay inside the node (start scripts/start-workspace-mount.sh)"
+fi
+
+if [ -z "$DOCKER_GID" ]; then
+  DOCKER_GID="$(on_node 'stat -c %g /var/run/docker.sock')"
+  case "$DOCKER_GID" in '' | *[!0-9]*) die "could not read the group of the node's docker socket (got '${DOCKER_GID}'); pass --docker-gid" ;; esac
+fi
+say "the node's docker socket belongs to group ${DOCKER_GID}"
+
+if [ "$BUILD" -eq 1 ]; then
+  bash "${ROOT}/scripts/build-images.sh"
+fi
+for image in "$MCP_IMAGE" "$ORCHESTRATOR_IMAGE" "$FRONTEND_IMAGE"; do
+  docker image inspect "$image" >/dev/null 2>&1 || die "image ${image} is missing: run scripts/build-images.sh (or drop --skip-build)"
+done
+
+# A tag of the image's own id: `kubectl apply` then changes the pod template exactly when the image changed.
+content_tag() {
+  local image="$1" id
+  id="$(docker image inspect --format '{{.Id}}' "$image")"
+  id="${id#sha256:}"
+  docker tag "$image" "${image%:*}:${id:0:12}"
+  printf '%s' "${image%:*}:${id:0:12}"
+}
+ORCHESTRATOR_REF="$(content_tag "$ORCHESTRATOR_IMAGE")"
+FRONTEND_REF="$(content_tag "$FRONTEND_IMAGE")"
+# The MCP image keeps its name: the orchestrator starts it by DOCKER_MCP_IMAGE through the node's engine.
+for image in "$MCP_IMAGE" "$ORCHESTRATOR_REF" "$FRONTEND_REF"; do
+  say "loading ${image} into Minikube"
+  minikube image load --profile "$PROFILE" "$image"
+done
+
+say "applying the namespaces and secrets"
+kubectl apply -f "${ROOT}/kubernetes/backend/namespace.yaml" -f "${ROOT}/kubernetes/frontend/namespace.yaml" >/dev/null
+
+# Secrets go through files under /dev/fd, never argv, so no value shows in the process table.
+TOKEN="${ORCHESTRATOR_TOKEN:-}"
+if [ -z "$TOKEN" ]; then
+  TOKEN="$(kubectl get secret orchestrator-token -n backend -o jsonpath='{.data.ORCHESTRATOR_TOKEN}' 2>/dev/null | base64 -d 2>/dev/null || true)"
+fi
+if [ -z "$TOKEN" ]; then
+  TOKEN="$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')"
+  say "generated a new orchestrator token"
+fi
+for namespace in backend frontend; do
+  kubectl create secret generic orchestrator-token -n "$namespace" \
+    --from-file=ORCHESTRATOR_TOKEN=<(printf '%s' "$TOKEN") --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+done
+if [ "$DEMO" -eq 1 ]; then
+  kubectl delete secret anthropic-api-key -n backend --ignore-not-found >/dev/null
+  say "demo mode: no API key in the cluster; agents use the offline scripted model"
+else
+  kubectl create secret generic anthropic-api-key -n backend \
+    --from-file=ANTHROPIC_API_KEY=<(printf '%s' "$ANTHROPIC_API_KEY") --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+fi
+CHECKSUM="$( { printf '%s\n' "$TOKEN"; if [ "$DEMO" -eq 0 ]; then printf '%s\n' "$ANTHROPIC_API_KEY"; fi; } | sha256sum | cut -c1-16)"
+
+say "applying kubernetes/ (orchestrator ${ORCHESTRATOR_REF}, frontend ${FRONTEND_REF})"
+write_overlay "$DOCKER_GID" "$ORCHESTRATOR_REF" "$FRONTEND_REF" "$CHECKSUM"
+kubectl apply -k "$OVERLAY"
+
+for target in backend/orchestrator frontend/frontend; do
+  say "waiting for ${target#*/} (up to ${TIMEOUT})"
+  if ! kubectl rollout status "deployment/${target#*/}" -n "${target%/*}" --timeout="$TIMEOUT"; then
+    kubectl get pods -n "${target%/*}" -o wide >&2 || true
+    die "${target#*/} did not become ready: kubectl describe pods -n ${target%/*}; see the README's troubleshooting"
+  fi
+done
+
+URL="$(timeout 30 minikube service frontend-service -n frontend --profile "$PROFILE" --url 2>/dev/null | head -n 1 || true)"
+say "deployed. Open ${URL:-the frontend with: minikube service frontend-service -n frontend}"
