@@ -4,7 +4,9 @@ set -euo pipefail
 
 NAMESPACE="${NAMESPACE:-backend}"
 DEPLOYMENT="${DEPLOYMENT:-orchestrator}"
-POD_LOG_DIR="${POD_LOG_DIR:-/var/log/orchestrator}"
+# Empty: the pod's own $LOG_DIR (one directory per replica), else /var/log/orchestrator.
+POD_LOG_DIR="${POD_LOG_DIR:-}"
+POD=""
 LOCAL_LOG_DIR="${LOG_DIR:-${HOME}/.multiclaude/logs}"
 KUBECTL="${KUBECTL:-kubectl}"
 
@@ -24,14 +26,16 @@ How:
   -n, --last N               the last N lines (default 200); `--last all` for everything
   -f, --tail                 keep following new lines (follows the live file across rotation)
   -r, --run RUN_ID           only the lines of that run, from the rotated files too, oldest first
+                             (on Kubernetes, also from the other replicas' directories beside it)
   -p, --pretty               one readable line per record: time, level, run, agent, message (needs jq)
 
 Where (default: --k8s when kubectl reaches the deployment and LOG_DIR is unset, else --local):
   -k, --k8s                  the Kubernetes deployment, through kubectl
   -l, --local                this machine's LOG_DIR
       --namespace NS         Kubernetes namespace (default backend; env NAMESPACE)
-      --deployment NAME      deployment (default orchestrator; env DEPLOYMENT)
-      --pod-log-dir DIR      log directory in the pod (default /var/log/orchestrator; env POD_LOG_DIR)
+      --deployment NAME      deployment (default orchestrator; env DEPLOYMENT); kubectl picks one of its pods
+      --pod NAME             this pod instead (each replica writes its own LOG_DIR)
+      --pod-log-dir DIR      log directory in the pod (default: the pod's $LOG_DIR; env POD_LOG_DIR)
       --log-dir DIR          local log directory (default $LOG_DIR, else ~/.multiclaude/logs)
   -h, --help                 this help
 
@@ -85,6 +89,11 @@ while [ $# -gt 0 ]; do
       DEPLOYMENT="$2"
       shift
       ;;
+    --pod)
+      [ $# -ge 2 ] || die "$1 needs a value"
+      POD="$2"
+      shift
+      ;;
     --pod-log-dir)
       [ $# -ge 2 ] || die "$1 needs a value"
       POD_LOG_DIR="$2"
@@ -128,9 +137,22 @@ case "$what" in
   container) file="" ;;
 esac
 
-# Prints a log and its rotated files (file.N … file.1, then the live one), oldest first; run by sh here or in the pod.
-# shellcheck disable=SC2016 # expanded by the sh that runs it, with the directory and name as $1 and $2
-ALL_GENERATIONS='cd "$1" && for f in $(ls -1 | grep -E "^$(printf %s "$2" | sed "s/[.]/[.]/g")[.][0-9]+\$" | sort -t. -k3,3nr) "$2"; do [ -f "$f" ] && cat -- "$f"; done; true'
+# These two run under sh, here or in the pod, with the directory ('' = $LOG_DIR there) and file name as $1 and $2.
+# shellcheck disable=SC2016 # expanded by that sh, not this one
+TAIL_SNIPPET='dir=${1:-${LOG_DIR:-/var/log/orchestrator}}; file=$2; shift 2; exec tail "$@" "$dir/$file"'
+# A log and its rotated files (file.N … file.1, then the live one), oldest first; with $3 = siblings, the same
+# for every directory beside it too (the other replicas' LOG_DIRs on a shared volume).
+# shellcheck disable=SC2016 # expanded by that sh, not this one
+GENERATIONS_SNIPPET='dir=${1:-${LOG_DIR:-/var/log/orchestrator}}; name=$2
+pattern="^$(printf %s "$name" | sed "s/[.]/[.]/g")[.][0-9]+\$"
+generations() {
+  (cd "$1" 2>/dev/null && for f in $(ls -1 | grep -E "$pattern" | sort -t. -k3,3nr) "$name"; do [ -f "$f" ] && cat -- "$f"; done)
+}
+generations "$dir"
+if [ "$3" = siblings ]; then
+  for other in "${dir%/*}"/*/; do [ "${other%/}" = "$dir" ] || generations "${other%/}"; done
+fi
+true'
 
 # No match is not a failure; the reader's failure still is (pipefail).
 only_run() { grep -F "\"run_id\":\"${run_id}\"" || [ $? -eq 1 ]; }
@@ -142,15 +164,16 @@ if [ "$last" = all ]; then tail_args+=(-n +1); else tail_args+=(-n "$last"); fi
 show() {
   if [ "$mode" = k8s ]; then
     local target="deploy/${DEPLOYMENT}"
+    if [ -n "$POD" ]; then target="$POD"; fi
     if [ "$what" = container ]; then
       local args=(logs --namespace "$NAMESPACE" "$target")
       if [ "$last" != all ]; then args+=(--tail "$last"); fi
       if [ "$follow" = true ]; then args+=(--follow); fi
       "$KUBECTL" "${args[@]}"
     elif [ -n "$run_id" ]; then
-      "$KUBECTL" exec --namespace "$NAMESPACE" "$target" -- sh -c "$ALL_GENERATIONS" sh "$POD_LOG_DIR" "$file" | only_run
+      "$KUBECTL" exec --namespace "$NAMESPACE" "$target" -- sh -c "$GENERATIONS_SNIPPET" sh "$POD_LOG_DIR" "$file" siblings | only_run
     else
-      "$KUBECTL" exec --namespace "$NAMESPACE" "$target" -- tail "${tail_args[@]}" "${POD_LOG_DIR}/${file}"
+      "$KUBECTL" exec --namespace "$NAMESPACE" "$target" -- sh -c "$TAIL_SNIPPET" sh "$POD_LOG_DIR" "$file" "${tail_args[@]}"
     fi
   else
     if [ "$what" = container ]; then
@@ -158,7 +181,7 @@ show() {
     fi
     [ -d "$LOCAL_LOG_DIR" ] || die "no log directory at $LOCAL_LOG_DIR (set LOG_DIR or --log-dir; --k8s for a deployment)"
     if [ -n "$run_id" ]; then
-      sh -c "$ALL_GENERATIONS" sh "$LOCAL_LOG_DIR" "$file" | only_run
+      sh -c "$GENERATIONS_SNIPPET" sh "$LOCAL_LOG_DIR" "$file" | only_run
     else
       [ -f "${LOCAL_LOG_DIR}/${file}" ] || die "no ${file} in $LOCAL_LOG_DIR yet (has the orchestrator run with LOG_DIR=$LOCAL_LOG_DIR?)"
       tail "${tail_args[@]}" "${LOCAL_LOG_DIR}/${file}"

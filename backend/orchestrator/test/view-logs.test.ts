@@ -11,6 +11,7 @@ let scratch: string;
 let logDirectory: string;
 let fakeKubectl: string;
 let kubectlCalls: string;
+let podLogs: string;
 
 const line = (fields: Record<string, unknown>): string => JSON.stringify(fields);
 
@@ -28,10 +29,33 @@ before(async () => {
     `${line({ level: 30, time: 't4', run_id: 'run_a', msg: 'run finished' })}\n${line({ level: 30, time: 't5', msg: 'GET /health 200' })}\n`,
   );
   await writeFile(path.join(logDirectory, 'orchestrator-errors.log'), `${line({ level: 50, time: 't3', run_id: 'run_a', agent_id: 2, msg: 'agent finished' })}\n`);
+  // Two replicas, each with its own LOG_DIR on the shared volume, as kubernetes/ deploys them.
+  podLogs = path.join(scratch, 'pods');
+  await mkdir(path.join(podLogs, 'orchestrator-aaa'), { recursive: true });
+  await mkdir(path.join(podLogs, 'orchestrator-bbb'));
+  await writeFile(path.join(podLogs, 'orchestrator-aaa', 'orchestrator.log'), `${line({ level: 30, time: 'p1', run_id: 'run_k', msg: 'on this pod' })}\n`);
+  await writeFile(path.join(podLogs, 'orchestrator-aaa', 'orchestrator-errors.log'), `${line({ level: 50, time: 'p2', msg: 'pod failure' })}\n`);
+  await writeFile(path.join(podLogs, 'orchestrator-bbb', 'orchestrator.log.1'), `${line({ level: 30, time: 'p0', run_id: 'run_k', msg: 'on the other pod' })}\n`);
+  // Stands in for kubectl: records each call on one line; `exec … -- cmd` runs cmd here as if in pod aaa.
   fakeKubectl = path.join(scratch, 'kubectl');
   kubectlCalls = `${fakeKubectl}.calls`;
   await writeFile(kubectlCalls, '');
-  await writeFile(fakeKubectl, `#!/bin/sh\necho "$*" >> '${kubectlCalls}'\ncase "$1" in\n  get) exit 0 ;;\n  *) echo '${line({ level: 30, time: 'k1', msg: 'from the pod' })}' ;;\nesac\n`);
+  await writeFile(
+    fakeKubectl,
+    [
+      '#!/bin/sh',
+      `printf '%s ' "$@" | tr '\\n' ' ' >> '${kubectlCalls}'; echo >> '${kubectlCalls}'`,
+      'case "$1" in',
+      '  get) exit 0 ;;',
+      `  logs) echo '${line({ level: 30, time: 'k1', msg: 'container stdout' })}' ;;`,
+      '  exec)',
+      '    case "$*" in *" -F "*) echo following; exit 0 ;; esac',
+      '    while [ "$1" != "--" ]; do shift; done; shift',
+      `    LOG_DIR='${path.join(podLogs, 'orchestrator-aaa')}' exec "$@" ;;`,
+      'esac',
+      '',
+    ].join('\n'),
+  );
   await chmod(fakeKubectl, 0o755);
 });
 
@@ -81,26 +105,36 @@ test('--run gathers one run from the rotated files too, oldest first, and --pret
   assert.equal(stdout, 't1 INFO run=run_a run accepted\nt3 ERROR run=run_a agent=2 agent finished error=model refused\nt4 INFO run=run_a run finished\n');
 });
 
-test('against a deployment it reads the pod log files with kubectl exec and the container with kubectl logs', async () => {
+test('against a deployment it reads the pod’s own LOG_DIR with kubectl exec, and the container with kubectl logs', async () => {
   const errors = viewLogs(['--k8s', '--orchestrator-errors', '--last', '5'], { KUBECTL: fakeKubectl });
   assert.equal(errors.status, 0, errors.stderr);
-  assert.match(errors.stdout, /from the pod/);
-  assert.equal(await lastKubectlCall(), 'exec --namespace backend deploy/orchestrator -- tail -n 5 /var/log/orchestrator/orchestrator-errors.log');
+  assert.equal(errors.stdout, `${line({ level: 50, time: 'p2', msg: 'pod failure' })}\n`);
+  assert.match(await lastKubectlCall(), /^exec --namespace backend deploy\/orchestrator -- sh -c .* orchestrator-errors\.log -n 5$/);
 
-  assert.equal(viewLogs(['--k8s', '--tail', '-o'], { KUBECTL: fakeKubectl }).status, 0);
-  assert.equal(await lastKubectlCall(), 'exec --namespace backend deploy/orchestrator -- tail -F -n 200 /var/log/orchestrator/orchestrator.log');
+  const follow = viewLogs(['--k8s', '--tail', '-o'], { KUBECTL: fakeKubectl });
+  assert.equal(follow.stdout, 'following\n');
+  assert.match(await lastKubectlCall(), / orchestrator\.log -F -n 200$/);
 
-  assert.equal(viewLogs(['--container', '--last', '50', '--tail'], { KUBECTL: fakeKubectl }).status, 0);
+  const container = viewLogs(['--container', '--last', '50', '--tail'], { KUBECTL: fakeKubectl });
+  assert.match(container.stdout, /container stdout/);
   assert.equal(await lastKubectlCall(), 'logs --namespace backend deploy/orchestrator --tail 50 --follow');
 
-  assert.equal(viewLogs(['--k8s', '--namespace', 'prod', '--deployment', 'api', '--pod-log-dir', '/logs'], { KUBECTL: fakeKubectl }).status, 0);
-  assert.equal(await lastKubectlCall(), 'exec --namespace prod deploy/api -- tail -n 200 /logs/orchestrator.log');
+  const chosen = viewLogs(['--k8s', '--namespace', 'prod', '--pod', 'orchestrator-aaa', '--pod-log-dir', path.join(podLogs, 'orchestrator-aaa')], { KUBECTL: fakeKubectl });
+  assert.equal(chosen.status, 0, chosen.stderr);
+  assert.match(chosen.stdout, /on this pod/);
+  assert.match(await lastKubectlCall(), /^exec --namespace prod orchestrator-aaa -- /);
+});
+
+test('--run on a deployment gathers the run from every replica directory on the shared log volume', () => {
+  const { status, stdout, stderr } = viewLogs(['--k8s', '--run', 'run_k', '--pretty'], { KUBECTL: fakeKubectl });
+  assert.equal(status, 0, stderr);
+  assert.equal(stdout, 'p1 INFO run=run_k on this pod\np0 INFO run=run_k on the other pod\n');
 });
 
 test('without LOG_DIR it picks the deployment when kubectl reaches it, and the local directory otherwise', async () => {
   const picked = viewLogs(['-e'], { KUBECTL: fakeKubectl });
   assert.equal(picked.status, 0, picked.stderr);
-  assert.match(await lastKubectlCall(), /^exec --namespace backend deploy\/orchestrator -- tail /);
+  assert.match(await lastKubectlCall(), /^exec --namespace backend deploy\/orchestrator -- /);
   const local = viewLogs(['-e']);
   assert.equal(local.status, 2);
   assert.match(local.stderr, /no log directory at .*\.multiclaude\/logs/);
