@@ -198,6 +198,10 @@ PRETTY_FILTER='. as $raw | (try fromjson catch null) as $r
         (if $r.run_id then "run=\($r.run_id)" else empty end),
         (if $r.agent_id then "agent=\($r.agent_id)" else empty end),
         $r.msg] | map(select(. != null) | tostring) | join(" "))
+      + (if ($r.message | type) == "object" then
+          " " + ([$r.message.type, $r.message.tool, ($r.message.input_summary // $r.message.text // null | if . then .[0:160] else null end)]
+                 | map(select(. != null)) | join(" "))
+        else "" end)
       + (if $r.error then " error=\($r.error)" else "" end)
       + (if $r.err then "\n    \($r.err.stack // $r.err.message)" else "" end)
     else $raw end'
