@@ -15,6 +15,7 @@ export function accessLog(logger: Logger, options: AccessLogOptions = {}): Middl
   const log = logger.child({ component: 'http' });
   return async (context, next) => {
     const started = performance.now();
+    // For a streamed answer (SSE) this measures the time to its headers, not the stream's whole life.
     try {
       await next();
     } finally {
