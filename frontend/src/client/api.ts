@@ -1,0 +1,75 @@
+// The page's calls to its own server: POST /submit and the /api proxy of the orchestrator's run API.
+import type { CreateRunResponse, ReadyResponse, RunList, RunState } from '@multiclaude/contract';
+
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly field?: string,
+    readonly body?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+async function call<T>(path: string, init: RequestInit = {}): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(path, { ...init, headers: { accept: 'application/json', ...init.headers } });
+  } catch {
+    throw new ApiError('cannot reach the frontend server: is it still running?', 0);
+  }
+  const text = await response.text();
+  let body: unknown;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    body = undefined;
+  }
+  if (!response.ok) {
+    const error = body as { error?: unknown; field?: unknown } | undefined;
+    const message = typeof error?.error === 'string' ? error.error : `${response.status} ${response.statusText || 'error'}`;
+    throw new ApiError(message, response.status, typeof error?.field === 'string' ? error.field : undefined, body);
+  }
+  return body as T;
+}
+
+export function submitRun(prompt: string, agentCount: number): Promise<CreateRunResponse & { queue_position?: number | null }> {
+  return call('/submit', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ prompt, agent_count: agentCount }),
+  });
+}
+
+export function getRun(runId: string): Promise<RunState> {
+  return call(`/api/runs/${encodeURIComponent(runId)}`);
+}
+
+export function listRuns(before?: string): Promise<RunList> {
+  const query = new URLSearchParams({ limit: '20', ...(before ? { before } : {}) });
+  return call(`/api/runs?${query.toString()}`);
+}
+
+export function cancelRun(runId: string): Promise<unknown> {
+  return call(`/api/runs/${encodeURIComponent(runId)}/cancel`, { method: 'POST' });
+}
+
+export function cancelAgent(runId: string, agentId: number): Promise<unknown> {
+  return call(`/api/runs/${encodeURIComponent(runId)}/agents/${agentId}/cancel`, { method: 'POST' });
+}
+
+/** /ready answers 503 with a body when a check fails; that is still an answer worth showing. */
+export async function getReady(): Promise<ReadyResponse> {
+  try {
+    return await call<ReadyResponse>('/api/ready');
+  } catch (error) {
+    const body = error instanceof ApiError ? (error.body as Partial<ReadyResponse> | undefined) : undefined;
+    if (error instanceof ApiError && error.status === 503 && body?.status === 'not_ready') return body as ReadyResponse;
+    throw error;
+  }
+}
+
+export function eventsUrl(runId: string, afterId: number): string {
+  return `/api/runs/${encodeURIComponent(runId)}/events?after=${afterId}`;
+}

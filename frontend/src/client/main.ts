@@ -1,0 +1,231 @@
+// The page's controller: the run form, the open run's live event stream, the run history and the model banner.
+import './styles.css';
+import type { RunEvent, RunEventType } from '@multiclaude/contract';
+import { ApiError, cancelAgent, cancelRun, eventsUrl, getReady, getRun, submitRun } from './api.ts';
+import { byId, setText, showMessage } from './dom.ts';
+import { HistoryList } from './history.ts';
+import { RunSection } from './run-view.ts';
+import { applyEvent, applySnapshot, isRunActive, newRun, type RunView } from './state.ts';
+
+const EVENT_TYPES: RunEventType[] = ['run_status', 'agent_status', 'agent_text', 'agent_tool_call', 'agent_tool_result', 'agent_result', 'run_finished'];
+const STREAM_RETRY_MS = 3000;
+const READY_POLL_MS = 15_000;
+
+const form = byId<HTMLFormElement>('run-form');
+const promptBox = byId<HTMLTextAreaElement>('prompt');
+const slider = byId<HTMLInputElement>('agents');
+const sliderValue = byId<HTMLOutputElement>('agents-value');
+const runButton = byId<HTMLButtonElement>('run-button');
+const formError = byId<HTMLElement>('form-error');
+const banner = byId<HTMLElement>('banner');
+const modelLine = byId<HTMLElement>('model');
+
+let current: RunView | null = null;
+let stream: EventSource | null = null;
+let retryTimer: ReturnType<typeof setTimeout> | undefined;
+let tickTimer: ReturnType<typeof setInterval> | undefined;
+let renderPending = false;
+let submitting = false;
+// Each openRun bumps it, so answers that arrive for a run the user already left are dropped.
+let openGeneration = 0;
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+const runSection = new RunSection({
+  cancelRun: (runId) => {
+    cancelRun(runId).catch((error: unknown) => runSection.setError(`Could not cancel the run: ${describe(error)}`));
+  },
+  cancelAgent: (runId, agentId) => {
+    cancelAgent(runId, agentId).catch((error: unknown) => runSection.setError(`Could not cancel agent ${agentId}: ${describe(error)}`));
+  },
+});
+const historyList = new HistoryList((runId) => void openRun(runId));
+
+function render(): void {
+  renderPending = false;
+  if (!current) return;
+  runSection.render(current, Date.now());
+  // Running agents' times count up; nothing else changes between events.
+  const active = isRunActive(current);
+  if (active && tickTimer === undefined) tickTimer = setInterval(render, 1000);
+  if (!active && tickTimer !== undefined) {
+    clearInterval(tickTimer);
+    tickTimer = undefined;
+  }
+}
+
+/** Coalesces a burst of events (a replayed history) into one render. */
+function scheduleRender(): void {
+  if (renderPending) return;
+  renderPending = true;
+  setTimeout(render, 16);
+}
+
+function closeStream(): void {
+  stream?.close();
+  stream = null;
+  clearTimeout(retryTimer);
+}
+
+function openStream(generation: number): void {
+  if (!current || generation !== openGeneration) return;
+  // `after` resumes where this view is; EventSource's own reconnects send Last-Event-ID instead.
+  const source = new EventSource(eventsUrl(current.run_id, current.last_event_id));
+  stream = source;
+  const onEvent = (message: MessageEvent<string>) => {
+    if (generation !== openGeneration || !current) return;
+    let event: RunEvent;
+    try {
+      event = JSON.parse(message.data) as RunEvent;
+    } catch {
+      return;
+    }
+    current = applyEvent(current, event);
+    scheduleRender();
+    if (event.type === 'run_finished') {
+      closeStream();
+      void historyList.refresh();
+    }
+  };
+  for (const type of EVENT_TYPES) source.addEventListener(type, onEvent as EventListener);
+  source.onopen = () => runSection.setError(null);
+  source.onerror = () => {
+    if (generation !== openGeneration) return;
+    if (source.readyState === EventSource.CLOSED) {
+      // The proxy answered with an error (orchestrator down): EventSource gives up on those, so retry here.
+      runSection.setError('Lost the live updates: the orchestrator is not answering. Retrying…');
+      closeStream();
+      retryTimer = setTimeout(() => openStream(generation), STREAM_RETRY_MS);
+    } else {
+      runSection.setError('Live updates interrupted; reconnecting…');
+    }
+  };
+}
+
+function runIdFromHash(): string | null {
+  return /^#run=([A-Za-z0-9_-]+)$/.exec(location.hash)?.[1] ?? null;
+}
+
+async function openRun(runId: string, known?: { prompt: string; agentCount: number }): Promise<void> {
+  closeStream();
+  const generation = ++openGeneration;
+  current = newRun(runId, known?.agentCount ?? 0, known?.prompt ?? null);
+  if (runIdFromHash() !== runId) location.hash = `run=${runId}`;
+  historyList.setCurrent(runId);
+  scheduleRender();
+  try {
+    const snapshot = await getRun(runId);
+    if (generation !== openGeneration || !current) return;
+    current = applySnapshot(current, snapshot);
+    scheduleRender();
+  } catch (error) {
+    if (generation !== openGeneration) return;
+    if (error instanceof ApiError && error.status === 404) {
+      current = null;
+      runSection.showFailure(runId, `There is no run ${runId} on this orchestrator.`);
+      return;
+    }
+    runSection.setError(`Could not load the run: ${describe(error)}`);
+  }
+  openStream(generation);
+}
+
+function showFormError(message: string | null): void {
+  showMessage(formError, message);
+  promptBox.setAttribute('aria-invalid', String(message !== null && formError.dataset['field'] === 'prompt'));
+}
+
+function updateSliderValue(): void {
+  const count = Number(slider.value);
+  setText(sliderValue, slider.value);
+  slider.setAttribute('aria-valuetext', `${count} agent${count === 1 ? '' : 's'}`);
+}
+
+async function submit(): Promise<void> {
+  if (submitting) return;
+  const prompt = promptBox.value;
+  const agentCount = Number(slider.value);
+  formError.dataset['field'] = '';
+  if (prompt.trim() === '') {
+    formError.dataset['field'] = 'prompt';
+    showFormError('Type a prompt first: it is what every agent will work on.');
+    promptBox.focus();
+    return;
+  }
+  submitting = true;
+  runButton.setAttribute('aria-disabled', 'true');
+  setText(runButton, 'Starting…');
+  form.setAttribute('aria-busy', 'true');
+  try {
+    const accepted = await submitRun(prompt, agentCount);
+    showFormError(null);
+    void historyList.refresh();
+    await openRun(accepted.run_id, { prompt, agentCount });
+  } catch (error) {
+    // The prompt stays in the box: the user fixes the problem and presses Run again.
+    formError.dataset['field'] = error instanceof ApiError ? (error.field ?? '') : '';
+    showFormError(`Could not start the run: ${describe(error)}`);
+  } finally {
+    submitting = false;
+    runButton.removeAttribute('aria-disabled');
+    setText(runButton, 'Run');
+    form.removeAttribute('aria-busy');
+  }
+}
+
+let orchestratorReachable = true;
+
+async function checkReady(): Promise<void> {
+  try {
+    const ready = await getReady();
+    // Back after an outage: the history shown is the error, so load it again.
+    if (!orchestratorReachable) void historyList.refresh();
+    orchestratorReachable = true;
+    const demo = /offline|demo/i.test(ready.model);
+    setText(modelLine, `${demo ? 'Demo model' : ready.model} · ${ready.runtime} sandbox`);
+    modelLine.title = ready.model;
+    if (ready.status !== 'ready') {
+      const failing = Object.values(ready.checks).filter((check) => !check.ok).map((check) => check.detail);
+      showBanner('alert', `The orchestrator is not ready: ${failing.join('; ') || 'a check failed'}.`);
+    } else if (demo) {
+      showBanner('demo', 'Demo mode: agents talk to the offline scripted model, not Claude. Start the orchestrator with ANTHROPIC_API_KEY for real agents.');
+    } else {
+      showBanner(null, null);
+    }
+  } catch (error) {
+    orchestratorReachable = false;
+    setText(modelLine, '');
+    showBanner('alert', `The orchestrator is not reachable (${describe(error)}). Runs cannot start until it is back.`);
+  }
+}
+
+function showBanner(kind: 'alert' | 'demo' | null, message: string | null): void {
+  banner.className = `banner ${kind ?? ''}`;
+  banner.setAttribute('role', kind === 'alert' ? 'alert' : 'status');
+  showMessage(banner, message);
+}
+
+slider.addEventListener('input', updateSliderValue);
+form.addEventListener('submit', (event) => {
+  event.preventDefault();
+  void submit();
+});
+promptBox.addEventListener('keydown', (event) => {
+  if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
+    event.preventDefault();
+    void submit();
+  }
+});
+window.addEventListener('hashchange', () => {
+  const runId = runIdFromHash();
+  if (runId && runId !== current?.run_id) void openRun(runId);
+});
+
+updateSliderValue();
+void checkReady();
+setInterval(() => void checkReady(), READY_POLL_MS);
+void historyList.refresh();
+const initialRun = runIdFromHash();
+if (initialRun) void openRun(initialRun);

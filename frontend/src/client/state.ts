@@ -1,0 +1,237 @@
+// What the page knows about one run, as a pure reducer over the run's snapshot (GET /runs/:id) and its event stream.
+import type { AgentState, AgentStatus, RunEvent, RunState, RunStatus, Usage } from '@multiclaude/contract';
+
+export type TimelineItem =
+  | { kind: 'text'; text: string }
+  | { kind: 'tool'; tool: string; input_summary: string; result: { text: string; is_error: boolean } | null };
+
+export interface AgentView {
+  agent_id: number;
+  status: AgentStatus;
+  branch: string | null;
+  worktree: string | null;
+  /** What the agent said and did, in order, as it streamed. */
+  timeline: TimelineItem[];
+  output: string;
+  error: string | null;
+  usage: Usage | null;
+  cost_usd: number | null;
+  duration_ms: number | null;
+  num_turns: number | null;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+export interface RunView {
+  run_id: string;
+  status: RunStatus;
+  queue_position: number | null;
+  prompt: string | null;
+  agent_count: number;
+  run_dir: string | null;
+  created_at: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+  agents: AgentView[];
+  /** The id of the last event applied; events at or below it are repeats and are ignored. */
+  last_event_id: number;
+  /** Set by `run_finished`, the stream's last event. */
+  finished: boolean;
+}
+
+const ACTIVE_AGENT: ReadonlySet<AgentStatus> = new Set(['pending', 'running']);
+const ACTIVE_RUN: ReadonlySet<RunStatus> = new Set(['queued', 'running']);
+
+export function isAgentActive(status: AgentStatus): boolean {
+  return ACTIVE_AGENT.has(status);
+}
+
+export function isRunActive(view: RunView): boolean {
+  return !view.finished && ACTIVE_RUN.has(view.status);
+}
+
+function newAgent(agentId: number): AgentView {
+  return {
+    agent_id: agentId,
+    status: 'pending',
+    branch: null,
+    worktree: null,
+    timeline: [],
+    output: '',
+    error: null,
+    usage: null,
+    cost_usd: null,
+    duration_ms: null,
+    num_turns: null,
+    started_at: null,
+    finished_at: null,
+  };
+}
+
+/** A run the page has only just heard of, e.g. from POST /submit's answer. */
+export function newRun(runId: string, agentCount: number, prompt: string | null = null): RunView {
+  return {
+    run_id: runId,
+    status: 'queued',
+    queue_position: null,
+    prompt,
+    agent_count: agentCount,
+    run_dir: null,
+    created_at: null,
+    started_at: null,
+    finished_at: null,
+    agents: Array.from({ length: agentCount }, (_, index) => newAgent(index + 1)),
+    last_event_id: 0,
+    finished: false,
+  };
+}
+
+function updateAgent(view: RunView, agentId: number, change: (agent: AgentView) => AgentView): RunView {
+  const existing = view.agents.find((agent) => agent.agent_id === agentId);
+  const updated = change(existing ?? newAgent(agentId));
+  const agents = existing
+    ? view.agents.map((agent) => (agent === existing ? updated : agent))
+    : [...view.agents, updated].sort((a, b) => a.agent_id - b.agent_id);
+  return { ...view, agents, agent_count: Math.max(view.agent_count, agents.length) };
+}
+
+function mergeAgentState(agent: AgentView, state: AgentState, includeProgress: boolean): AgentView {
+  const merged: AgentView = { ...agent, branch: state.workspace.branch_name, worktree: state.workspace.worktree_path };
+  if (!includeProgress) return merged;
+  return {
+    ...merged,
+    status: state.status,
+    output: state.output,
+    error: state.error ?? null,
+    usage: state.usage,
+    cost_usd: state.cost_usd,
+    duration_ms: state.duration_ms,
+    num_turns: state.num_turns,
+    started_at: state.started_at,
+    finished_at: state.finished_at,
+  };
+}
+
+/**
+ * Takes what GET /runs/:id says. Names (prompt, run dir, branches) always; progress only before any event,
+ * because the snapshot may be older than events already applied and must not move the run backwards.
+ */
+export function applySnapshot(view: RunView, state: RunState): RunView {
+  const includeProgress = view.last_event_id === 0;
+  let next: RunView = {
+    ...view,
+    prompt: state.prompt,
+    agent_count: state.agent_count,
+    run_dir: state.run_info.run_dir,
+    created_at: state.created_at,
+  };
+  if (includeProgress) {
+    next = {
+      ...next,
+      status: state.status,
+      queue_position: state.queue_position,
+      started_at: state.started_at,
+      finished_at: state.finished_at,
+    };
+  }
+  for (const result of state.results) {
+    next = updateAgent(next, result.agent_id, (agent) => mergeAgentState(agent, result, includeProgress));
+  }
+  return next;
+}
+
+/** The last tool call of the timeline that has no result yet, which a tool result answers. */
+function attachToolResult(timeline: TimelineItem[], result: { text: string; is_error: boolean }): TimelineItem[] {
+  for (let index = timeline.length - 1; index >= 0; index -= 1) {
+    const item = timeline[index];
+    if (item?.kind === 'tool' && item.result === null) {
+      return [...timeline.slice(0, index), { ...item, result }, ...timeline.slice(index + 1)];
+    }
+  }
+  // A result with no call to hang on (should not happen): keep it visible rather than drop it.
+  return [...timeline, { kind: 'tool', tool: '?', input_summary: '', result }];
+}
+
+/** Applies one event of the run's stream. Events of another run, and repeats, leave the view as it is. */
+export function applyEvent(view: RunView, event: RunEvent): RunView {
+  if (event.run_id !== view.run_id || event.id <= view.last_event_id) return view;
+  const next = { ...view, last_event_id: event.id };
+  switch (event.type) {
+    case 'run_status':
+      return {
+        ...next,
+        status: event.status,
+        queue_position: event.queue_position,
+        started_at: event.status === 'running' ? (next.started_at ?? event.at) : next.started_at,
+      };
+    case 'agent_status':
+      return updateAgent(next, event.agent_id, (agent) => ({
+        ...agent,
+        status: event.status,
+        error: event.error ?? agent.error,
+        started_at: event.status === 'running' ? (agent.started_at ?? event.at) : agent.started_at,
+        finished_at: isAgentActive(event.status) ? agent.finished_at : (agent.finished_at ?? event.at),
+      }));
+    case 'agent_text':
+      return updateAgent(next, event.agent_id, (agent) => ({ ...agent, timeline: [...agent.timeline, { kind: 'text', text: event.text }] }));
+    case 'agent_tool_call':
+      return updateAgent(next, event.agent_id, (agent) => ({
+        ...agent,
+        timeline: [...agent.timeline, { kind: 'tool', tool: event.tool, input_summary: event.input_summary, result: null }],
+      }));
+    case 'agent_tool_result':
+      return updateAgent(next, event.agent_id, (agent) => ({
+        ...agent,
+        timeline: attachToolResult(agent.timeline, { text: event.text, is_error: event.is_error }),
+      }));
+    case 'agent_result':
+      return updateAgent(next, event.agent_id, (agent) => mergeAgentState(agent, event.result, true));
+    case 'run_finished': {
+      let finished: RunView = {
+        ...next,
+        status: event.run.status,
+        queue_position: null,
+        prompt: event.run.prompt,
+        run_dir: event.run.run_info.run_dir,
+        started_at: event.run.started_at,
+        finished_at: event.run.finished_at,
+        finished: true,
+      };
+      for (const result of event.run.results) {
+        finished = updateAgent(finished, result.agent_id, (agent) => mergeAgentState(agent, result, true));
+      }
+      return finished;
+    }
+  }
+}
+
+/** How long the agent has worked: its final duration, else the time since it started. */
+export function agentElapsedMs(agent: AgentView, nowMs: number): number | null {
+  if (agent.duration_ms !== null) return agent.duration_ms;
+  if (agent.started_at === null) return null;
+  const end = agent.finished_at === null ? nowMs : Date.parse(agent.finished_at);
+  return Math.max(0, end - Date.parse(agent.started_at));
+}
+
+export interface RunTotals {
+  by_status: Record<AgentStatus, number>;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: number;
+}
+
+export function runTotals(view: RunView): RunTotals {
+  const totals: RunTotals = {
+    by_status: { pending: 0, running: 0, success: 0, error: 0, cancelled: 0 },
+    input_tokens: 0,
+    output_tokens: 0,
+    cost_usd: 0,
+  };
+  for (const agent of view.agents) {
+    totals.by_status[agent.status] += 1;
+    totals.input_tokens += agent.usage?.input_tokens ?? 0;
+    totals.output_tokens += agent.usage?.output_tokens ?? 0;
+    totals.cost_usd += agent.cost_usd ?? 0;
+  }
+  return totals;
+}

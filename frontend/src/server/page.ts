@@ -1,0 +1,74 @@
+// The page's HTML shell; the client script fills in runs, agents and history.
+import { MAX_AGENTS, MAX_PROMPT_LENGTH, MIN_AGENTS } from '@multiclaude/contract';
+
+export const DEFAULT_AGENTS = 3;
+
+export function renderPage(): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<title>multiclaude</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="/app.css">
+<script type="module" src="/app.js"></script>
+</head>
+<body>
+<a class="skip" href="#prompt">Skip to the prompt</a>
+<header class="top">
+  <h1>multiclaude</h1>
+  <p class="tagline">Several Claude agents on one prompt, each on its own git branch.</p>
+  <p id="model" class="model" role="status"></p>
+</header>
+<div id="banner" class="banner" role="alert" hidden></div>
+<div class="layout">
+  <main id="main" class="content">
+    <form id="run-form" class="card run-form" novalidate>
+      <label for="prompt">Prompt</label>
+      <textarea id="prompt" name="prompt" rows="5" maxlength="${MAX_PROMPT_LENGTH}" required
+        placeholder="Build a typescript app which shows a digital clock."
+        aria-describedby="prompt-hint form-error"></textarea>
+      <p id="prompt-hint" class="hint">Each agent gets this prompt in its own worktree. Ctrl+Enter runs it.</p>
+      <div class="form-row">
+        <label for="agents">Agents</label>
+        <input id="agents" name="agents" type="range" min="${MIN_AGENTS}" max="${MAX_AGENTS}" step="1" value="${DEFAULT_AGENTS}"
+          aria-valuetext="${DEFAULT_AGENTS} agents">
+        <output id="agents-value" for="agents" aria-hidden="true">${DEFAULT_AGENTS}</output>
+        <button id="run-button" type="submit" class="primary">Run</button>
+      </div>
+      <p id="form-error" class="error" role="alert" hidden></p>
+    </form>
+    <section id="run" class="run" aria-labelledby="run-title" hidden>
+      <div class="run-head">
+        <h2 id="run-title">Run <code id="run-id"></code></h2>
+        <span id="run-status" class="badge"></span>
+        <button id="cancel-run" type="button" class="danger" hidden>Cancel run</button>
+      </div>
+      <p id="run-progress" class="progress" role="status" aria-live="polite"></p>
+      <p id="run-error" class="error" role="alert" hidden></p>
+      <dl class="run-info">
+        <div><dt>Run dir</dt><dd><code id="run-dir">—</code></dd></div>
+        <div><dt>Created</dt><dd id="run-created">—</dd></div>
+        <div><dt>Tokens</dt><dd id="run-tokens">—</dd></div>
+        <div><dt>Cost</dt><dd id="run-cost">—</dd></div>
+      </dl>
+      <details class="run-prompt"><summary>Prompt</summary><pre id="run-prompt"></pre></details>
+      <div id="agent-panels" class="agents"></div>
+    </section>
+  </main>
+  <aside class="history card" aria-labelledby="history-title">
+    <div class="history-head">
+      <h2 id="history-title">Runs</h2>
+      <button id="history-refresh" type="button" class="quiet">Refresh</button>
+    </div>
+    <p id="history-error" class="error" role="alert" hidden></p>
+    <ul id="history-list" class="history-list"></ul>
+    <button id="history-more" type="button" class="quiet" hidden>Older runs</button>
+  </aside>
+</div>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,203 @@
+// End-to-end in real headless Chromium: the page against the real frontend server, the real orchestrator and the offline model.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { startFrontendProcess, startOrchestrator, type Service } from './support/processes.ts';
+import { unusedPort } from './support/servers.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const TOKEN = 'e2e-orchestrator-token-81c2';
+const ARTIFACTS = path.resolve(import.meta.dirname, '..', '..', 'test-artifacts');
+const RUN_TIMEOUT_MS = 120_000;
+const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install chromium; CI installs it)`;
+if (skip) console.log(`skipping the browser tests: ${skip}`);
+
+let orchestrator: Service | undefined;
+let frontend: Service | undefined;
+let browser: Browser | undefined;
+/** The first test's run, which a later test reopens from the history. */
+let twoAgentRunId = '';
+
+async function openPage(url: string, viewport = { width: 1280, height: 900 }): Promise<Page> {
+  const page = await browser!.newPage({ viewport });
+  const problems: string[] = [];
+  page.on('pageerror', (error) => problems.push(error.message));
+  // A failed request to a host other than the frontend would mean the page loads something from outside.
+  page.on('request', (request) => {
+    if (!request.url().startsWith(url) && !request.url().startsWith('data:')) problems.push(`outside request: ${request.url()}`);
+  });
+  await page.goto(url);
+  (page as Page & { problems: string[] }).problems = problems;
+  return page;
+}
+
+function problemsOf(page: Page): string[] {
+  return (page as Page & { problems?: string[] }).problems ?? [];
+}
+
+/** Types the prompt, sets the slider with the keyboard, and presses Run. */
+async function startRun(page: Page, prompt: string, agents: number): Promise<string> {
+  await page.getByLabel('Prompt').fill(prompt);
+  const slider = page.getByLabel('Agents');
+  await slider.focus();
+  await page.keyboard.press('Home');
+  for (let count = 1; count < agents; count += 1) await page.keyboard.press('ArrowRight');
+  assert.equal(await page.locator('#agents-value').textContent(), String(agents));
+  await page.getByRole('button', { name: 'Run' }).click();
+  return waitForText(page.locator('#run-id'), /^\d{8}_\d{6}_[0-9a-f]+$/, 15_000);
+}
+
+/** Polls from here: the page's policy forbids the string evaluation waitForFunction would need. */
+async function waitForText(locator: Locator, pattern: RegExp, timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = (await locator.textContent()) ?? '';
+    if (pattern.test(text)) return text;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}; last text: ${JSON.stringify(text)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function waitForRunStatus(page: Page, status: string): Promise<void> {
+  await page.locator(`#run[data-status="${status}"]`).waitFor({ timeout: RUN_TIMEOUT_MS });
+}
+
+function panel(page: Page, agentId: number) {
+  return page.locator(`.agent[data-agent="${agentId}"]`);
+}
+
+describe('the web page in Chromium', { skip }, () => {
+  before(async () => {
+    if (skip) return;
+    await mkdir(ARTIFACTS, { recursive: true });
+    orchestrator = await startOrchestrator({ token: TOKEN });
+    frontend = await startFrontendProcess({ orchestratorUrl: orchestrator.url, token: TOKEN });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  });
+  after(async () => {
+    await browser?.close();
+    await frontend?.stop();
+    await orchestrator?.stop();
+  });
+
+  test('a user sets 2 agents with the keyboard, runs a prompt, and sees both agents’ streamed results, branches and the run id', async () => {
+    const page = await openPage(frontend!.url);
+    await page.locator('#banner.demo').getByText('Demo mode:').waitFor();
+    const runId = await startRun(page, 'Build a typescript app which shows a digital clock.', 2);
+    twoAgentRunId = runId;
+    await waitForRunStatus(page, 'completed');
+    assert.equal(await page.locator('.agent').count(), 2);
+    for (const agentId of [1, 2]) {
+      const agent = panel(page, agentId);
+      assert.equal(await agent.getAttribute('data-status'), 'success');
+      assert.equal(await agent.locator('[data-field="branch"]').textContent(), `agent-${agentId}`);
+      const timeline = (await agent.locator('.timeline').textContent()) ?? '';
+      assert.match(timeline, new RegExp(`agent-${agentId}\\.md`), 'the agent said which file it writes');
+      assert.match(timeline, /Write/, 'the Write tool call is listed');
+      assert.match(timeline, /git commit/, 'the commit is listed');
+      assert.match((await agent.locator('[data-field="tokens"]').textContent()) ?? '', /^[\d,]+ in \/ [\d,]+ out$/);
+      assert.match((await agent.locator('[data-field="cost"]').textContent()) ?? '', /^\$\d/);
+      assert.match((await agent.locator('[data-field="time"]').textContent()) ?? '', /^\d+(\.\d)? m?s$/);
+    }
+    assert.match((await page.locator('#run-dir').textContent()) ?? '', new RegExp(`runs/run_${runId}`));
+    assert.match((await page.locator('#run-progress').textContent()) ?? '', /completed: 2 success/);
+    // The typed prompt stays for the next run, and the run is in the history.
+    assert.equal(await page.getByLabel('Prompt').inputValue(), 'Build a typescript app which shows a digital clock.');
+    await page.locator(`.history-item[data-run-id="${runId}"]`).waitFor();
+    assert.deepEqual(problemsOf(page), []);
+    await page.close();
+  });
+
+  test('three agents are watched live: running panels show tool calls before the run ends, then each result and branch', async () => {
+    const page = await openPage(frontend!.url);
+    const runId = await startRun(page, 'Build a clock, slowly. [[slow ms=700]]', 3);
+    await page.locator('.agent[data-status="running"] .timeline .tool').first().waitFor({ timeout: RUN_TIMEOUT_MS });
+    assert.equal(await page.locator('#run').getAttribute('data-status'), 'running');
+    assert.match((await page.locator('#run-progress').textContent()) ?? '', /working/);
+    assert.equal(await page.getByRole('button', { name: 'Cancel run' }).isVisible(), true);
+    await waitForRunStatus(page, 'completed');
+    for (const agentId of [1, 2, 3]) {
+      assert.equal(await panel(page, agentId).getAttribute('data-status'), 'success');
+      assert.equal(await panel(page, agentId).locator('[data-field="branch"]').textContent(), `agent-${agentId}`);
+    }
+    assert.equal(await page.getByRole('button', { name: 'Cancel run' }).isVisible(), false);
+    assert.equal(await page.locator('#run-id').textContent(), runId);
+    await page.waitForTimeout(200);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'frontend.png'), fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'frontend-phone.png'), fullPage: true });
+    assert.deepEqual(problemsOf(page), []);
+    await page.close();
+  });
+
+  test('a past run reopened from the history replays what its agents did', async () => {
+    const page = await openPage(frontend!.url);
+    const runId = twoAgentRunId;
+    assert.ok(runId, 'the first test ran a run');
+    const first = page.locator(`.history-item[data-run-id="${runId}"]`);
+    await first.waitFor();
+    await first.focus();
+    await page.keyboard.press('Enter');
+    await waitForRunStatus(page, 'completed');
+    assert.equal(await page.locator('#run-id').textContent(), runId);
+    assert.equal(await first.getAttribute('aria-current'), 'true');
+    assert.equal(await page.locator('.agent').count(), 2);
+    // The snapshot says "completed" at once; the agents' work then arrives by replaying the event log.
+    await waitForText(panel(page, 2).locator('.timeline'), /agent-2\.md/, 15_000);
+    // The address names the run, so a reload (or a shared link) opens it again.
+    await page.reload();
+    await waitForRunStatus(page, 'completed');
+    assert.equal(await page.locator('#run-id').textContent(), runId);
+    await page.close();
+  });
+
+  test('an agent that fails shows its error in its panel while the other succeeds', async () => {
+    const page = await openPage(frontend!.url);
+    await startRun(page, 'Fail one agent. [[fail agent=2]]', 2);
+    await waitForRunStatus(page, 'completed');
+    assert.equal(await panel(page, 1).getAttribute('data-status'), 'success');
+    assert.equal(await panel(page, 2).getAttribute('data-status'), 'error');
+    assert.ok(((await panel(page, 2).getByRole('alert').textContent()) ?? '').length > 0);
+    assert.match((await page.locator('#run-progress').textContent()) ?? '', /1 success, 1 error/);
+    await page.close();
+  });
+
+  test('Cancel on one agent stops only that agent, and Cancel run stops the rest', async () => {
+    const page = await openPage(frontend!.url);
+    await startRun(page, 'Work slowly. [[slow ms=4000]]', 2);
+    await page.locator('.agent[data-agent="2"][data-status="running"]').waitFor({ timeout: RUN_TIMEOUT_MS });
+    await page.getByRole('button', { name: 'Cancel agent 2' }).click();
+    await page.locator('.agent[data-agent="2"][data-status="cancelled"]').waitFor({ timeout: RUN_TIMEOUT_MS });
+    assert.equal(await panel(page, 1).getAttribute('data-status'), 'running');
+    await page.getByRole('button', { name: 'Cancel run' }).click();
+    await waitForRunStatus(page, 'cancelled');
+    assert.equal(await panel(page, 1).getAttribute('data-status'), 'cancelled');
+    await page.close();
+  });
+
+  test('an orchestrator that is down is shown plainly, and the typed prompt is kept', async () => {
+    const downUrl = `http://127.0.0.1:${await unusedPort()}`;
+    const lonely = await startFrontendProcess({ orchestratorUrl: downUrl, token: TOKEN });
+    try {
+      const page = await openPage(lonely.url);
+      await page.getByText('The orchestrator is not reachable').waitFor();
+      await page.getByLabel('Prompt').fill('Keep this prompt, please.');
+      await page.getByRole('button', { name: 'Run' }).click();
+      const error = page.locator('#form-error');
+      await error.waitFor();
+      assert.equal(await error.textContent(), `Could not start the run: orchestrator unreachable at ${downUrl}`);
+      assert.equal(await page.getByLabel('Prompt').inputValue(), 'Keep this prompt, please.');
+      assert.equal(await page.locator('#run').isVisible(), false);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'frontend-orchestrator-down.png') });
+      await page.close();
+    } finally {
+      await lonely.stop();
+    }
+  });
+});

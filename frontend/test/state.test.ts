@@ -1,0 +1,174 @@
+// Unit tests of the page's run state: the reducer over run snapshots and events, and the text formatting.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { AgentStateSchema, RunStateSchema, type AgentState, type RunEvent, type RunEventInput, type RunState } from '@multiclaude/contract';
+import { agentElapsedMs, applyEvent, applySnapshot, isRunActive, newRun, runTotals, type RunView } from '../src/client/state.ts';
+import { formatCost, formatDuration, formatTokens, promptTitle } from '../src/client/format.ts';
+
+const RUN_ID = '20260204_123456_abc12345';
+
+function events(...inputs: RunEventInput[]): RunEvent[] {
+  return inputs.map((input, index) => ({ ...input, id: index + 1, at: `2026-02-04T12:00:0${index % 10}.000Z`, run_id: RUN_ID }) as RunEvent);
+}
+
+// Parsed, so fields the contract defaults (review, check) are filled in as the API would send them.
+function agentState(agentId: number, change: Partial<AgentState> = {}): AgentState {
+  return AgentStateSchema.parse({
+    agent_id: agentId,
+    status: 'success',
+    output: `agent ${agentId} done`,
+    workspace: { worktree_path: `runs/run_${RUN_ID}/worktrees/agent-${agentId}`, branch_name: `agent-${agentId}` },
+    messages: [],
+    usage: { input_tokens: 100 * agentId, output_tokens: 10 * agentId },
+    cost_usd: 0.001 * agentId,
+    duration_ms: 1500,
+    num_turns: 3,
+    started_at: '2026-02-04T12:00:01.000Z',
+    finished_at: '2026-02-04T12:00:02.500Z',
+    ...change,
+  });
+}
+
+function runState(change: Partial<RunState> = {}): RunState {
+  return RunStateSchema.parse({
+    status: 'running',
+    queue_position: null,
+    prompt: 'Build a clock',
+    agent_count: 2,
+    created_at: '2026-02-04T12:00:00.000Z',
+    started_at: '2026-02-04T12:00:00.500Z',
+    finished_at: null,
+    run_info: { run_id: RUN_ID, run_dir: `runs/run_${RUN_ID}`, git_initialized: true },
+    summary: { total_agents: 2, successful: 0, failed: 0, cancelled: 0 },
+    results: [
+      agentState(1, { status: 'running', duration_ms: null, finished_at: null }),
+      agentState(2, { status: 'pending', duration_ms: null, started_at: null, finished_at: null }),
+    ],
+    ...change,
+  });
+}
+
+function replay(view: RunView, list: RunEvent[]): RunView {
+  return list.reduce(applyEvent, view);
+}
+
+test('a new run has one pending agent per requested agent and counts as active', () => {
+  const view = newRun(RUN_ID, 3, 'hello');
+  assert.deepEqual(view.agents.map((agent) => [agent.agent_id, agent.status]), [[1, 'pending'], [2, 'pending'], [3, 'pending']]);
+  assert.equal(view.prompt, 'hello');
+  assert.equal(isRunActive(view), true);
+});
+
+test('a snapshot names the run directory, the prompt and each agent branch', () => {
+  const view = applySnapshot(newRun(RUN_ID, 2), runState());
+  assert.equal(view.run_dir, `runs/run_${RUN_ID}`);
+  assert.equal(view.prompt, 'Build a clock');
+  assert.deepEqual(view.agents.map((agent) => agent.branch), ['agent-1', 'agent-2']);
+  assert.deepEqual(view.agents.map((agent) => agent.status), ['running', 'pending']);
+});
+
+test('streamed text and tool calls build each agent timeline in order, and a tool result answers its call', () => {
+  const view = replay(
+    newRun(RUN_ID, 2),
+    events(
+      { type: 'run_status', status: 'running', queue_position: null },
+      { type: 'agent_status', agent_id: 1, status: 'running' },
+      { type: 'agent_text', agent_id: 1, text: 'I will write the file.' },
+      { type: 'agent_tool_call', agent_id: 1, tool: 'Write', input_summary: 'agent-1.md' },
+      { type: 'agent_tool_call', agent_id: 2, tool: 'Bash', input_summary: 'git status' },
+      { type: 'agent_tool_result', agent_id: 1, text: 'File created', is_error: false },
+      { type: 'agent_text', agent_id: 1, text: 'Done.' },
+    ),
+  );
+  const [first, second] = view.agents;
+  assert.deepEqual(first?.timeline, [
+    { kind: 'text', text: 'I will write the file.' },
+    { kind: 'tool', tool: 'Write', input_summary: 'agent-1.md', result: { text: 'File created', is_error: false } },
+    { kind: 'text', text: 'Done.' },
+  ]);
+  assert.deepEqual(second?.timeline, [{ kind: 'tool', tool: 'Bash', input_summary: 'git status', result: null }]);
+  assert.equal(first?.status, 'running');
+  assert.equal(first?.started_at, '2026-02-04T12:00:01.000Z');
+  assert.equal(view.status, 'running');
+  assert.equal(view.last_event_id, 7);
+});
+
+test('a repeated event (a reconnect replaying what was seen) is applied only once', () => {
+  const list = events({ type: 'agent_text', agent_id: 1, text: 'once' });
+  const view = replay(replay(newRun(RUN_ID, 1), list), list);
+  assert.equal(view.agents[0]?.timeline.length, 1);
+});
+
+test('an event of another run leaves the view as it is', () => {
+  const view = newRun(RUN_ID, 1);
+  const other = { ...events({ type: 'agent_text', agent_id: 1, text: 'elsewhere' })[0]!, run_id: 'another' } as RunEvent;
+  assert.equal(applyEvent(view, other), view);
+});
+
+test('an agent result brings the final status, branch, tokens, cost and duration', () => {
+  const view = replay(newRun(RUN_ID, 2), events({ type: 'agent_result', agent_id: 2, result: agentState(2) }));
+  const agent = view.agents[1]!;
+  assert.equal(agent.status, 'success');
+  assert.equal(agent.branch, 'agent-2');
+  assert.deepEqual(agent.usage, { input_tokens: 200, output_tokens: 20 });
+  assert.equal(agent.cost_usd, 0.002);
+  assert.equal(agent.duration_ms, 1500);
+  assert.equal(agent.output, 'agent 2 done');
+});
+
+test('an agent error is kept with its status', () => {
+  const view = replay(newRun(RUN_ID, 2), events({ type: 'agent_status', agent_id: 2, status: 'error', error: 'model said 400' }));
+  assert.equal(view.agents[1]?.status, 'error');
+  assert.equal(view.agents[1]?.error, 'model said 400');
+  assert.equal(view.agents[1]?.finished_at, '2026-02-04T12:00:00.000Z');
+});
+
+test('run_finished ends the run with its final state and totals add every agent up', () => {
+  const finalState = runState({
+    status: 'completed',
+    finished_at: '2026-02-04T12:00:03.000Z',
+    results: [agentState(1), agentState(2, { status: 'error', error: 'boom' })],
+  });
+  const view = replay(newRun(RUN_ID, 2), events({ type: 'run_finished', run: finalState }));
+  assert.equal(view.finished, true);
+  assert.equal(view.status, 'completed');
+  assert.equal(isRunActive(view), false);
+  assert.equal(view.run_dir, `runs/run_${RUN_ID}`);
+  const totals = runTotals(view);
+  assert.deepEqual(totals.by_status, { pending: 0, running: 0, success: 1, error: 1, cancelled: 0 });
+  assert.equal(totals.input_tokens, 300);
+  assert.equal(totals.output_tokens, 30);
+  assert.ok(Math.abs(totals.cost_usd - 0.003) < 1e-12);
+});
+
+test('a snapshot taken after events were applied names branches but does not move progress backwards', () => {
+  const advanced = replay(newRun(RUN_ID, 2), events({ type: 'agent_result', agent_id: 1, result: agentState(1) }));
+  const view = applySnapshot(advanced, runState());
+  assert.equal(view.agents[0]?.status, 'success');
+  assert.equal(view.agents[1]?.branch, 'agent-2');
+});
+
+test('events for an agent the view did not expect add its panel in agent order', () => {
+  const view = replay(newRun(RUN_ID, 0), events({ type: 'agent_text', agent_id: 2, text: 'b' }, { type: 'agent_text', agent_id: 1, text: 'a' }));
+  assert.deepEqual(view.agents.map((agent) => agent.agent_id), [1, 2]);
+  assert.equal(view.agent_count, 2);
+});
+
+test('a running agent elapsed time counts up from its start, and a finished one shows its duration', () => {
+  const running = replay(newRun(RUN_ID, 1), events({ type: 'agent_status', agent_id: 1, status: 'running' })).agents[0]!;
+  assert.equal(agentElapsedMs(running, Date.parse('2026-02-04T12:00:05.000Z')), 5000);
+  assert.equal(agentElapsedMs({ ...running, duration_ms: 1234 }, Date.now()), 1234);
+  assert.equal(agentElapsedMs(newRun(RUN_ID, 1).agents[0]!, Date.now()), null);
+});
+
+test('durations, tokens, costs and prompt titles read well', () => {
+  assert.equal(formatDuration(450), '450 ms');
+  assert.equal(formatDuration(12_345), '12.3 s');
+  assert.equal(formatDuration(125_000), '2 min 5 s');
+  assert.equal(formatDuration(null), '—');
+  assert.equal(formatTokens(1234, 56), '1,234 in / 56 out');
+  assert.equal(formatCost(0.0012), '$0.0012');
+  assert.equal(formatCost(1.5), '$1.50');
+  assert.equal(promptTitle('  first line\nsecond'), 'first line');
+  assert.equal(promptTitle('x'.repeat(100), 10), `${'x'.repeat(9)}…`);
+});
