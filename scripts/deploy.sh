@@ -65,6 +65,10 @@ if [ -n "$DOCKER_GID" ]; then
   case "$DOCKER_GID" in *[!0-9]*) die "--docker-gid must be a number, got '${DOCKER_GID}'" ;; esac
 fi
 
+if [ "$RENDER_ONLY" -eq 1 ] && [ -z "$DOCKER_GID" ]; then
+  die "--render-only needs --docker-gid (there is no node to read it from)"
+fi
+
 need kubectl "see https://kubernetes.io/docs/tasks/tools/ (Debian: apt-get install kubectl, from the Kubernetes apt repository)"
 
 OVERLAY="$(mktemp -d "${TMPDIR:-/tmp}/multiclaude-deploy.XXXXXX")"
@@ -109,7 +113,6 @@ EOF
 }
 
 if [ "$RENDER_ONLY" -eq 1 ]; then
-  [ -n "$DOCKER_GID" ] || die "--render-only needs --docker-gid (there is no node to read it from)"
   write_overlay "$DOCKER_GID" "$ORCHESTRATOR_IMAGE" "$FRONTEND_IMAGE" "render-only"
   kubectl kustomize "$OVERLAY"
   exit 0

@@ -1,0 +1,237 @@
+// kubernetes/ against the design and the hardening the deployment issue asks for, with no cluster:
+// rendered by `kubectl kustomize`, validated with the kubernetes-models API schemas, then asserted.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import { ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
+import { KUBECTL, KUBERNETES, ROOT, find, kustomizationFiles, loadManifests, loadRaw, parseDocuments, selects, type K8sObject } from './manifests.ts';
+
+const objects = loadManifests();
+const noKubectl = KUBECTL ? false : 'kubectl is not installed (kubectl kustomize renders the manifests)';
+const orchestrator = find(objects, 'Deployment', 'backend', 'orchestrator');
+const frontend = find(objects, 'Deployment', 'frontend', 'frontend');
+const deployments = [orchestrator, frontend];
+
+const MODELS: Record<string, { validate(this: void, object: K8sObject): void }> = {};
+for (const Model of [Deployment, NetworkPolicy, PodDisruptionBudget, ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service, ServiceAccount]) {
+  MODELS[`${Model.apiVersion}/${Model.kind}`] = { validate: (object) => new Model(object as never).validate() };
+}
+
+function container(deployment: K8sObject): K8sObject {
+  return deployment['spec'].template.spec.containers[0];
+}
+
+function environment(deployment: K8sObject): Map<string, K8sObject> {
+  return new Map((container(deployment)['env'] as K8sObject[]).map((variable) => [variable['name'] as string, variable]));
+}
+
+test('kubectl kustomize renders every resource the design lists, plus the hardening objects, and nothing else', () => {
+  const rendered = objects.map((object) => `${object.kind} ${object.metadata.namespace ?? '-'}/${object.metadata.name}`).sort();
+  assert.deepEqual(
+    rendered,
+    [
+      'ConfigMap backend/workspace-config',
+      'ConfigMap frontend/frontend-config',
+      'Deployment backend/orchestrator',
+      'Deployment frontend/frontend',
+      'Namespace -/backend',
+      'Namespace -/frontend',
+      'NetworkPolicy backend/default-deny-all',
+      'NetworkPolicy backend/orchestrator',
+      'NetworkPolicy frontend/default-deny-all',
+      'NetworkPolicy frontend/frontend',
+      'PersistentVolumeClaim backend/orchestrator-logs',
+      'PodDisruptionBudget backend/orchestrator',
+      'PodDisruptionBudget frontend/frontend',
+      'Service backend/orchestrator-service',
+      'Service frontend/frontend-service',
+      'ServiceAccount backend/orchestrator',
+      'ServiceAccount frontend/frontend',
+    ].sort(),
+  );
+});
+
+test('every rendered object validates against the Kubernetes API schema of its kind', () => {
+  for (const object of objects) {
+    const model = MODELS[`${object.apiVersion}/${object.kind}`];
+    assert.ok(model, `no schema model for ${object.apiVersion} ${object.kind}: add it to MODELS`);
+    assert.doesNotThrow(() => model.validate(object), `${object.kind} ${object.metadata.name}`);
+  }
+});
+
+test('the schema check does catch a malformed object', () => {
+  const broken = structuredClone(orchestrator);
+  broken['spec'].replicas = 'two';
+  assert.throws(() => MODELS['apps/v1/Deployment']!.validate(broken), /replicas/);
+});
+
+test('each kustomization lists only files that exist and parse, and every object is labelled part of multiclaude', { skip: noKubectl }, () => {
+  const files = kustomizationFiles(KUBERNETES);
+  assert.equal(files.length, 15);
+  for (const file of files) assert.ok(parseDocuments(readFileSync(file, 'utf8'), file).length > 0, `${path.relative(ROOT, file)} is empty`);
+  for (const object of objects) assert.equal(object.metadata.labels?.['app.kubernetes.io/part-of'], 'multiclaude', object.metadata.name);
+});
+
+test('the orchestrator runs 2 replicas with the design requests and limits and probes /health and /ready on 8080', () => {
+  assert.equal(orchestrator['spec'].replicas, 2);
+  const main = container(orchestrator);
+  assert.deepEqual(main['resources'], { requests: { memory: '512Mi', cpu: '250m' }, limits: { memory: '2Gi', cpu: '1000m' } });
+  assert.deepEqual(main['ports'], [{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
+  assert.equal(main['livenessProbe'].httpGet.path, '/health');
+  assert.equal(main['readinessProbe'].httpGet.path, '/ready');
+  assert.ok(main['readinessProbe'].timeoutSeconds > 10, '/ready may take 10 s asking the Docker engine');
+  assert.equal(main['image'], KUBECTL ? 'orchestrator:latest' : 'orchestrator');
+  assert.equal(main['imagePullPolicy'], 'IfNotPresent', 'images come from `minikube image load`, not a registry');
+});
+
+test('the orchestrator mounts the docker socket, the workspace hostPath at WORKSPACE_LOCAL and the logs claim', () => {
+  const volumes = new Map((orchestrator['spec'].template.spec.volumes as K8sObject[]).map((volume) => [volume['name'] as string, volume]));
+  const mounts = new Map((container(orchestrator)['volumeMounts'] as K8sObject[]).map((mount) => [mount['name'] as string, mount['mountPath'] as string]));
+  assert.deepEqual(volumes.get('docker-socket')?.['hostPath'], { path: '/var/run/docker.sock', type: 'Socket' });
+  assert.equal(mounts.get('docker-socket'), '/var/run/docker.sock');
+  assert.deepEqual(volumes.get('workspace')?.['hostPath'], { path: '/data/claude-workspace', type: 'Directory' });
+  assert.equal(mounts.get('workspace'), '/workspace');
+  assert.deepEqual(volumes.get('logs')?.['persistentVolumeClaim'], { claimName: 'orchestrator-logs' });
+  assert.equal(mounts.get('logs'), '/var/log/orchestrator');
+  const claim = find(objects, 'PersistentVolumeClaim', 'backend', 'orchestrator-logs');
+  assert.equal(claim['spec'].resources.requests.storage, '1Gi');
+});
+
+test('workspace-config gives WORKSPACE_PATH, WORKSPACE_LOCAL and the non-secret settings, and runs agents only in Docker', () => {
+  const config = find(objects, 'ConfigMap', 'backend', 'workspace-config');
+  assert.equal(config['data'].WORKSPACE_PATH, '/data/claude-workspace');
+  assert.equal(config['data'].WORKSPACE_LOCAL, '/workspace');
+  assert.equal(config['data'].DOCKER_MCP_IMAGE, 'claude-mcp:latest');
+  assert.equal(config['data'].LOG_DIR, '/var/log/orchestrator');
+  assert.equal(config['data'].HOST, '0.0.0.0', 'a pod is reached on its own address, not loopback');
+  assert.equal(config['data'].AGENT_RUNTIME, 'docker', 'never a silent fallback to unsandboxed local tools');
+  for (const key of Object.keys(config['data'])) assert.doesNotMatch(key, /KEY|TOKEN|SECRET|PASSWORD/, `${key} belongs in a Secret`);
+  assert.deepEqual(container(orchestrator)['envFrom'], [{ configMapRef: { name: 'workspace-config' } }]);
+  assert.equal(environment(orchestrator).get('LOG_DIR')?.['value'], '/var/log/orchestrator/$(POD_NAME)', 'one log directory per pod');
+});
+
+test('the API key and the shared token come from secrets, and no secret is kept in kubernetes/', () => {
+  assert.ok(!objects.some((object) => object.kind === 'Secret'), 'secrets are created by deploy.sh from the environment');
+  assert.deepEqual(environment(orchestrator).get('ANTHROPIC_API_KEY')?.['valueFrom'], {
+    secretKeyRef: { name: 'anthropic-api-key', key: 'ANTHROPIC_API_KEY', optional: true },
+  });
+  for (const deployment of deployments) {
+    assert.deepEqual(environment(deployment).get('ORCHESTRATOR_TOKEN')?.['valueFrom'], {
+      secretKeyRef: { name: 'orchestrator-token', key: 'ORCHESTRATOR_TOKEN' },
+    });
+  }
+  for (const file of kustomizationFiles(KUBERNETES)) assert.doesNotMatch(readFileSync(file, 'utf8'), /sk-ant-|kind:\s*Secret/, file);
+});
+
+test('without kubectl the files read one by one give the same objects, so these checks hold either way', { skip: noKubectl }, () => {
+  const key = (object: K8sObject) => `${object.kind} ${object.metadata.namespace}/${object.metadata.name}`;
+  const raw = new Map(loadRaw().map((object) => [key(object), object]));
+  assert.deepEqual([...raw.keys()].sort(), objects.map(key).sort());
+  const rawOrchestrator = raw.get('Deployment backend/orchestrator')!;
+  assert.deepEqual(rawOrchestrator['spec'].template.spec.securityContext, orchestrator['spec'].template.spec.securityContext);
+});
+
+test('orchestrator-service is a ClusterIP on 8080 and frontend-service a NodePort, each selecting its pods', () => {
+  const backendService = find(objects, 'Service', 'backend', 'orchestrator-service');
+  assert.equal(backendService['spec'].type, 'ClusterIP');
+  assert.deepEqual(backendService['spec'].ports, [{ name: 'http', port: 8080, targetPort: 'http', protocol: 'TCP' }]);
+  const frontendService = find(objects, 'Service', 'frontend', 'frontend-service');
+  assert.equal(frontendService['spec'].type, 'NodePort');
+  assert.equal(frontendService['spec'].ports[0].targetPort, 'http');
+  for (const [service, deployment] of [
+    [backendService, orchestrator],
+    [frontendService, frontend],
+  ] as const) {
+    assert.ok(selects(service['spec'].selector, deployment['spec'].template.metadata.labels), `${service.metadata.name} selects its pods`);
+    assert.ok(selects(deployment['spec'].selector.matchLabels, deployment['spec'].template.metadata.labels));
+  }
+});
+
+test('the frontend runs 2 replicas on port 3000 pointed at orchestrator-service', () => {
+  assert.equal(frontend['spec'].replicas, 2);
+  assert.equal(container(frontend)['ports'][0].containerPort, 3000);
+  const config = find(objects, 'ConfigMap', 'frontend', 'frontend-config');
+  assert.equal(config['data'].ORCHESTRATOR_URL, 'http://orchestrator-service.backend.svc.cluster.local:8080');
+  assert.equal(config['data'].PORT, '3000');
+  assert.equal(config['data'].HOST, '0.0.0.0');
+});
+
+test('every pod runs as non-root with no capabilities, no privilege escalation, a read-only root and no API token', () => {
+  for (const deployment of deployments) {
+    const pod = deployment['spec'].template.spec;
+    const name = deployment.metadata.name;
+    assert.equal(pod.automountServiceAccountToken, false, name);
+    assert.equal(pod.securityContext.runAsNonRoot, true, name);
+    assert.ok(pod.securityContext.runAsUser >= 10000, `${name} runs as a high uid`);
+    assert.equal(pod.securityContext.seccompProfile.type, 'RuntimeDefault', name);
+    const serviceAccount = find(objects, 'ServiceAccount', deployment.metadata.namespace, pod.serviceAccountName);
+    assert.equal(serviceAccount['automountServiceAccountToken'], false, name);
+    for (const each of pod.containers as K8sObject[]) {
+      assert.deepEqual(each['securityContext'], {
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        privileged: false,
+        capabilities: { drop: ['ALL'] },
+      });
+      const writable = (each['volumeMounts'] as K8sObject[]).map((mount) => mount['mountPath']);
+      assert.ok(writable.includes('/tmp'), `${name} gets a writable /tmp on its read-only root`);
+    }
+  }
+  assert.equal(orchestrator['spec'].template.spec.securityContext.runAsUser, 10001, 'the uid the workspace mount and the sandboxes use');
+  assert.ok(Array.isArray(orchestrator['spec'].template.spec.securityContext.supplementalGroups), 'the docker socket group');
+});
+
+test('only the frontend namespace reaches the orchestrator, and each namespace denies everything else by default', () => {
+  for (const namespace of ['backend', 'frontend']) {
+    const deny = find(objects, 'NetworkPolicy', namespace, 'default-deny-all');
+    assert.deepEqual(deny['spec'], { podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
+  }
+  const policy = find(objects, 'NetworkPolicy', 'backend', 'orchestrator');
+  assert.ok(selects(policy['spec'].podSelector.matchLabels, orchestrator['spec'].template.metadata.labels));
+  assert.deepEqual(policy['spec'].ingress, [
+    {
+      from: [
+        {
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'frontend' } },
+          podSelector: { matchLabels: { 'app.kubernetes.io/name': 'frontend' } },
+        },
+      ],
+      ports: [{ protocol: 'TCP', port: 8080 }],
+    },
+  ]);
+  assert.ok(selects({ 'app.kubernetes.io/name': 'frontend' }, frontend['spec'].template.metadata.labels));
+  const frontendPolicy = find(objects, 'NetworkPolicy', 'frontend', 'frontend');
+  const egressToBackend = (frontendPolicy['spec'].egress as K8sObject[]).find((rule) =>
+    (rule['to'] as K8sObject[] | undefined)?.some((peer) => peer['namespaceSelector']?.matchLabels?.['kubernetes.io/metadata.name'] === 'backend'),
+  );
+  assert.deepEqual(egressToBackend?.['ports'], [{ protocol: 'TCP', port: 8080 }]);
+});
+
+test('each deployment has a PodDisruptionBudget that keeps one of its pods', () => {
+  for (const deployment of deployments) {
+    const budget = find(objects, 'PodDisruptionBudget', deployment.metadata.namespace, deployment.metadata.name);
+    assert.equal(budget['spec'].minAvailable, 1);
+    assert.ok(selects(budget['spec'].selector.matchLabels, deployment['spec'].template.metadata.labels));
+  }
+});
+
+test('deploy.sh --render-only sets the docker socket group and the image tags, and reads no secret', { skip: noKubectl }, () => {
+  const output = execFileSync('bash', [path.join(ROOT, 'scripts', 'deploy.sh'), '--render-only', '--docker-gid', '4242'], {
+    encoding: 'utf8',
+    env: { ...process.env, ORCHESTRATOR_IMAGE: 'orchestrator:abc123', FRONTEND_IMAGE: 'frontend:def456', ANTHROPIC_API_KEY: 'sk-ant-not-a-key' },
+    timeout: 60_000,
+  });
+  const rendered = parseDocuments(output, 'deploy.sh --render-only');
+  const backendPods = find(rendered, 'Deployment', 'backend', 'orchestrator')['spec'].template;
+  assert.deepEqual(backendPods.spec.securityContext.supplementalGroups, [4242]);
+  assert.equal(backendPods.spec.containers[0].image, 'orchestrator:abc123');
+  assert.equal(find(rendered, 'Deployment', 'frontend', 'frontend')['spec'].template.spec.containers[0].image, 'frontend:def456');
+  assert.ok(backendPods.metadata.annotations['multiclaude/secrets-checksum']);
+  assert.doesNotMatch(output, /sk-ant-not-a-key/);
+  assert.equal(rendered.length, objects.length);
+});
