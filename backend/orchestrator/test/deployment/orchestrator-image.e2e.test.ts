@@ -1,7 +1,8 @@
 // The deployment topology with the real Docker engine: the orchestrator image runs as a container
 // (non-root, read-only root, no capabilities) with the docker socket and a host directory mounted at
 // WORKSPACE_LOCAL=/workspace while WORKSPACE_PATH names the host path, as in Minikube, and runs agents in
-// MCP containers started through that socket. Skips when the engine or either image is missing.
+// MCP containers started through that socket; the frontend image in front of it, as in the cluster.
+// Skips when the engine or an image is missing.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -12,6 +13,7 @@ import { OrchestrateResponseSchema } from '@multiclaude/contract';
 import { filesChangedOn, gitIn } from '../support/git-inspect.ts';
 
 const IMAGE = process.env['ORCHESTRATOR_IMAGE'] ?? 'orchestrator:latest';
+const FRONTEND_IMAGE = process.env['FRONTEND_IMAGE'] ?? 'frontend:latest';
 const MCP_IMAGE = process.env['DOCKER_MCP_IMAGE'] ?? 'claude-mcp:latest';
 const SOCKET = '/var/run/docker.sock';
 const TOKEN = 'deployment-test-token';
@@ -32,8 +34,12 @@ function skipReason(): string | undefined {
 
 const skip = skipReason();
 if (skip) console.log(`# orchestrator image tests skipped: ${skip}`);
+const skipFrontend =
+  skip ?? (spawnSync('docker', ['image', 'inspect', FRONTEND_IMAGE], { stdio: 'ignore', timeout: 15_000 }).status === 0 ? undefined : `image ${FRONTEND_IMAGE} is missing`);
 
+let network = '';
 let container = '';
+let frontendContainer = '';
 let baseUrl = '';
 let hostWorkspace = '';
 
@@ -77,8 +83,11 @@ before(async () => {
   if (asRoot) chownSync(hostWorkspace, 10001, 10001);
   const user = asRoot ? [] : ['--user', `${process.getuid?.()}:${process.getgid?.()}`];
   container = `multiclaude-deploy-test-${process.pid}`;
+  // The frontend finds the orchestrator by its Service's name, as in the cluster.
+  network = docker('network', 'create', container);
   docker(
     'run', '--detach', '--name', container, '--init',
+    '--network', network, '--network-alias', 'orchestrator-service',
     '--publish', '127.0.0.1::8080',
     '--read-only', '--tmpfs', '/tmp', '--tmpfs', '/home/orchestrator:uid=10001,gid=10001,mode=0777',
     '--tmpfs', '/var/log/orchestrator:uid=10001,gid=10001,mode=0777',
@@ -97,7 +106,10 @@ before(async () => {
 });
 
 after(() => {
-  if (container) spawnSync('docker', ['rm', '--force', container], { stdio: 'ignore', timeout: 60_000 });
+  for (const name of [frontendContainer, container]) {
+    if (name) spawnSync('docker', ['rm', '--force', name], { stdio: 'ignore', timeout: 60_000 });
+  }
+  if (network) spawnSync('docker', ['network', 'rm', network], { stdio: 'ignore', timeout: 60_000 });
   if (hostWorkspace) rmSync(hostWorkspace, { recursive: true, force: true });
 });
 
@@ -141,4 +153,34 @@ test('a 2-agent run in the container commits through sandboxes started via the s
   }
   const left = docker('ps', '--all', '--format', '{{.Names}}', '--filter', `label=multiclaude.run_id=${body.run_info.run_id}`);
   assert.equal(left, '', 'no sandbox container is left after the run');
+});
+
+test('the frontend image serves the page and reaches the orchestrator by its service name with the shared token', { skip: skipFrontend, timeout: 180_000 }, async () => {
+  frontendContainer = `${container}-frontend`;
+  docker(
+    'run', '--detach', '--name', frontendContainer, '--init', '--network', network,
+    '--publish', '127.0.0.1::3000',
+    '--read-only', '--tmpfs', '/tmp', '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges',
+    '--env', 'ORCHESTRATOR_URL=http://orchestrator-service:8080', '--env', `ORCHESTRATOR_TOKEN=${TOKEN}`,
+    FRONTEND_IMAGE,
+  );
+  assert.notEqual(docker('exec', frontendContainer, 'id', '-u'), '0', 'not root');
+  const frontendUrl = `http://${docker('port', frontendContainer, '3000/tcp').split('\n')[0]}`;
+  const page = await waitFor(`${frontendUrl}/`, 60_000);
+  assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+  // POST /submit needs the orchestrator's token, which only the frontend's server holds.
+  const submitted = await fetchWithin(`${frontendUrl}/submit`, 30_000, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'sec-fetch-site': 'same-origin' },
+    body: JSON.stringify({ prompt: 'Build a digital clock.', agent_count: 2 }),
+  });
+  assert.equal(submitted.status, 202, await submitted.clone().text());
+  const { run_id: runId } = (await submitted.json()) as { run_id: string };
+  const deadline = Date.now() + 150_000;
+  let status = '';
+  while (Date.now() < deadline && !['completed', 'failed', 'cancelled', 'interrupted'].includes(status)) {
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    status = ((await (await fetchWithin(`${frontendUrl}/api/runs/${runId}`, 15_000)).json()) as { status: string }).status;
+  }
+  assert.equal(status, 'completed');
 });
