@@ -181,6 +181,37 @@ describe('the web page in Chromium', { skip }, () => {
     await page.close();
   });
 
+  test('after a run with a check command, a user reads each agent’s check and diff, sees the recommendation, and merges agents into main', async () => {
+    const page = await openPage(frontend!.url);
+    await page.getByLabel('Check command').fill('test -s notes-x.md');
+    await startRun(page, 'Write your notes. [[file name=notes-x.md]]', 2);
+    await waitForRunStatus(page, 'completed');
+    await waitForText(page.locator('#run-check'), /^test -s notes-x\.md$/, 5_000);
+    await waitForText(page.locator('#run-recommended'), /^Agent \d$/, 5_000);
+    for (const agentId of [1, 2]) {
+      assert.match((await panel(page, agentId).locator('[data-field="check"]').textContent()) ?? '', /^passed, exit 0, /);
+      assert.match((await panel(page, agentId).locator('[data-field="changes"]').textContent()) ?? '', /^1 file, \+\d+ −0$/);
+    }
+    assert.equal(await page.locator('.agent.recommended').count(), 1);
+
+    const first = panel(page, 1);
+    await first.getByRole('button', { name: 'Show diff' }).click();
+    await waitForText(first.locator('.patch'), /\+\+\+ b\/notes-x\.md/, 15_000);
+    assert.equal(await first.getByRole('button', { name: 'Hide diff' }).getAttribute('aria-expanded'), 'true');
+
+    await first.getByRole('button', { name: 'Merge into main' }).click();
+    await waitForText(first.locator('.merged'), /^Merged into main \(fast-forward\) as [0-9a-f]{10}$/, 15_000);
+    assert.equal(await first.getByRole('button', { name: 'Merge into main' }).count(), 0);
+    // Both agents wrote the same file name, so the second merge conflicts and says so.
+    const second = panel(page, 2);
+    await second.getByRole('button', { name: 'Merge into main' }).click();
+    await waitForText(second.getByRole('alert').last(), /^Could not merge: .*conflicts: notes-x\.md$/, 15_000);
+    // The history column is sticky: from the top, the full-page picture shows it where a user sees it.
+    await page.locator('h1').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(ARTIFACTS, 'frontend-review.png'), fullPage: true });
+    await page.close();
+  });
+
   test('an orchestrator that is down is shown plainly, and the typed prompt is kept', async () => {
     const downUrl = `http://127.0.0.1:${await unusedPort()}`;
     const lonely = await startFrontendProcess({ orchestratorUrl: downUrl, token: TOKEN });

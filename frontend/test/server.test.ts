@@ -52,6 +52,9 @@ function standInOrchestrator(requireToken: string | undefined): Hono {
       await stream.writeSSE({ id: '2', event: 'run_finished', data: JSON.stringify({ id: 2, type: 'run_finished' }) });
     }),
   );
+  app.get('/runs/:id/agents/:n/export', (context) =>
+    context.body('PK-zip-bytes', 200, { 'content-type': 'application/zip', 'content-disposition': 'attachment; filename="run-agent-1.zip"' }),
+  );
   app.get('/workspace', (context) => context.json({ files: ['secret'] }));
   return app;
 }
@@ -173,6 +176,20 @@ test('the event stream is passed through as it comes, with Last-Event-ID, and en
     assert.match(text, /event: run_finished/);
     assert.equal(seen[0]?.lastEventId, '0');
     assert.equal(seen[0]?.authorization, `Bearer ${TOKEN}`);
+  } finally {
+    await frontend.close();
+    await orchestrator.close();
+  }
+});
+
+test('a branch download passes through the proxy with its file name', async () => {
+  const orchestrator = await listen(standInOrchestrator(TOKEN));
+  const frontend = await startFrontend(orchestrator.url, TOKEN);
+  try {
+    const response = await fetch(`${frontend.url}/api/runs/20260204_123456_abc12345/agents/1/export?format=zip`);
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('content-disposition'), 'attachment; filename="run-agent-1.zip"');
+    assert.equal(await response.text(), 'PK-zip-bytes');
   } finally {
     await frontend.close();
     await orchestrator.close();

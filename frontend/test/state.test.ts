@@ -2,8 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AgentStateSchema, RunStateSchema, type AgentState, type RunEvent, type RunEventInput, type RunState } from '@multiclaude/contract';
-import { agentElapsedMs, applyEvent, applySnapshot, isRunActive, newRun, runTotals, type RunView } from '../src/client/state.ts';
-import { formatCost, formatDuration, formatTokens, promptTitle } from '../src/client/format.ts';
+import { agentElapsedMs, applyEvent, applyMerge, applySnapshot, canMerge, isRunActive, mergeOf, newRun, runTotals, type RunView } from '../src/client/state.ts';
+import { diffStatsText, formatCost, formatDuration, formatTokens, promptTitle } from '../src/client/format.ts';
 
 const RUN_ID = '20260204_123456_abc12345';
 
@@ -171,4 +171,43 @@ test('durations, tokens, costs and prompt titles read well', () => {
   assert.equal(formatCost(1.5), '$1.50');
   assert.equal(promptTitle('  first line\nsecond'), 'first line');
   assert.equal(promptTitle('x'.repeat(100), 10), `${'x'.repeat(9)}…`);
+});
+
+test('a finished run brings each agent check, diff stats and rank, and names the recommended agent', () => {
+  const finalState = runState({
+    status: 'completed',
+    check_command: 'npm test',
+    recommended_agent_id: 2,
+    results: [
+      agentState(1, { check: { status: 'failed', exit_code: 1, duration_ms: 900, output_tail: '1 failing' }, rank: 2, rank_reasons: ['check failed'] }),
+      agentState(2, { check: { status: 'passed', exit_code: 0, duration_ms: 800, output_tail: 'ok' }, diff_stats: { files: 1, insertions: 3, deletions: 0 }, rank: 1, recommended: true }),
+    ],
+  });
+  const view = replay(applySnapshot(newRun(RUN_ID, 2), runState({ check_command: 'npm test' })), events({ type: 'run_finished', run: finalState }));
+  assert.equal(view.check_command, 'npm test');
+  assert.equal(view.recommended_agent_id, 2);
+  assert.equal(view.agents[0]?.check?.status, 'failed');
+  assert.deepEqual(view.agents[0]?.rank_reasons, ['check failed']);
+  assert.equal(view.agents[1]?.recommended, true);
+  assert.equal(diffStatsText(view.agents[1]!.diff_stats), '1 file, +3 −0');
+  assert.equal(diffStatsText({ files: 0, insertions: 0, deletions: 0 }), 'no changes');
+});
+
+test('an agent can be merged only once the run has ended, when it succeeded with changes, and a merge is remembered', () => {
+  const running = applySnapshot(newRun(RUN_ID, 2), runState());
+  const succeeded = { ...running.agents[0]!, status: 'success' as const, diff_stats: { files: 1, insertions: 1, deletions: 0 } };
+  assert.equal(canMerge(running, succeeded), false, 'not while the run is running');
+  const ended = replay(running, events({ type: 'run_finished', run: runState({ status: 'completed', results: [agentState(1), agentState(2, { status: 'error' })] }) }));
+  assert.equal(canMerge(ended, ended.agents[0]!), true);
+  assert.equal(canMerge(ended, ended.agents[1]!), false, 'not a failed agent');
+  assert.equal(canMerge(ended, { ...ended.agents[0]!, diff_stats: { files: 0, insertions: 0, deletions: 0 } }), false, 'not an agent that changed nothing');
+  const merged = applyMerge(ended, { agent_id: 1, commit: 'abc123', fast_forward: true, merged_at: '2026-02-04T12:01:00.000Z' });
+  assert.equal(mergeOf(merged, 1)?.commit, 'abc123');
+  assert.equal(mergeOf(merged, 2), null);
+});
+
+test('merges already made come from the snapshot, since the event stream does not carry them', () => {
+  const merge = { agent_id: 2, commit: 'def456', fast_forward: false, merged_at: '2026-02-04T12:02:00.000Z' };
+  const view = applySnapshot(newRun(RUN_ID, 2), runState({ status: 'completed', merges: [merge] }));
+  assert.deepEqual(mergeOf(view, 2), merge);
 });

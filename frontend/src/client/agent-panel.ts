@@ -1,5 +1,7 @@
-// One agent's panel: status, branch, duration, tokens, cost, its streamed text and tool calls, and its cancel button.
+// One agent's panel: status, branch, duration, tokens, cost, its streamed text and tool calls, its cancel button and its review.
+import type { MergeRecord } from '@multiclaude/contract';
 import { agentElapsedMs, isAgentActive, type AgentView, type TimelineItem } from './state.ts';
+import { AgentReview, type ReviewActions } from './review.ts';
 import { el, setText, showMessage } from './dom.ts';
 import { formatCost, formatDuration, formatTokens } from './format.ts';
 
@@ -24,6 +26,13 @@ function renderItem(item: TimelineItem): HTMLLIElement {
   return el('li', { className: `tool ${state}` }, children);
 }
 
+export interface PanelContext {
+  runActive: boolean;
+  nowMs: number;
+  mergeable: boolean;
+  merge: MergeRecord | null;
+}
+
 export class AgentPanel {
   readonly element: HTMLElement;
   readonly agentId: number;
@@ -39,9 +48,10 @@ export class AgentPanel {
   readonly #result: HTMLElement;
   readonly #resultText: HTMLElement;
   readonly #cancel: HTMLButtonElement;
+  readonly #review: AgentReview;
   #rendered: TimelineItem[] = [];
 
-  constructor(agentId: number, onCancel: (agentId: number) => void) {
+  constructor(agentId: number, onCancel: (agentId: number) => void, review: ReviewActions) {
     this.agentId = agentId;
     const titleId = `agent-${agentId}-title`;
     this.#status = el('span', { className: 'badge' });
@@ -68,6 +78,7 @@ export class AgentPanel {
     this.#resultText = el('pre');
     this.#result = el('div', { className: 'result' }, [el('h4', { text: 'Result' }), this.#resultText]);
     this.#result.hidden = true;
+    this.#review = new AgentReview(agentId, review);
     this.element = el('section', { className: 'agent card', attrs: { 'aria-labelledby': titleId, 'data-agent': String(agentId) } }, [
       el('div', { className: 'agent-head' }, [el('h3', { text: `Agent ${agentId}`, attrs: { id: titleId } }), this.#status, this.#cancel]),
       el('dl', { className: 'agent-meta' }, [branch.row, duration.row, tokens.row, cost.row, turns.row]),
@@ -75,10 +86,12 @@ export class AgentPanel {
       this.#empty,
       this.#timeline,
       this.#result,
+      this.#review.element,
     ]);
   }
 
-  update(agent: AgentView, runActive: boolean, nowMs: number): void {
+  update(agent: AgentView, context: PanelContext): void {
+    const { runActive, nowMs } = context;
     this.element.dataset['status'] = agent.status;
     setText(this.#status, agent.status);
     this.#status.className = `badge ${agent.status}`;
@@ -96,6 +109,8 @@ export class AgentPanel {
     const showResult = !isAgentActive(agent.status) && agent.output.trim() !== '' && (lastText?.kind !== 'text' || lastText.text.trim() !== agent.output.trim());
     this.#result.hidden = !showResult;
     if (showResult) setText(this.#resultText, clip(agent.output));
+    this.#review.update(agent, { mergeable: context.mergeable, merge: context.merge, runEnded: !runActive });
+    this.element.classList.toggle('recommended', agent.recommended);
   }
 
   /** Appends new items and replaces changed ones (a tool call that got its result), keeping the rest of the list as it is. */

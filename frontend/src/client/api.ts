@@ -1,5 +1,5 @@
 // The page's calls to its own server: POST /submit and the /api proxy of the orchestrator's run API.
-import type { CreateRunResponse, ReadyResponse, RunList, RunState } from '@multiclaude/contract';
+import type { CreateRunResponse, DiffResponse, MergeResponse, ReadyResponse, RunList, RunState } from '@multiclaude/contract';
 
 export class ApiError extends Error {
   constructor(
@@ -34,11 +34,15 @@ async function call<T>(path: string, init: RequestInit = {}): Promise<T> {
   return body as T;
 }
 
-export function submitRun(prompt: string, agentCount: number): Promise<CreateRunResponse & { queue_position?: number | null }> {
+export function submitRun(
+  prompt: string,
+  agentCount: number,
+  checkCommand: string | null,
+): Promise<CreateRunResponse & { queue_position?: number | null }> {
   return call('/submit', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ prompt, agent_count: agentCount }),
+    body: JSON.stringify({ prompt, agent_count: agentCount, ...(checkCommand ? { check_command: checkCommand } : {}) }),
   });
 }
 
@@ -72,4 +76,29 @@ export async function getReady(): Promise<ReadyResponse> {
 
 export function eventsUrl(runId: string, afterId: number): string {
   return `/api/runs/${encodeURIComponent(runId)}/events?after=${afterId}`;
+}
+
+export function getDiff(runId: string, agentId: number): Promise<DiffResponse> {
+  return call(`/api/runs/${encodeURIComponent(runId)}/agents/${agentId}/diff`);
+}
+
+/** A conflict answers 409 with the conflicting files, which the message then names. */
+export async function mergeAgent(runId: string, agentId: number): Promise<MergeResponse> {
+  try {
+    return await call<MergeResponse>(`/api/runs/${encodeURIComponent(runId)}/merge`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ agent_id: agentId }),
+    });
+  } catch (error) {
+    const files = error instanceof ApiError ? (error.body as { conflicting_files?: unknown } | undefined)?.conflicting_files : undefined;
+    if (error instanceof ApiError && Array.isArray(files) && files.length > 0) {
+      throw new ApiError(`${error.message}: ${files.join(', ')}`, error.status);
+    }
+    throw error;
+  }
+}
+
+export function exportUrl(runId: string, agentId: number, format: 'zip' | 'tar' | 'bundle'): string {
+  return `/api/runs/${encodeURIComponent(runId)}/agents/${agentId}/export?format=${format}`;
 }

@@ -1,4 +1,5 @@
-// Pure text formatting of durations, token counts, costs and times for the page.
+// Pure text formatting of durations, token counts, costs, diff stats and times for the page.
+import type { DiffStats } from '@multiclaude/contract';
 
 export function formatDuration(ms: number | null): string {
   if (ms === null) return '—';
@@ -33,4 +34,10 @@ export function formatTime(iso: string | null): string {
 export function promptTitle(prompt: string, max = 90): string {
   const firstLine = prompt.trim().split('\n')[0] ?? '';
   return firstLine.length > max ? `${firstLine.slice(0, max - 1)}…` : firstLine;
+}
+
+export function diffStatsText(stats: DiffStats | null): string {
+  if (stats === null) return '—';
+  if (stats.files === 0) return 'no changes';
+  return `${stats.files} file${stats.files === 1 ? '' : 's'}, +${stats.insertions} −${stats.deletions}`;
 }

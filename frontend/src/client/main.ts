@@ -1,11 +1,11 @@
 // The page's controller: the run form, the open run's live event stream, the run history and the model banner.
 import './styles.css';
 import type { RunEvent, RunEventType } from '@multiclaude/contract';
-import { ApiError, cancelAgent, cancelRun, eventsUrl, getReady, getRun, submitRun } from './api.ts';
+import { ApiError, cancelAgent, cancelRun, eventsUrl, exportUrl, getDiff, getReady, getRun, mergeAgent, submitRun } from './api.ts';
 import { byId, setText, showMessage } from './dom.ts';
 import { HistoryList } from './history.ts';
 import { RunSection } from './run-view.ts';
-import { applyEvent, applySnapshot, isRunActive, newRun, type RunView } from './state.ts';
+import { applyEvent, applyMerge, applySnapshot, isRunActive, newRun, type RunView } from './state.ts';
 
 const EVENT_TYPES: RunEventType[] = ['run_status', 'agent_status', 'agent_text', 'agent_tool_call', 'agent_tool_result', 'agent_result', 'run_finished'];
 const STREAM_RETRY_MS = 3000;
@@ -13,6 +13,7 @@ const READY_POLL_MS = 15_000;
 
 const form = byId<HTMLFormElement>('run-form');
 const promptBox = byId<HTMLTextAreaElement>('prompt');
+const checkBox = byId<HTMLInputElement>('check-command');
 const slider = byId<HTMLInputElement>('agents');
 const sliderValue = byId<HTMLOutputElement>('agents-value');
 const runButton = byId<HTMLButtonElement>('run-button');
@@ -40,6 +41,14 @@ const runSection = new RunSection({
   cancelAgent: (runId, agentId) => {
     cancelAgent(runId, agentId).catch((error: unknown) => runSection.setError(`Could not cancel agent ${agentId}: ${describe(error)}`));
   },
+  loadDiff: getDiff,
+  merge: async (runId, agentId) => {
+    const merged = await mergeAgent(runId, agentId);
+    if (current?.run_id !== runId) return;
+    current = applyMerge(current, { agent_id: agentId, commit: merged.commit, fast_forward: merged.fast_forward, merged_at: new Date().toISOString() });
+    scheduleRender();
+  },
+  exportUrl: (runId, agentId) => exportUrl(runId, agentId, 'zip'),
 });
 const historyList = new HistoryList((runId) => void openRun(runId));
 
@@ -159,7 +168,7 @@ async function submit(): Promise<void> {
   setText(runButton, 'Starting…');
   form.setAttribute('aria-busy', 'true');
   try {
-    const accepted = await submitRun(prompt, agentCount);
+    const accepted = await submitRun(prompt, agentCount, checkBox.value.trim() || null);
     showFormError(null);
     void historyList.refresh();
     await openRun(accepted.run_id, { prompt, agentCount });

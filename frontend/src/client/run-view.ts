@@ -1,5 +1,6 @@
 // The open run's section: its id, status, run dir, totals and prompt, the cancel button, and one panel per agent.
-import { isRunActive, runTotals, type RunView } from './state.ts';
+import type { DiffResponse } from '@multiclaude/contract';
+import { canMerge, isRunActive, mergeOf, runTotals, type RunView } from './state.ts';
 import { AgentPanel } from './agent-panel.ts';
 import { byId, setText, showMessage } from './dom.ts';
 import { formatCost, formatTime, formatTokens } from './format.ts';
@@ -7,6 +8,9 @@ import { formatCost, formatTime, formatTokens } from './format.ts';
 export interface RunSectionActions {
   cancelRun(runId: string): void;
   cancelAgent(runId: string, agentId: number): void;
+  loadDiff(runId: string, agentId: number): Promise<DiffResponse>;
+  merge(runId: string, agentId: number): Promise<void>;
+  exportUrl(runId: string, agentId: number): string;
 }
 
 function progressText(view: RunView): string {
@@ -34,6 +38,8 @@ export class RunSection {
   readonly #tokens = byId<HTMLElement>('run-tokens');
   readonly #cost = byId<HTMLElement>('run-cost');
   readonly #prompt = byId<HTMLElement>('run-prompt');
+  readonly #check = byId<HTMLElement>('run-check');
+  readonly #recommended = byId<HTMLElement>('run-recommended');
   readonly #panels = byId<HTMLElement>('agent-panels');
   readonly #cancel = byId<HTMLButtonElement>('cancel-run');
   readonly #actions: RunSectionActions;
@@ -76,16 +82,23 @@ export class RunSection {
     setText(this.#tokens, anyUsage ? formatTokens(totals.input_tokens, totals.output_tokens) : '—');
     setText(this.#cost, anyUsage ? formatCost(totals.cost_usd) : '—');
     setText(this.#prompt, view.prompt ?? '');
+    setText(this.#check, view.check_command ?? '—');
+    setText(this.#recommended, view.recommended_agent_id === null ? '—' : `Agent ${view.recommended_agent_id}`);
     const active = isRunActive(view);
     this.#cancel.hidden = !active;
     for (const agent of view.agents) {
       let panel = this.#agentPanels.get(agent.agent_id);
       if (!panel) {
-        panel = new AgentPanel(agent.agent_id, (agentId) => this.#actions.cancelAgent(view.run_id, agentId));
+        const runId = view.run_id;
+        panel = new AgentPanel(agent.agent_id, (agentId) => this.#actions.cancelAgent(runId, agentId), {
+          loadDiff: (agentId) => this.#actions.loadDiff(runId, agentId),
+          merge: (agentId) => this.#actions.merge(runId, agentId),
+          exportUrl: (agentId) => this.#actions.exportUrl(runId, agentId),
+        });
         this.#agentPanels.set(agent.agent_id, panel);
         this.#panels.append(panel.element);
       }
-      panel.update(agent, active, nowMs);
+      panel.update(agent, { runActive: active, nowMs, mergeable: canMerge(view, agent), merge: mergeOf(view, agent.agent_id) });
     }
   }
 

@@ -1,5 +1,5 @@
 // What the page knows about one run, as a pure reducer over the run's snapshot (GET /runs/:id) and its event stream.
-import type { AgentState, AgentStatus, RunEvent, RunState, RunStatus, Usage } from '@multiclaude/contract';
+import type { AgentState, AgentStatus, CheckResult, DiffStats, MergeRecord, RunEvent, RunState, RunStatus, Usage } from '@multiclaude/contract';
 
 export type TimelineItem =
   | { kind: 'text'; text: string }
@@ -20,6 +20,12 @@ export interface AgentView {
   num_turns: number | null;
   started_at: string | null;
   finished_at: string | null;
+  /** Review: the run's check in this agent's sandbox, its diff against the base, and its rank once the run ends. */
+  check: CheckResult | null;
+  diff_stats: DiffStats | null;
+  rank: number | null;
+  rank_reasons: string[];
+  recommended: boolean;
 }
 
 export interface RunView {
@@ -33,6 +39,9 @@ export interface RunView {
   started_at: string | null;
   finished_at: string | null;
   agents: AgentView[];
+  check_command: string | null;
+  recommended_agent_id: number | null;
+  merges: MergeRecord[];
   /** The id of the last event applied; events at or below it are repeats and are ignored. */
   last_event_id: number;
   /** Set by `run_finished`, the stream's last event. */
@@ -65,6 +74,11 @@ function newAgent(agentId: number): AgentView {
     num_turns: null,
     started_at: null,
     finished_at: null,
+    check: null,
+    diff_stats: null,
+    rank: null,
+    rank_reasons: [],
+    recommended: false,
   };
 }
 
@@ -81,6 +95,9 @@ export function newRun(runId: string, agentCount: number, prompt: string | null 
     started_at: null,
     finished_at: null,
     agents: Array.from({ length: agentCount }, (_, index) => newAgent(index + 1)),
+    check_command: null,
+    recommended_agent_id: null,
+    merges: [],
     last_event_id: 0,
     finished: false,
   };
@@ -109,6 +126,11 @@ function mergeAgentState(agent: AgentView, state: AgentState, includeProgress: b
     num_turns: state.num_turns,
     started_at: state.started_at,
     finished_at: state.finished_at,
+    check: state.check ?? null,
+    diff_stats: state.diff_stats ?? null,
+    rank: state.rank ?? null,
+    rank_reasons: state.rank_reasons ?? [],
+    recommended: state.recommended ?? false,
   };
 }
 
@@ -124,6 +146,9 @@ export function applySnapshot(view: RunView, state: RunState): RunView {
     agent_count: state.agent_count,
     run_dir: state.run_info.run_dir,
     created_at: state.created_at,
+    check_command: state.check_command ?? null,
+    // Merges happen after the run, outside the event stream: the snapshot is their only source.
+    merges: state.merges ?? [],
   };
   if (includeProgress) {
     next = {
@@ -132,6 +157,7 @@ export function applySnapshot(view: RunView, state: RunState): RunView {
       queue_position: state.queue_position,
       started_at: state.started_at,
       finished_at: state.finished_at,
+      recommended_agent_id: state.recommended_agent_id ?? null,
     };
   }
   for (const result of state.results) {
@@ -195,6 +221,7 @@ export function applyEvent(view: RunView, event: RunEvent): RunView {
         run_dir: event.run.run_info.run_dir,
         started_at: event.run.started_at,
         finished_at: event.run.finished_at,
+        recommended_agent_id: event.run.recommended_agent_id ?? null,
         finished: true,
       };
       for (const result of event.run.results) {
@@ -203,6 +230,21 @@ export function applyEvent(view: RunView, event: RunEvent): RunView {
       return finished;
     }
   }
+}
+
+/** Records a merge the page just made, so its panel shows it without reloading the run. */
+export function applyMerge(view: RunView, merge: MergeRecord): RunView {
+  return { ...view, merges: [...view.merges.filter((existing) => existing.commit !== merge.commit), merge] };
+}
+
+/** The agent's latest merge into main, if any. */
+export function mergeOf(view: RunView, agentId: number): MergeRecord | null {
+  return view.merges.filter((merge) => merge.agent_id === agentId).at(-1) ?? null;
+}
+
+/** A finished agent that committed work can be merged once the whole run has ended. */
+export function canMerge(view: RunView, agent: AgentView): boolean {
+  return !isRunActive(view) && agent.status === 'success' && (agent.diff_stats === null || agent.diff_stats.files > 0);
 }
 
 /** How long the agent has worked: its final duration, else the time since it started. */

@@ -31,6 +31,8 @@ export function renderPage(): string {
         placeholder="Build a typescript app which shows a digital clock."
         aria-describedby="prompt-hint form-error"></textarea>
       <p id="prompt-hint" class="hint">Each agent gets this prompt in its own worktree. Ctrl+Enter runs it.</p>
+      <label for="check-command">Check command <span class="hint">(optional: run in each agent's sandbox when it ends, to rank them)</span></label>
+      <input id="check-command" name="check_command" type="text" autocomplete="off" spellcheck="false" placeholder="npm test">
       <div class="form-row">
         <label for="agents">Agents</label>
         <input id="agents" name="agents" type="range" min="${MIN_AGENTS}" max="${MAX_AGENTS}" step="1" value="${DEFAULT_AGENTS}"
@@ -53,6 +55,8 @@ export function renderPage(): string {
         <div><dt>Created</dt><dd id="run-created">—</dd></div>
         <div><dt>Tokens</dt><dd id="run-tokens">—</dd></div>
         <div><dt>Cost</dt><dd id="run-cost">—</dd></div>
+        <div><dt>Check</dt><dd><code id="run-check">—</code></dd></div>
+        <div><dt>Recommended</dt><dd id="run-recommended">—</dd></div>
       </dl>
       <details class="run-prompt"><summary>Prompt</summary><pre id="run-prompt"></pre></details>
       <div id="agent-panels" class="agents"></div>

@@ -27,7 +27,7 @@ export interface ForwardRequest {
 export const MAX_BODY_BYTES = MAX_PROMPT_LENGTH * 4 + 64 * 1024;
 
 const REQUEST_HEADERS = ['accept', 'content-type', 'last-event-id'];
-const RESPONSE_HEADERS = ['content-type', 'cache-control', 'retry-after'];
+const RESPONSE_HEADERS = ['content-type', 'cache-control', 'retry-after', 'content-disposition'];
 
 function jsonError(status: number, error: string): Response {
   return new Response(JSON.stringify({ error }), { status, headers: { 'content-type': 'application/json; charset=utf-8' } });
