@@ -70,11 +70,15 @@ test('the schema check does catch a malformed object', () => {
   assert.throws(() => MODELS['apps/v1/Deployment']!.validate(broken), /replicas/);
 });
 
-test('each kustomization lists only files that exist and parse, and every object is labelled part of multiclaude', { skip: noKubectl }, () => {
+test('each kustomization lists only files that exist and parse, and every object and pod is labelled part of multiclaude', { skip: noKubectl }, () => {
   const files = kustomizationFiles(KUBERNETES);
   assert.equal(files.length, 15);
   for (const file of files) assert.ok(parseDocuments(readFileSync(file, 'utf8'), file).length > 0, `${path.relative(ROOT, file)} is empty`);
   for (const object of objects) assert.equal(object.metadata.labels?.['app.kubernetes.io/part-of'], 'multiclaude', object.metadata.name);
+  for (const deployment of deployments) {
+    assert.equal(deployment['spec'].template.metadata.labels['app.kubernetes.io/part-of'], 'multiclaude', 'pods are found by the label too');
+    assert.equal(deployment['spec'].selector.matchLabels['app.kubernetes.io/part-of'], undefined, 'selectors are immutable: never changed');
+  }
 });
 
 test('the orchestrator runs 2 replicas with the design requests and limits and probes /health and /ready on 8080', () => {
