@@ -70,6 +70,7 @@ if [ "$RENDER_ONLY" -eq 1 ] && [ -z "$DOCKER_GID" ]; then
 fi
 
 need kubectl "see https://kubernetes.io/docs/tasks/tools/ (Debian: apt-get install kubectl, from the Kubernetes apt repository)"
+need node "Node 20 builds the images and renders the overlay: https://nodejs.org/"
 
 OVERLAY="$(mktemp -d "${TMPDIR:-/tmp}/multiclaude-deploy.XXXXXX")"
 trap 'rm -rf "$OVERLAY"' EXIT
@@ -78,7 +79,7 @@ trap 'rm -rf "$OVERLAY"' EXIT
 # checksum annotation changes the pod template whenever a secret does: pods read secrets only at start.
 write_overlay() {
   local gid="$1" orchestrator_ref="$2" frontend_ref="$3" checksum="$4" base
-  base="$(realpath --relative-to="$OVERLAY" "${ROOT}/kubernetes")"
+  base="$(node -e 'process.stdout.write(require("path").relative(process.argv[1], process.argv[2]))' "$OVERLAY" "${ROOT}/kubernetes")"
   cat >"${OVERLAY}/kustomization.yaml" <<EOF
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
@@ -190,7 +191,7 @@ else
   kubectl create secret generic anthropic-api-key -n backend \
     --from-file=ANTHROPIC_API_KEY=<(printf '%s' "$ANTHROPIC_API_KEY") --dry-run=client -o yaml | kubectl apply -f - >/dev/null
 fi
-CHECKSUM="$( { printf '%s\n' "$TOKEN"; if [ "$DEMO" -eq 0 ]; then printf '%s\n' "$ANTHROPIC_API_KEY"; fi; } | sha256sum | cut -c1-16)"
+CHECKSUM="$( { printf '%s\n' "$TOKEN"; if [ "$DEMO" -eq 0 ]; then printf '%s\n' "$ANTHROPIC_API_KEY"; fi; } | node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => process.stdout.write(require("crypto").createHash("sha256").update(s).digest("hex").slice(0, 16)))')"
 
 say "applying kubernetes/ (orchestrator ${ORCHESTRATOR_REF}, frontend ${FRONTEND_REF})"
 write_overlay "$DOCKER_GID" "$ORCHESTRATOR_REF" "$FRONTEND_REF" "$CHECKSUM"
@@ -204,5 +205,9 @@ for target in backend/orchestrator frontend/frontend; do
   fi
 done
 
-URL="$(timeout 30 minikube service frontend-service -n frontend --profile "$PROFILE" --url 2>/dev/null | head -n 1 || true)"
+# With some drivers `minikube service --url` keeps a tunnel open and never returns: bounded, if possible.
+URL=""
+if command -v timeout >/dev/null 2>&1; then
+  URL="$(timeout 30 minikube service frontend-service -n frontend --profile "$PROFILE" --url 2>/dev/null | head -n 1 || true)"
+fi
 say "deployed. Open ${URL:-the frontend with: minikube service frontend-service -n frontend}"

@@ -85,12 +85,12 @@ test('each deployment script names the missing tool and where to get it', (t) =>
     assert.equal(result.status, 1, `${script}: ${result.stdout}${result.stderr}`);
     assert.match(result.stderr, message, script);
   }
-  const withKubectl = restrictedPath(t, [...BASICS, 'kubectl']);
+  const withKubectl = restrictedPath(t, [...BASICS, 'kubectl', 'node']);
   if (hasCommand('kubectl')) assert.match(run('deploy.sh', [], withKubectl).stderr, /minikube is not installed/);
 });
 
 test('deploy.sh refuses to deploy without ANTHROPIC_API_KEY unless asked for the demo model', { skip: hasCommand('kubectl') ? false : 'kubectl is not installed' }, (t) => {
-  const stubs = restrictedPath(t, [...BASICS, 'kubectl'], ['minikube', 'docker']);
+  const stubs = restrictedPath(t, [...BASICS, 'kubectl', 'node'], ['minikube', 'docker']);
   const withoutKey = run('deploy.sh', ['--skip-build'], stubs, { ANTHROPIC_API_KEY: '' });
   assert.equal(withoutKey.status, 1);
   assert.match(withoutKey.stderr, /ANTHROPIC_API_KEY is not set: export it, or deploy with --demo/);
