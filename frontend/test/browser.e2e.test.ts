@@ -170,7 +170,7 @@ describe('the web page in Chromium', { skip }, () => {
 
   test('Cancel on one agent stops only that agent, and Cancel run stops the rest', async () => {
     const page = await openPage(frontend!.url);
-    await startRun(page, 'Work slowly. [[slow ms=4000]]', 2);
+    await startRun(page, 'Work slowly. [[slow ms=6000]]', 2);
     await page.locator('.agent[data-agent="2"][data-status="running"]').waitFor({ timeout: RUN_TIMEOUT_MS });
     await page.getByRole('button', { name: 'Cancel agent 2' }).click();
     await page.locator('.agent[data-agent="2"][data-status="cancelled"]').waitFor({ timeout: RUN_TIMEOUT_MS });

@@ -24,6 +24,7 @@ interface Seen {
 let assets: string;
 let seen: Seen[] = [];
 let releaseStream: () => void = () => {};
+let streamAborted: () => void = () => {};
 
 /** Answers like the orchestrator would, and remembers what reached it. */
 function standInOrchestrator(requireToken: string | undefined): Hono {
@@ -47,6 +48,7 @@ function standInOrchestrator(requireToken: string | undefined): Hono {
   });
   app.get('/runs/:id/events', (context) =>
     streamSSE(context, async (stream) => {
+      stream.onAbort(() => streamAborted());
       await stream.writeSSE({ id: '1', event: 'agent_text', data: JSON.stringify({ id: 1, type: 'agent_text', text: 'hello' }) });
       await new Promise<void>((resolve) => (releaseStream = resolve));
       await stream.writeSSE({ id: '2', event: 'run_finished', data: JSON.stringify({ id: 2, type: 'run_finished' }) });
@@ -177,6 +179,25 @@ test('the event stream is passed through as it comes, with Last-Event-ID, and en
     assert.equal(seen[0]?.lastEventId, '0');
     assert.equal(seen[0]?.authorization, `Bearer ${TOKEN}`);
   } finally {
+    await frontend.close();
+    await orchestrator.close();
+  }
+});
+
+test('a browser that closes its event stream closes the orchestrator stream behind it', async () => {
+  const orchestrator = await listen(standInOrchestrator(undefined));
+  const frontend = await startFrontend(orchestrator.url, undefined);
+  try {
+    const upstreamClosed = new Promise<void>((resolve) => (streamAborted = resolve));
+    const browser = new AbortController();
+    const response = await fetch(`${frontend.url}/api/runs/20260204_123456_abc12345/events`, { signal: browser.signal });
+    const reader = response.body!.getReader();
+    await reader.read();
+    browser.abort();
+    const closed = await Promise.race([upstreamClosed.then(() => true), new Promise((resolve) => setTimeout(() => resolve(false), 5000))]);
+    assert.equal(closed, true, 'the orchestrator stream was still open 5 s after the browser left');
+  } finally {
+    releaseStream();
     await frontend.close();
     await orchestrator.close();
   }

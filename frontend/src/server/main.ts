@@ -1,4 +1,6 @@
 // Starts the frontend server: config → page build if needed → HTTP server on HOST:PORT, stopped by a signal.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { serve } from '@hono/node-server';
 import { ConfigError, loadConfig } from './config.ts';
 import { createFrontendApp } from './app.ts';
@@ -15,7 +17,16 @@ try {
   throw error;
 }
 
-if (await ensureBuilt(DEFAULT_DIST)) console.log(`frontend: built the page into ${DEFAULT_DIST}`);
+try {
+  if (await ensureBuilt(DEFAULT_DIST)) console.log(`frontend: built the page into ${DEFAULT_DIST}`);
+} catch (error) {
+  // A read-only image still has the page it was built with; only a missing page is fatal.
+  if (!existsSync(path.join(DEFAULT_DIST, 'index.html'))) {
+    console.error(`frontend: could not build the page into ${DEFAULT_DIST}: ${(error as Error).message}`);
+    process.exit(1);
+  }
+  console.warn(`frontend: could not rebuild the page (${(error as Error).message}); serving the one in ${DEFAULT_DIST}`);
+}
 
 const app = createFrontendApp({ config, assetsDir: DEFAULT_DIST });
 const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (address) => {
