@@ -4,9 +4,18 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
-const services: Array<{ name: string; entry: string }> = [
-  { name: 'orchestrator', entry: 'backend/orchestrator/src/main.ts' },
-  { name: 'frontend', entry: 'frontend/src/server/main.ts' },
+const orchestratorPort = process.env['PORT'] ?? '8080';
+// PORT and HOST name the orchestrator's address; the frontend takes FRONTEND_PORT/FRONTEND_HOST and
+// is pointed at the orchestrator it was started with.
+const frontendEnvironment: NodeJS.ProcessEnv = {
+  ...process.env,
+  PORT: process.env['FRONTEND_PORT'] ?? '3000',
+  HOST: process.env['FRONTEND_HOST'] ?? '127.0.0.1',
+  ORCHESTRATOR_URL: process.env['ORCHESTRATOR_URL'] ?? `http://127.0.0.1:${orchestratorPort}`,
+};
+const services: Array<{ name: string; entry: string; env: NodeJS.ProcessEnv }> = [
+  { name: 'orchestrator', entry: 'backend/orchestrator/src/main.ts', env: process.env },
+  { name: 'frontend', entry: 'frontend/src/server/main.ts', env: frontendEnvironment },
 ].filter((service) => existsSync(path.join(root, service.entry)));
 
 const children: ChildProcess[] = [];
@@ -27,7 +36,7 @@ function stopAll(code: number): void {
 }
 
 for (const service of services) {
-  const child = spawn(process.execPath, ['--import', 'tsx', service.entry], { cwd: root, stdio: 'inherit', env: process.env });
+  const child = spawn(process.execPath, ['--import', 'tsx', service.entry], { cwd: root, stdio: 'inherit', env: service.env });
   child.once('exit', (code, signal) => {
     if (!stopping) {
       console.error(`${service.name} exited (${signal ?? code}); stopping the rest`);
