@@ -3,24 +3,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startOfflineModel } from '@multiclaude/offline-model';
+import { freePort } from './support/ports.ts';
 
 const root = path.resolve(import.meta.dirname, '../../..');
 const API_KEY = 'sk-ant-api03-PROCESSlevelTESTkey_0123456789abcdef';
 const TOKEN = 'process-test-token-5b7d2e';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address() as { port: number };
-      server.close(() => resolve(address.port));
-    });
-  });
-}
 
 test('the orchestrator process logs a run to LOG_DIR, flushes on SIGTERM, and leaks no key or token', async () => {
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'multiclaude-process-logs-'));

@@ -5,22 +5,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createServer } from 'node:net';
 import { RunStateSchema } from '@multiclaude/contract';
 import { filesChangedOn } from './support/git-inspect.ts';
 import { waitForNoProcesses } from './support/processes.ts';
+import { freePort } from './support/ports.ts';
 
 const root = path.resolve(import.meta.dirname, '../../..');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address() as { port: number };
-      server.close(() => resolve(address.port));
-    });
-  });
-}
 
 async function startOrchestrator(workspace: string, port: number): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'backend/orchestrator/src/main.ts'], {

@@ -32,31 +32,27 @@ export async function gitBytes(args: readonly string[], options: GitOptions): Pr
 
 /** Exit code and output of a git command that may legitimately fail (merge-tree reports conflicts by exit 1). */
 export async function gitStatus(args: readonly string[], options: GitOptions): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  const result = await execa('git', [...FIXED_CONFIG, ...args], {
+  const result = await execGit(args, options, 'utf8', false);
+  if (result.exitCode === undefined) throw new GitError(args, `git ${args[0] ?? ''} failed: ${result.message ?? 'did not run'}`);
+  return { exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr) };
+}
+
+function execGit(args: readonly string[], options: GitOptions, encoding: 'utf8' | 'buffer', reject: boolean) {
+  return execa('git', [...FIXED_CONFIG, ...args], {
     cwd: options.cwd,
     cancelSignal: options.signal,
     timeout: options.timeoutMs ?? 60_000,
-    env: GIT_ENVIRONMENT,
+    env: { GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
     stdin: 'ignore',
-    reject: false,
+    encoding,
+    reject,
+    maxBuffer: 64 * 1024 * 1024,
   });
-  if (result.exitCode === undefined) throw new GitError(args, `git ${args[0] ?? ''} failed: ${result.message ?? 'did not run'}`);
-  return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
 }
-
-const GIT_ENVIRONMENT = { GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
 
 async function gitRaw(args: readonly string[], options: GitOptions, encoding: 'utf8' | 'buffer'): Promise<string | Uint8Array> {
   try {
-    const result = await execa('git', [...FIXED_CONFIG, ...args], {
-      cwd: options.cwd,
-      cancelSignal: options.signal,
-      timeout: options.timeoutMs ?? 60_000,
-      env: GIT_ENVIRONMENT,
-      stdin: 'ignore',
-      encoding,
-      maxBuffer: 64 * 1024 * 1024,
-    });
+    const result = await execGit(args, options, encoding, true);
     return result.stdout as string | Uint8Array;
   } catch (error) {
     const detail =
