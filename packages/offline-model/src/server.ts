@@ -20,8 +20,25 @@ export interface OfflineModel {
 export interface OfflineModelOptions {
   port?: number;
   host?: string;
-  /** Called once per request, for logs. */
-  onRequest?: (summary: { agentId: number | null; status: number }) => void;
+  /** Called once per request as its answer starts, for logs and benchmarks. */
+  onRequest?: (summary: RequestSummary) => void;
+  /** Called once a streamed (200) answer has been written out in full, after its message_stop; for benchmarks. */
+  onResponseEnd?: (summary: ResponseSummary) => void;
+}
+
+export interface RequestSummary {
+  agentId: number | null;
+  status: number;
+  /** The CLI's x-claude-code-session-id header, '' when absent. */
+  sessionId: string;
+}
+
+export interface ResponseSummary {
+  agentId: number | null;
+  sessionId: string;
+  stopReason: string;
+  /** The answer's text blocks, in order. */
+  texts: string[];
 }
 
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
@@ -135,7 +152,8 @@ export async function startOfflineModel(options: OfflineModelOptions = {}): Prom
       }
       requestCount++;
       const context = readAgentContext(body);
-      const sessionKey = `${String(request.headers['x-claude-code-session-id'] ?? '')}:${context.agentId ?? '-'}`;
+      const sessionId = String(request.headers['x-claude-code-session-id'] ?? '');
+      const sessionKey = `${sessionId}:${context.agentId ?? '-'}`;
       const served = overloads.get(sessionKey) ?? 0;
       const reply = scriptReply(body, served, randomBytes(6).toString('hex'));
       activeSessions.add(sessionKey);
@@ -146,12 +164,16 @@ export async function startOfflineModel(options: OfflineModelOptions = {}): Prom
         if (response.destroyed) return;
         if (reply.kind === 'error') {
           if (reply.status === 529) overloads.set(sessionKey, served + 1);
-          options.onRequest?.({ agentId: context.agentId, status: reply.status });
+          options.onRequest?.({ agentId: context.agentId, status: reply.status, sessionId });
           sendJson(response, reply.status, { type: 'error', error: { type: reply.errorType, message: reply.message } });
           return;
         }
-        options.onRequest?.({ agentId: context.agentId, status: 200 });
+        options.onRequest?.({ agentId: context.agentId, status: 200, sessionId });
         streamMessage(response, body.model ?? 'offline-model', reply.content, reply.stopReason, estimateTokens(raw));
+        if (options.onResponseEnd) {
+          const texts = reply.content.flatMap((block) => (block.type === 'text' ? [block.text] : []));
+          options.onResponseEnd({ agentId: context.agentId, sessionId, stopReason: reply.stopReason, texts });
+        }
       };
       if (reply.delayMs > 0) setTimeout(answer, reply.delayMs).unref();
       else answer();

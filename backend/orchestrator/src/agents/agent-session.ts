@@ -13,7 +13,7 @@ export const SANDBOX_SERVER_NAME = 'sandbox';
 /** The sandbox tools an agent may use: files and shell. */
 export const SANDBOX_TOOLS = ['Bash', 'Read', 'Write', 'Edit', 'NotebookEdit'] as const;
 // The rest of what `claude mcp serve` offers would let an agent reach out (web) or start more agents.
-const DENIED_TOOLS = ['Agent', 'WebFetch', 'WebSearch', 'CronCreate', 'CronDelete', 'CronList', 'ScheduleWakeup', 'SendMessage', 'Workflow', 'EnterWorktree', 'ExitWorktree', 'Skill', 'Monitor', 'TaskStop', 'ListAgents', 'ReportFindings', 'ToolSearch'];
+export const DENIED_TOOLS = ['Agent', 'WebFetch', 'WebSearch', 'CronCreate', 'CronDelete', 'CronList', 'ScheduleWakeup', 'SendMessage', 'Workflow', 'EnterWorktree', 'ExitWorktree', 'Skill', 'Monitor', 'TaskStop', 'ListAgents', 'ReportFindings', 'ToolSearch'];
 const MAX_MESSAGES = 500;
 
 export interface ModelSettings {

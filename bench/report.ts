@@ -1,0 +1,217 @@
+// Turns one benchmark run's samples into bench/RESULTS.md: the machine, then per measure ours beside its floor (median, min–max), the ratio, the target and whether it is met.
+import type { Machine } from './lib/machine.ts';
+import type { Pair, Sample } from './measures/agents.ts';
+import type { ApiSample } from './measures/api-load.ts';
+import type { ScaleSample, ScaleSettings } from './measures/scale.ts';
+import type { ProfileSummary } from './lib/profile.ts';
+import { formatSummary, mib, percentile, ratio, summarize } from './lib/stats.ts';
+
+export interface Results {
+  machine: Machine;
+  loadAfter: number[];
+  settings: Record<string, string | number | boolean>;
+  durationMs: number;
+  pairs: Pair[];
+  api: { ours: ApiSample[]; floor: ApiSample[] } | undefined;
+  scale: { settings: ScaleSettings; ours: ScaleSample[]; floor: ScaleSample[] } | undefined;
+  profiles: Array<{ label: string; summary: ProfileSummary }>;
+  errors: string[];
+  /** Hand-written analysis kept beside the generator (bench/ANALYSIS.md), appended as is. */
+  analysis: string;
+}
+
+type Target = { kind: 'ratio'; max: number } | { kind: 'ratio-min'; min: number } | { kind: 'below'; max: number; unit: string } | { kind: 'none' };
+
+const HEADER = '| Measure | Ours: median (min–max) | Floor: median (min–max) | Ratio | Target | Met |\n|---|---|---|---|---|---|';
+
+function row(name: string, ours: number[], floor: number[], target: Target, digits = 0): string {
+  const o = summarize(ours);
+  const f = summarize(floor);
+  const r = ratio(o.median, f.median);
+  const ratioText = Number.isNaN(r) ? '—' : `${r.toFixed(2)}×`;
+  let targetText = '—';
+  let met = '—';
+  if (target.kind === 'ratio') {
+    targetText = `≤ ${target.max}×`;
+    met = Number.isNaN(r) ? '—' : r <= target.max ? 'yes' : '**no**';
+  } else if (target.kind === 'ratio-min') {
+    targetText = `≥ ${target.min}×`;
+    met = Number.isNaN(r) ? '—' : r >= target.min ? 'yes' : '**no**';
+  } else if (target.kind === 'below') {
+    targetText = `< ${target.max} ${target.unit}`;
+    met = o.n === 0 ? '—' : o.median < target.max && o.max < target.max ? 'yes' : o.median < target.max ? 'median yes, max **no**' : '**no**';
+  }
+  return `| ${name} | ${formatSummary(o, digits)} | ${formatSummary(f, digits)} | ${ratioText} | ${targetText} | ${met} |`;
+}
+
+const label = (pair: Pair): string => `${pair.runtime} N=${pair.agents}`;
+const pick = (samples: Sample[], read: (sample: Sample) => number): number[] => samples.map(read);
+
+function setupSection(pairs: Pair[]): string {
+  const lines = [
+    '## 1. Run setup',
+    '',
+    'Ours: `POST /runs` sent → the 202 (the run repository is made before it answers), and → the last agent\'s first request',
+    'reaching the model. Floor: the bare script\'s start → `raw-git.sh` done (the same git commands in a shell loop), and → the last',
+    'bare session\'s first model request (raw-git.sh, then N SDK sessions started at once).',
+    '',
+    HEADER,
+  ];
+  for (const pair of pairs) lines.push(row(`repository, ${label(pair)} (ms)`, pick(pair.ours, (s) => s.gitMs), pick(pair.floor, (s) => s.gitMs), { kind: 'ratio', max: 1.3 }));
+  for (const pair of pairs) lines.push(row(`→ every first model request, ${label(pair)} (ms)`, pick(pair.ours, (s) => s.setupMs), pick(pair.floor, (s) => s.setupMs), { kind: 'ratio', max: 1.3 }));
+  return lines.join('\n');
+}
+
+function wallSection(pairs: Pair[]): string {
+  const lines = [
+    '## 2. N-agent wall time',
+    '',
+    'Ours: `POST /runs` sent → `run_finished` received on the event stream. Floor: `bench/floor/bare-sdk.ts` start → every bare session',
+    'ended (raw-git.sh, then N sessions with their own `claude mcp serve`; for docker, each in a plain `docker run --rm -i` container).',
+    '',
+    HEADER,
+  ];
+  for (const pair of pairs) lines.push(row(`wall, ${label(pair)} (ms)`, pick(pair.ours, (s) => s.wallMs), pick(pair.floor, (s) => s.wallMs), { kind: 'ratio', max: 1.15 }));
+  lines.push(
+    '',
+    'CPU time and peak memory over the same runs. "Orchestrator" is the orchestrator process alone (the floor: the bare script\'s',
+    'own node process); "agents" is every process under it (claude, `claude mcp serve`, git, bash, the docker client), CPU from',
+    'reaped children\'s counters, RSS summed per 100 ms sample. "Containers" is the sandbox containers\' cgroups (docker only).',
+    '',
+    HEADER,
+  );
+  for (const pair of pairs) {
+    lines.push(row(`orchestrator CPU, ${label(pair)} (ms)`, pick(pair.ours, (s) => s.usage.rootCpuMs), pick(pair.floor, (s) => s.usage.rootCpuMs), { kind: 'none' }));
+    lines.push(row(`agents CPU, ${label(pair)} (ms)`, pick(pair.ours, (s) => s.usage.descendantsCpuMs), pick(pair.floor, (s) => s.usage.descendantsCpuMs), { kind: 'none' }));
+    lines.push(row(`orchestrator peak RSS, ${label(pair)} (MiB)`, pick(pair.ours, (s) => mib(s.usage.rootPeakRssBytes)), pick(pair.floor, (s) => mib(s.usage.rootPeakRssBytes)), { kind: 'none' }));
+    lines.push(row(`agents peak RSS, ${label(pair)} (MiB)`, pick(pair.ours, (s) => mib(s.usage.descendantsPeakRssBytes)), pick(pair.floor, (s) => mib(s.usage.descendantsPeakRssBytes)), { kind: 'none' }));
+    if (pair.runtime === 'docker') {
+      lines.push(row(`containers CPU, ${label(pair)} (ms)`, pick(pair.ours, (s) => s.usage.containers.cpuMs), pick(pair.floor, (s) => s.usage.containers.cpuMs), { kind: 'none' }));
+      lines.push(row(`containers peak RSS, ${label(pair)} (MiB)`, pick(pair.ours, (s) => mib(s.usage.containers.peakRssBytes)), pick(pair.floor, (s) => mib(s.usage.containers.peakRssBytes)), { kind: 'none' }));
+    }
+  }
+  lines.push(
+    '',
+    'Where the time goes, per agent (mean over a run\'s agents, then median over repetitions; ms): to its session starting',
+    '(git, slot, sandbox), → its first model request (claude start-up, MCP connect), → the model\'s last answer, → the agent',
+    'recorded as ended (claude exit, sandbox teardown), and last agent ended → run finished.',
+    '',
+    '| Runtime, N | to session: ours / floor | → first request | conversation | teardown | finish |',
+    '|---|---|---|---|---|---|',
+  );
+  const phase = (pair: Pair, read: (sample: Sample) => number): string =>
+    `${summarize(pick(pair.ours, read)).median.toFixed(0)} / ${summarize(pick(pair.floor, read)).median.toFixed(0)}`;
+  for (const pair of pairs) {
+    lines.push(
+      `| ${label(pair)} | ${phase(pair, (s) => s.phases.toSession)} | ${phase(pair, (s) => s.phases.toFirstRequest)} | ${phase(pair, (s) => s.phases.conversation)} | ${phase(pair, (s) => s.phases.teardown)} | ${phase(pair, (s) => s.phases.finish)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function eventSection(pairs: Pair[]): string {
+  const lines = [
+    '## 4. Event latency',
+    '',
+    'The SDK hands over whole assistant messages, never text deltas, so the latency is taken from the model having written the',
+    'answer\'s `message_stop` (stamped in the model\'s server) to the SSE client receiving that text\'s `agent_text` event. Floor: to the',
+    'bare script\'s SDK iterator yielding the same message. Per repetition the p95 (and p50) over every text of the run; then median',
+    'and range over repetitions.',
+    '',
+    HEADER,
+  ];
+  for (const pair of pairs) {
+    const p = (samples: Sample[], q: number): number[] => samples.map((s) => percentile(s.eventLatenciesMs, q)).filter((v) => !Number.isNaN(v));
+    lines.push(row(`p50, ${label(pair)} (ms)`, p(pair.ours, 50), p(pair.floor, 50), { kind: 'none' }));
+    lines.push(row(`p95, ${label(pair)} (ms)`, p(pair.ours, 95), p(pair.floor, 95), { kind: 'below', max: 50, unit: 'ms' }));
+  }
+  return lines.join('\n');
+}
+
+function apiSection(api: NonNullable<Results['api']>): string {
+  const lines = [
+    '## 3. API under load',
+    '',
+    'autocannon in its own process, at a fixed rate on `GET /health` and `GET /runs/:id` at once, while runs of 10 agents run back to',
+    'back. Floor: a plain `node:http` server answering the same bodies, under the same load, while bare sessions of 10 run. Latency',
+    'is autocannon\'s (1 ms resolution), recorded as measured (no coordinated-omission correction).',
+    '',
+    HEADER,
+  ];
+  const read = (samples: ApiSample[], path: 'health' | 'run', key: 'p50' | 'p99' | 'max'): number[] => samples.map((s) => s[path][key]);
+  for (const [path, name] of [['health', 'GET /health'], ['run', 'GET /runs/:id']] as const) {
+    lines.push(row(`${name} p50 (ms)`, read(api.ours, path, 'p50'), read(api.floor, path, 'p50'), { kind: 'none' }));
+    lines.push(row(`${name} p99 (ms)`, read(api.ours, path, 'p99'), read(api.floor, path, 'p99'), { kind: 'below', max: 10, unit: 'ms' }));
+    lines.push(row(`${name} max (ms)`, read(api.ours, path, 'max'), read(api.floor, path, 'max'), { kind: 'none' }));
+    const errors = (samples: ApiSample[]): number[] => samples.map((s) => s[path].errors + s[path].timeouts + s[path].non2xx);
+    lines.push(row(`${name} errors + timeouts + non-2xx`, errors(api.ours), errors(api.floor), { kind: 'below', max: 1, unit: '(none)' }));
+    lines.push(row(`${name} requests answered`, api.ours.map((s) => s[path].requests), api.floor.map((s) => s[path].requests), { kind: 'none' }));
+  }
+  lines.push(row('share of the window with 10 agents running', api.ours.map((s) => s.coverage), api.floor.map((s) => s.coverage), { kind: 'none' }, 2));
+  return lines.join('\n');
+}
+
+function scaleSection(scale: NonNullable<Results['scale']>): string {
+  const { runs, agents, concurrency } = scale.settings;
+  const lines = [
+    '## 5. Scale',
+    '',
+    `${runs} runs × ${agents} agents queued at once with MAX_CONCURRENT_AGENTS=${concurrency} (local runtime). Floor: the bare script`,
+    `running the same ${runs * agents} sessions (raw-git.sh per run) through a pool of ${concurrency}.`,
+    '',
+    HEADER,
+    row('wall (s)', scale.ours.map((s) => s.wallMs / 1_000), scale.floor.map((s) => s.wallMs / 1_000), { kind: 'ratio', max: 1.15 }, 1),
+    row('throughput (agents/min)', scale.ours.map((s) => s.throughput), scale.floor.map((s) => s.throughput), { kind: 'ratio-min', min: 0.87 }, 1),
+    row(`agents completed (of ${runs * agents})`, scale.ours.map((s) => s.completedAgents), scale.floor.map((s) => s.completedAgents), { kind: 'ratio-min', min: 1 }),
+    row('most sessions open at once (at the model)', scale.ours.map((s) => s.maxConcurrentSessions), scale.floor.map((s) => s.maxConcurrentSessions), { kind: 'none' }),
+    row('orchestrator CPU (s)', scale.ours.map((s) => s.usage.rootCpuMs / 1_000), scale.floor.map((s) => s.usage.rootCpuMs / 1_000), { kind: 'none' }, 1),
+    row('agents CPU (s)', scale.ours.map((s) => s.usage.descendantsCpuMs / 1_000), scale.floor.map((s) => s.usage.descendantsCpuMs / 1_000), { kind: 'none' }, 1),
+    row('orchestrator peak RSS (MiB)', scale.ours.map((s) => mib(s.usage.rootPeakRssBytes)), scale.floor.map((s) => mib(s.usage.rootPeakRssBytes)), { kind: 'none' }),
+    row('agents peak RSS (MiB)', scale.ours.map((s) => mib(s.usage.descendantsPeakRssBytes)), scale.floor.map((s) => mib(s.usage.descendantsPeakRssBytes)), { kind: 'none' }),
+  ];
+  return lines.join('\n');
+}
+
+function profileSection(profiles: Results['profiles']): string {
+  const lines = ['## Orchestrator CPU profiles (`BENCH_CPU_PROF=1`)', ''];
+  for (const { label: name, summary } of profiles) {
+    const busy = summary.totalMs - summary.idleMs;
+    lines.push(`### ${name}: ${busy.toFixed(0)} ms busy of ${summary.totalMs.toFixed(0)} ms profiled`, '', '| Origin | self ms |', '|---|---|');
+    for (const item of summary.byOrigin) lines.push(`| ${item.origin} | ${item.ms.toFixed(0)} |`);
+    lines.push('', '| Function | self ms |', '|---|---|');
+    for (const item of summary.topFunctions) lines.push(`| \`${item.name}\` | ${item.ms.toFixed(0)} |`);
+    lines.push('');
+  }
+  return lines.join('\n');
+}
+
+export function renderResults(results: Results): string {
+  const { machine } = results;
+  const settings = Object.entries(results.settings).map(([key, value]) => `${key}=${String(value)}`).join(', ');
+  const sections = [
+    '# Benchmark results',
+    '',
+    'Written by `npm run bench` (bench/run.ts); every ratio compares figures taken in this same run on this machine.',
+    '',
+    '| Machine | |',
+    '|---|---|',
+    `| Date | ${machine.date} |`,
+    `| CPU | ${machine.cores} cores, ${machine.cpuModel} |`,
+    `| Memory | ${machine.memoryGiB} GiB |`,
+    `| Kernel | ${machine.kernel} |`,
+    `| node / git / claude / docker | ${machine.node} / ${machine.git} / ${machine.claude} / ${machine.docker} |`,
+    `| Load average (1, 5, 15 min) | before ${machine.load.join(', ')}; after ${results.loadAfter.join(', ')} |`,
+    `| Settings | ${settings} |`,
+    `| Bench time | ${(results.durationMs / 60_000).toFixed(1)} min |`,
+    '',
+  ];
+  if (results.errors.length > 0) sections.push('**Errors:**', '', ...results.errors.map((error) => `- ${error}`), '');
+  const pairs = results.pairs;
+  if (pairs.length > 0) sections.push(setupSection(pairs), '', wallSection(pairs), '');
+  if (results.api) sections.push(apiSection(results.api), '');
+  if (pairs.length > 0) sections.push(eventSection(pairs), '');
+  if (results.scale) sections.push(scaleSection(results.scale), '');
+  if (results.profiles.length > 0) sections.push(profileSection(results.profiles), '');
+  if (results.analysis.trim()) sections.push(results.analysis.trim(), '');
+  return sections.join('\n');
+}

@@ -1,0 +1,185 @@
+// `npm run bench`: measures our orchestrator against floors taken in the same run on this machine and writes bench/RESULTS.md.
+//
+// Settings (env): BENCH_REPS (3), BENCH_AGENTS ("1,5,10"), BENCH_RUNTIMES ("local,docker"; docker is skipped when its image
+// is missing), BENCH_MEASURES ("agents,api,scale"), BENCH_SCALE_RUNS (20), BENCH_SCALE_AGENTS (5), BENCH_SCALE_CONCURRENCY
+// (10), BENCH_LOAD_RATE (50 req/s per path), BENCH_LOAD_SECONDS (10), BENCH_TIMEOUT_MS (300000 per run), BENCH_MAX_MINUTES
+// (60: later measures are skipped past it), BENCH_OUTPUT (bench/RESULTS.md), BENCH_KEEP=1 (keep the scratch directory),
+// BENCH_CPU_PROF=1 (profile the orchestrator). `--quick`: 1 repetition, N=1,5, 4 scale runs, 5 s of load. `--render`:
+// rewrite RESULTS.md from RESULTS.json and bench/ANALYSIS.md (the hand-written reading of the figures) without measuring.
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../backend/orchestrator/src/config.ts';
+import { describeMachine, dockerUsable } from './lib/machine.ts';
+import { startProbedModel } from './lib/model-probe.ts';
+import { ROOT, startOrchestrator, type Orchestrator } from './lib/orchestrator.ts';
+import { newestProfile, summarizeProfile } from './lib/profile.ts';
+import { measureFloor, measureOurs, measurePairs, type AgentsContext, type Pair } from './measures/agents.ts';
+import { measureApiFloor, measureApiOurs, type ApiSample } from './measures/api-load.ts';
+import { measureScaleFloor, measureScaleOurs, type ScaleSample } from './measures/scale.ts';
+import { renderResults, type Results } from './report.ts';
+
+const quick = process.argv.includes('--quick');
+const output = process.env['BENCH_OUTPUT'] ?? path.join(ROOT, 'bench', 'RESULTS.md');
+const readAnalysis = (): Promise<string> => readFile(path.join(ROOT, 'bench', 'ANALYSIS.md'), 'utf8').catch(() => '');
+
+// `--render`: rewrites RESULTS.md from RESULTS.json and the current ANALYSIS.md, measuring nothing.
+if (process.argv.includes('--render')) {
+  const saved = JSON.parse(await readFile(output.replace(/\.md$/, '.json'), 'utf8')) as Results;
+  await writeFile(output, renderResults({ ...saved, analysis: await readAnalysis() }));
+  process.exit(0);
+}
+
+const env = process.env;
+const number = (name: string, fallback: number, max: number): number => {
+  const value = Number(env[name] ?? fallback);
+  return Number.isFinite(value) && value >= 1 ? Math.min(max, Math.floor(value)) : fallback;
+};
+const list = (name: string, fallback: string): string[] => (env[name] ?? fallback).split(',').map((item) => item.trim()).filter(Boolean);
+
+const settings = {
+  quick,
+  repetitions: number('BENCH_REPS', quick ? 1 : 3, 20),
+  agentCounts: list('BENCH_AGENTS', quick ? '1,5' : '1,5,10').map(Number).filter((n) => n >= 1 && n <= 10),
+  runtimes: list('BENCH_RUNTIMES', 'local,docker').filter((name): name is 'local' | 'docker' => name === 'local' || name === 'docker'),
+  measures: list('BENCH_MEASURES', 'agents,api,scale'),
+  scaleRuns: number('BENCH_SCALE_RUNS', quick ? 4 : 20, 50),
+  scaleAgents: number('BENCH_SCALE_AGENTS', 5, 10),
+  scaleConcurrency: number('BENCH_SCALE_CONCURRENCY', 10, 32),
+  loadRate: number('BENCH_LOAD_RATE', 50, 1_000),
+  loadSeconds: number('BENCH_LOAD_SECONDS', quick ? 5 : 10, 120),
+  timeoutMs: number('BENCH_TIMEOUT_MS', 300_000, 3_600_000),
+  maxMinutes: number('BENCH_MAX_MINUTES', 60, 24 * 60),
+  cpuProfile: env['BENCH_CPU_PROF'] === '1',
+};
+const started = Date.now();
+const deadline = started + settings.maxMinutes * 60_000;
+const log = (line: string): void => console.log(`[bench ${((Date.now() - started) / 1_000).toFixed(0).padStart(4)} s] ${line}`);
+
+const claude = loadConfig({ HOME: os.tmpdir() }).claudeExecutable;
+const image = env['DOCKER_MCP_IMAGE'] ?? 'claude-mcp:latest';
+const machine = await describeMachine(claude);
+log(`${machine.cores} cores, ${machine.memoryGiB} GiB, load ${machine.load.join(' ')}; settings ${JSON.stringify(settings)}`);
+
+const scratch = await mkdtemp(path.join(os.tmpdir(), 'multiclaude-bench-'));
+const model = await startProbedModel();
+const context: AgentsContext = { model, claude, image, prompt: 'Write a haiku about git.', timeoutMs: settings.timeoutMs, log };
+const errors: string[] = [];
+const pairs: Pair[] = [];
+const profiles: Results['profiles'] = [];
+let api: { ours: ApiSample[]; floor: ApiSample[] } | undefined;
+let scale: Results['scale'];
+
+/** Runs one step; a failure is recorded for the report and the bench goes on with the next. */
+async function step(name: string, body: () => Promise<void>): Promise<void> {
+  if (Date.now() > deadline) {
+    errors.push(`${name}: skipped, BENCH_MAX_MINUTES (${settings.maxMinutes}) reached`);
+    return;
+  }
+  try {
+    await body();
+  } catch (error) {
+    log(`${name} failed: ${(error as Error).stack ?? String(error)}`);
+    errors.push(`${name}: ${(error as Error).message}`);
+  }
+}
+
+async function withOrchestrator(name: string, runtime: 'local' | 'docker', maxConcurrentAgents: number, body: (orchestrator: Orchestrator) => Promise<void>): Promise<void> {
+  const directory = path.join(scratch, `orchestrator-${name}`);
+  const profileDirectory = path.join(directory, 'profile');
+  await mkdir(directory, { recursive: true });
+  const orchestrator = await startOrchestrator({
+    directory,
+    modelUrl: model.url,
+    runtime,
+    maxConcurrentAgents,
+    maxQueuedRuns: Math.max(20, settings.scaleRuns),
+    ...(settings.cpuProfile ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profileDirectory] } : {}),
+  });
+  try {
+    await body(orchestrator);
+  } finally {
+    await orchestrator.stop();
+    const profile = settings.cpuProfile ? await newestProfile(profileDirectory) : undefined;
+    if (profile) profiles.push({ label: name, summary: await summarizeProfile(profile) });
+  }
+}
+
+try {
+  let runtimes = settings.runtimes;
+  if (runtimes.includes('docker') && !(await dockerUsable(image))) {
+    errors.push(`docker: skipped, image ${image} or the engine is not available (npm run build:images)`);
+    runtimes = runtimes.filter((runtime) => runtime !== 'docker');
+  }
+  const maxAgents = Math.max(...settings.agentCounts, 10);
+  for (const runtime of runtimes) {
+    const wantAgents = settings.measures.includes('agents');
+    const wantApi = settings.measures.includes('api') && runtime === 'local';
+    if (!wantAgents && !wantApi) continue;
+    await step(`${runtime}`, () =>
+      withOrchestrator(runtime, runtime, maxAgents, async (orchestrator) => {
+        // Warm-up, not counted: first runs pay for tsx's compile cache and a cold page cache.
+        log(`${runtime}: warming up`);
+        await measureOurs(context, orchestrator, 1);
+        await measureFloor(context, path.join(scratch, `warmup-${runtime}`), runtime, 1);
+        if (wantAgents) {
+          await step(`${runtime} agents`, async () => {
+            pairs.push(...(await measurePairs(context, orchestrator, runtime, settings.agentCounts, settings.repetitions, scratch)));
+          });
+        }
+        if (wantApi) {
+          await step('api under load', async () => {
+            const load = { rate: settings.loadRate, seconds: settings.loadSeconds, agents: 10 };
+            const samples: { ours: ApiSample[]; floor: ApiSample[] } = { ours: [], floor: [] };
+            for (let repetition = 0; repetition < settings.repetitions && Date.now() < deadline; repetition++) {
+              const bodyFile = path.join(scratch, `run-body-${repetition}.json`);
+              samples.ours.push(await measureApiOurs(context, orchestrator, load, bodyFile));
+              samples.floor.push(await measureApiFloor(context, load, bodyFile, scratch));
+              const [ours, floor] = [samples.ours.at(-1)!, samples.floor.at(-1)!];
+              log(`api #${repetition + 1}: p99 /health ${ours.health.p99} vs ${floor.health.p99} ms, /runs/:id ${ours.run.p99} vs ${floor.run.p99} ms`);
+            }
+            api = samples;
+          });
+        }
+      }),
+    );
+  }
+  if (settings.measures.includes('scale')) {
+    const scaleSettings = { runs: settings.scaleRuns, agents: settings.scaleAgents, concurrency: settings.scaleConcurrency };
+    await step('scale', () =>
+      withOrchestrator('scale', 'local', scaleSettings.concurrency, async (orchestrator) => {
+        const samples: { ours: ScaleSample[]; floor: ScaleSample[] } = { ours: [], floor: [] };
+        const repetitions = number('BENCH_SCALE_REPS', 1, 5);
+        for (let repetition = 0; repetition < repetitions && Date.now() < deadline; repetition++) {
+          samples.ours.push(await measureScaleOurs(context, orchestrator, scaleSettings));
+          samples.floor.push(await measureScaleFloor(context, scaleSettings, scratch));
+          const [ours, floor] = [samples.ours.at(-1)!, samples.floor.at(-1)!];
+          log(`scale #${repetition + 1}: ${(ours.wallMs / 1_000).toFixed(1)} vs ${(floor.wallMs / 1_000).toFixed(1)} s, ${ours.throughput.toFixed(1)} vs ${floor.throughput.toFixed(1)} agents/min`);
+        }
+        scale = { settings: scaleSettings, ...samples };
+      }),
+    );
+  }
+} finally {
+  await model.close();
+  if (env['BENCH_KEEP'] === '1') log(`scratch kept at ${scratch}`);
+  else await rm(scratch, { recursive: true, force: true }).catch(() => undefined);
+}
+
+const analysis = await readAnalysis();
+const results: Results = {
+  machine,
+  loadAfter: os.loadavg().map((value) => Math.round(value * 100) / 100),
+  settings: { ...settings, agentCounts: settings.agentCounts.join(' '), runtimes: settings.runtimes.join(' '), measures: settings.measures.join(' ') },
+  durationMs: Date.now() - started,
+  pairs,
+  api,
+  scale,
+  profiles,
+  errors,
+  analysis,
+};
+await writeFile(output, renderResults(results));
+await writeFile(output.replace(/\.md$/, '.json'), `${JSON.stringify(results, null, 1)}\n`);
+log(`wrote ${path.relative(ROOT, output)}${errors.length > 0 ? ` with ${errors.length} error(s)` : ''}`);
+process.exit(errors.length > 0 ? 1 : 0);
