@@ -66,8 +66,10 @@ export async function summarizeProfile(file: string, top = 15): Promise<ProfileS
   };
 }
 
-/** The newest profile in a directory, if any. */
+/** The newest main-thread profile in a directory, if any (`CPU.<date>.<time>.<pid>.<thread>.<n>.cpuprofile`; thread 0 is main, the others tsx's loader). */
 export async function newestProfile(directory: string): Promise<string | undefined> {
-  const files = (await readdir(directory).catch(() => [])).filter((file) => file.endsWith('.cpuprofile')).sort();
+  const files = (await readdir(directory).catch(() => []))
+    .filter((file) => file.endsWith('.cpuprofile') && file.split('.')[4] === '0')
+    .sort();
   return files.length > 0 ? path.join(directory, files.at(-1)!) : undefined;
 }
