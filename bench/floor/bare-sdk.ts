@@ -11,7 +11,8 @@ import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { query, type SDKMessage } from '@anthropic-ai/claude-agent-sdk';
 import { buildEnhancedPrompt } from '../../backend/orchestrator/src/agents/prompt.ts';
-import { DENIED_TOOLS, SANDBOX_SERVER_NAME, SANDBOX_TOOLS } from '../../backend/orchestrator/src/agents/agent-session.ts';
+import { sandboxToolOptions } from '../../backend/orchestrator/src/agents/agent-session.ts';
+import type { FloorSession } from '../lib/floor.ts';
 import { readStat, waitForNoDescendants } from '../lib/processes.ts';
 
 const run = promisify(execFile);
@@ -43,16 +44,8 @@ const docker = values.runtime === 'docker';
 const timeoutMs = Number(values['timeout-ms']);
 const rawGit = path.join(import.meta.dirname, 'raw-git.sh');
 
-interface SessionRecord {
-  run: number;
-  agent: number;
-  startedAt: number;
-  endedAt: number;
-  ok: boolean;
-  error?: string;
-  /** Each assistant text as the SDK handed it over: the floor of the event latency. */
-  texts: Array<{ text: string; at: number }>;
-}
+/** One bare session, as bench/lib/floor.ts reads it back. */
+type SessionRecord = FloorSession;
 
 /** As agent-session.ts, minus our spawner (setpriv) and logging: just the SDK session. */
 async function session(runDirectory: string, agentId: number): Promise<Omit<SessionRecord, 'run' | 'agent'>> {
@@ -78,15 +71,7 @@ async function session(runDirectory: string, agentId: number): Promise<Omit<Sess
       options: {
         pathToClaudeCodeExecutable: claude,
         cwd: worktree,
-        tools: [],
-        mcpServers: { [SANDBOX_SERVER_NAME]: mcpServer },
-        strictMcpConfig: true,
-        mcpServersDelivery: 'initialize',
-        allowedTools: SANDBOX_TOOLS.map((tool) => `mcp__${SANDBOX_SERVER_NAME}__${tool}`),
-        disallowedTools: DENIED_TOOLS.map((tool) => `mcp__${SANDBOX_SERVER_NAME}__${tool}`),
-        settingSources: [],
-        permissionMode: 'bypassPermissions',
-        allowDangerouslySkipPermissions: true,
+        ...sandboxToolOptions(mcpServer),
         maxTurns: 50,
         abortController,
         env: {

@@ -16,6 +16,25 @@ export const SANDBOX_TOOLS = ['Bash', 'Read', 'Write', 'Edit', 'NotebookEdit'] a
 export const DENIED_TOOLS = ['Agent', 'WebFetch', 'WebSearch', 'CronCreate', 'CronDelete', 'CronList', 'ScheduleWakeup', 'SendMessage', 'Workflow', 'EnterWorktree', 'ExitWorktree', 'Skill', 'Monitor', 'TaskStop', 'ListAgents', 'ReportFindings', 'ToolSearch'];
 const MAX_MESSAGES = 500;
 
+/**
+ * The SDK options that make a sandbox's MCP server the agent's only tools: built-ins off, host settings
+ * not loaded, file and shell tools allowed, the server's web and agent tools denied.
+ */
+export function sandboxToolOptions(mcpServer: Sandbox['mcpServer']) {
+  return {
+    tools: [] as string[],
+    mcpServers: { [SANDBOX_SERVER_NAME]: mcpServer },
+    strictMcpConfig: true,
+    // Over stdin, not argv: the server config must not be readable in the process table.
+    mcpServersDelivery: 'initialize' as const,
+    allowedTools: SANDBOX_TOOLS.map((tool) => `mcp__${SANDBOX_SERVER_NAME}__${tool}`),
+    disallowedTools: DENIED_TOOLS.map((tool) => `mcp__${SANDBOX_SERVER_NAME}__${tool}`),
+    settingSources: [] as [],
+    permissionMode: 'bypassPermissions' as const,
+    allowDangerouslySkipPermissions: true,
+  };
+}
+
 export interface ModelSettings {
   apiKey: string;
   baseUrl: string | undefined;
@@ -100,16 +119,7 @@ export async function runAgentSession(input: AgentSessionInput): Promise<AgentOu
       options: {
         pathToClaudeCodeExecutable: input.claudeExecutable,
         cwd: input.hostWorkingDirectory,
-        tools: [],
-        mcpServers: { [SANDBOX_SERVER_NAME]: input.sandbox.mcpServer },
-        strictMcpConfig: true,
-        // Over stdin, not argv: the server config must not be readable in the process table.
-        mcpServersDelivery: 'initialize',
-        allowedTools: SANDBOX_TOOLS.map((tool) => `mcp__${SANDBOX_SERVER_NAME}__${tool}`),
-        disallowedTools: DENIED_TOOLS.map((tool) => `mcp__${SANDBOX_SERVER_NAME}__${tool}`),
-        settingSources: [],
-        permissionMode: 'bypassPermissions',
-        allowDangerouslySkipPermissions: true,
+        ...sandboxToolOptions(input.sandbox.mcpServer),
         maxTurns: input.maxTurns,
         ...(input.maxBudgetUsd ? { maxBudgetUsd: input.maxBudgetUsd } : {}),
         ...(input.model.model ? { model: input.model.model } : {}),
