@@ -16,14 +16,6 @@ export class AgentSlots {
     this.#capacity = capacity;
   }
 
-  get inUse(): number {
-    return this.#inUse;
-  }
-
-  get waiting(): number {
-    return this.#waiters.length;
-  }
-
   /** Resolves with a release function once a slot is free; rejects if the signal aborts first. */
   acquire(signal?: AbortSignal): Promise<() => void> {
     if (signal?.aborted) return Promise.reject(signal.reason);

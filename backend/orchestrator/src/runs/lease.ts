@@ -36,10 +36,6 @@ export class Leases {
     this.#options = options;
   }
 
-  get owner(): string {
-    return this.#options.owner;
-  }
-
   #path(metadataDirectory: string): string {
     return path.join(metadataDirectory, 'lease.json');
   }

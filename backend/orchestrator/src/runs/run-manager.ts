@@ -85,11 +85,6 @@ export class RunManager {
     return (this.#options.now?.() ?? new Date()).toISOString();
   }
 
-  /** Agents running right now in this process. */
-  get agentsInFlight(): number {
-    return this.#options.slots.inUse;
-  }
-
   get runsInFlight(): number {
     return this.#active.size;
   }
@@ -245,11 +240,6 @@ export class RunManager {
     run.bus.on('event', listener);
     return () => run.bus.off('event', listener);
   }
-
-  isOwnedHere(runId: string): boolean {
-    return this.#active.has(runId);
-  }
-
   #emit(run: ActiveRun, input: RunEventInput): void {
     const event = { ...input, id: run.nextEventId++, at: this.#now(), run_id: run.state.run_info.run_id } as RunEvent;
     run.events.push(event);
