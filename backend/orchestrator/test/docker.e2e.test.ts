@@ -7,7 +7,7 @@ import { OrchestrateResponseSchema, RunStateSchema } from '@multiclaude/contract
 import { readEvents } from './support/sse.ts';
 import { startHarness, type Harness } from './support/harness.ts';
 import { filesChangedOn, gitIn } from './support/git-inspect.ts';
-import { createDockerRuntime } from '../src/sandboxes/select.ts';
+import { createDockerRuntime } from '../src/sandboxes/docker.ts';
 
 function dockerUnavailable(): string | undefined {
   try {

@@ -125,7 +125,12 @@ export type Usage = z.infer<typeof UsageSchema>;
 export const CreateRunRequestSchema = OrchestrateRequestSchema;
 export type CreateRunRequest = z.infer<typeof CreateRunRequestSchema>;
 
-export const CreateRunResponseSchema = z.object({ run_id: z.string(), status: RunStatusSchema });
+export const CreateRunResponseSchema = z.object({
+  run_id: z.string(),
+  status: RunStatusSchema,
+  /** 1 for the next run to start; null once running. */
+  queue_position: z.number().int().nullable(),
+});
 export type CreateRunResponse = z.infer<typeof CreateRunResponseSchema>;
 
 export const CheckResultSchema = z.object({
