@@ -12,6 +12,7 @@ import { loadConfig } from '../src/config.ts';
 import type { SandboxRuntime } from '../src/sandboxes/runtime.ts';
 import { DockerRuntime } from '../src/sandboxes/docker.ts';
 import { memoryLogger } from './support/harness.ts';
+import { skipUnlessRequired } from './support/required.ts';
 
 const IMAGE = 'claude-mcp:latest';
 // The answers are checked field by field below; a loose type keeps that readable.
@@ -26,7 +27,7 @@ function dockerUnavailable(): string | undefined {
     return `no Docker engine answers, or ${IMAGE} is missing (npm run build:images)`;
   }
 }
-const skipDocker = dockerUnavailable();
+const skipDocker = skipUnlessRequired(dockerUnavailable());
 if (skipDocker) console.log(`# Docker-backed operations tests skipped: ${skipDocker}`);
 
 let scratch: string;

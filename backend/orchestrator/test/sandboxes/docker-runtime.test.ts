@@ -14,6 +14,7 @@ import { SandboxError } from '../../src/sandboxes/runtime.ts';
 import { WorkspaceLayout } from '../../src/workspace/layout.ts';
 import { createRunId } from '../../src/workspace/run-id.ts';
 import { createRunRepository } from '../../src/git/run-repository.ts';
+import { skipUnlessRequired } from '../support/required.ts';
 
 const IMAGE = process.env['DOCKER_MCP_IMAGE'] ?? 'claude-mcp:latest';
 const logger = pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
@@ -36,7 +37,7 @@ let localPath = '';
 const sandboxes: DockerSandbox[] = [];
 
 before(async () => {
-  skipReason = await dockerUnavailableReason();
+  skipReason = skipUnlessRequired(await dockerUnavailableReason());
   if (skipReason) console.log(`# docker runtime tests skipped: ${skipReason}`);
   root = await mkdtemp(path.join(os.tmpdir(), 'multiclaude-docker-'));
   enginePath = path.join(root, 'engine-view');
