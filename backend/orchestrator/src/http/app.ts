@@ -3,7 +3,7 @@ import { mkdir, writeFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
-import type { ReadyResponse } from '@multiclaude/contract';
+import type { HealthResponse, ReadyResponse } from '@multiclaude/contract';
 import type { RunMachinery } from '../runs/wiring.ts';
 import type { SandboxRuntime } from '../sandboxes/runtime.ts';
 import { errorHandler } from './errors.ts';
@@ -53,7 +53,7 @@ export function createApp(dependencies: AppDependencies): Hono {
   app.use('*', accessLog(logger));
   app.use('*', bearerAuth(dependencies.token));
 
-  app.get('/health', (context) => context.json({ status: 'ok' as const }));
+  app.get('/health', (context) => context.json({ status: 'ok' } satisfies HealthResponse));
 
   app.get('/ready', async (context) => {
     const [workspace, runtime] = await Promise.all([

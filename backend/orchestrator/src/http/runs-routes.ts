@@ -2,7 +2,7 @@
 import type { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { bodyLimit } from 'hono/body-limit';
-import { CreateRunRequestSchema, MAX_PROMPT_LENGTH, OrchestrateRequestSchema, type CreateRunResponse, type OrchestrateResponse, type RunList } from '@multiclaude/contract';
+import { CreateRunRequestSchema, MAX_PROMPT_LENGTH, OrchestrateRequestSchema, type CancelResponse, type CreateRunResponse, type OrchestrateResponse, type RunList, type RunState } from '@multiclaude/contract';
 import type { RunService } from '../runs/run-service.ts';
 import { isRunId } from '../workspace/run-id.ts';
 import { ServiceError } from '../runs/errors.ts';
@@ -37,11 +37,13 @@ export function registerRunRoutes(app: Hono, runs: RunService): void {
     return context.json((await runs.list(limit, before)) satisfies RunList);
   });
 
-  app.get('/runs/:id', async (context) => context.json(await runs.get(context.req.param('id'))));
+  app.get('/runs/:id', async (context) => context.json((await runs.get(context.req.param('id'))) satisfies RunState));
 
-  app.post('/runs/:id/cancel', async (context) => context.json(await runs.cancel(context.req.param('id')), 202));
+  app.post('/runs/:id/cancel', async (context) => context.json((await runs.cancel(context.req.param('id'))) satisfies CancelResponse, 202));
 
-  app.post('/runs/:id/agents/:n/cancel', async (context) => context.json(await runs.cancel(context.req.param('id'), context.req.param('n')), 202));
+  app.post('/runs/:id/agents/:n/cancel', async (context) =>
+    context.json((await runs.cancel(context.req.param('id'), context.req.param('n'))) satisfies CancelResponse, 202),
+  );
 
   app.get('/runs/:id/events', async (context) => {
     const runId = context.req.param('id');

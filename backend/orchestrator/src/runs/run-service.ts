@@ -1,5 +1,5 @@
 // The run API every entry point (HTTP, CLI, MCP) calls: submit, read, list, cancel and follow runs, whichever replica owns them.
-import type { CreateRunRequest, CreateRunResponse, OrchestrateResponse, RunEvent, RunList, RunState } from '@multiclaude/contract';
+import type { CancelResponse, CreateRunRequest, CreateRunResponse, OrchestrateResponse, RunEvent, RunList, RunState } from '@multiclaude/contract';
 import type { RunManager } from './run-manager.ts';
 import type { RunStore } from './run-store.ts';
 import { isTerminal, toOrchestrateResponse } from './run-state.ts';
@@ -10,12 +10,6 @@ export interface RunServiceOptions {
   store: RunStore;
   /** How often a follower of a run owned by another replica re-reads its events. */
   pollMs?: number;
-}
-
-export interface CancelAnswer {
-  run_id: string;
-  agent_id?: number;
-  status: 'cancelling';
 }
 
 export class RunService {
@@ -52,7 +46,7 @@ export class RunService {
   }
 
   /** Cancels the run, or one of its agents; the owning replica acts on it (this one at once, another at its next heartbeat). */
-  async cancel(runId: string, agent?: number | string): Promise<CancelAnswer> {
+  async cancel(runId: string, agent?: number | string): Promise<CancelResponse> {
     if (agent === undefined) {
       if (this.#manager.cancelRun(runId)) return { run_id: runId, status: 'cancelling' };
       const state = await this.get(runId);
