@@ -125,6 +125,7 @@ test('GET /ready answers 503 naming the workspace when it is not writable', asyn
     machinery: harness.machinery,
     runtime: harness.runtime,
     operations: { dockerImage: 'claude-mcp:latest', claudeExecutable: 'claude' },
+    minFreeDiskBytes: 1,
     workspaceLocal: path.join(blocker, 'workspace'),
     modelDescription: 'none',
     logger: harness.logger,
