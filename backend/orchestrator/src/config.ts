@@ -76,6 +76,7 @@ const EnvironmentSchema = z.object({
   MAX_CONCURRENT_AGENTS: positiveInteger('MAX_CONCURRENT_AGENTS').optional(),
   MAX_QUEUED_RUNS: positiveInteger('MAX_QUEUED_RUNS').default(20),
   CHECK_TIMEOUT_MS: positiveInteger('CHECK_TIMEOUT_MS').default(10 * 60 * 1000),
+  JUDGE_TIMEOUT_MS: positiveInteger('JUDGE_TIMEOUT_MS').default(5 * 60 * 1000),
 });
 
 export interface Config {
@@ -107,6 +108,8 @@ export interface Config {
   maxConcurrentAgents: number;
   maxQueuedRuns: number;
   checkTimeoutMs: number;
+  /** How long a run's judge may take before the run falls back to the design's ranking. */
+  judgeTimeoutMs: number;
 }
 
 /**
@@ -165,5 +168,6 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
     maxConcurrentAgents: env.MAX_CONCURRENT_AGENTS ?? defaultMaxConcurrentAgents(os.cpus().length, os.totalmem()),
     maxQueuedRuns: env.MAX_QUEUED_RUNS,
     checkTimeoutMs: env.CHECK_TIMEOUT_MS,
+    judgeTimeoutMs: env.JUDGE_TIMEOUT_MS,
   };
 }

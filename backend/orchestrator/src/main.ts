@@ -61,6 +61,7 @@ const machinery = createRunMachinery({
     searchPath,
     runningAsRoot: process.getuid?.() === 0,
   }),
+  judgeTimeoutMs: config.judgeTimeoutMs,
   logger,
 });
 const { manager } = machinery;

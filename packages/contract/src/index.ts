@@ -30,6 +30,33 @@ export const OrchestrateRequestSchema = z.object({
     .number({ error: 'budget_usd must be a number' })
     .positive({ message: 'budget_usd must be positive' })
     .optional(),
+  /** Best-of-N: `first_pass` cancels the other attempts as soon as one passes the check (needs check_command). */
+  stop_when: z.enum(['first_pass'], { error: 'stop_when must be "first_pass"' }).optional(),
+  /** Adaptive attempts: start this many, then more in batches of at most this many while none has passed (needs check_command). */
+  start_with: z
+    .number({ error: 'start_with must be an integer' })
+    .int({ message: 'start_with must be an integer' })
+    .min(1, { message: 'start_with must be at least 1' })
+    .optional(),
+  /** Later batches get a short summary of how earlier attempts failed their check (needs start_with). */
+  learn_from_failures: z.boolean({ error: 'learn_from_failures must be true or false' }).optional(),
+  /** How the winner is chosen: the check and the design's rules, a judge session, or the judge among the passing ones. */
+  select: z.enum(['check', 'judge', 'check+judge'], { error: 'select must be "check", "judge" or "check+judge"' }).optional(),
+}).superRefine((request, context) => {
+  const needsCheck = (field: string, message: string): void => {
+    if (!request.check_command) context.addIssue({ code: 'custom', path: [field], message });
+  };
+  if (request.stop_when) needsCheck('stop_when', 'stop_when "first_pass" needs check_command: it stops at the first attempt that passes it');
+  if (request.start_with !== undefined) {
+    needsCheck('start_with', 'start_with needs check_command: more attempts start only while none has passed it');
+    if (request.start_with > request.agent_count) {
+      context.addIssue({ code: 'custom', path: ['start_with'], message: 'start_with must be at most agent_count (the most attempts the run may start)' });
+    }
+  }
+  if (request.learn_from_failures && request.start_with === undefined) {
+    context.addIssue({ code: 'custom', path: ['learn_from_failures'], message: 'learn_from_failures needs start_with (only later batches can learn from earlier ones)' });
+  }
+  if (request.select === 'check' || request.select === 'check+judge') needsCheck('select', `select "${request.select}" needs check_command`);
 });
 export type OrchestrateRequest = z.infer<typeof OrchestrateRequestSchema>;
 
@@ -194,6 +221,64 @@ export type MergeRecord = z.infer<typeof MergeRecordSchema>;
 
 export const RunSummaryWithCancelledSchema = RunSummarySchema.extend({ cancelled: z.number().int() });
 
+export const SelectModeSchema = z.enum(['check', 'judge', 'check+judge']);
+export type SelectMode = z.infer<typeof SelectModeSchema>;
+
+/** How a run spends its attempts and picks its winner, as asked for (with defaults filled in). */
+export const RunStrategySchema = z.object({
+  stop_when: z.enum(['first_pass']).nullable(),
+  /** null: every attempt starts at once. */
+  start_with: z.number().int().nullable(),
+  learn_from_failures: z.boolean(),
+  select: SelectModeSchema,
+  budget_usd: z.number().nullable(),
+});
+export type RunStrategy = z.infer<typeof RunStrategySchema>;
+
+/** The judge session's verdict over the candidates: a ranking with a reason each, or why there is none. */
+export const JudgeVerdictSchema = z.object({
+  /** `skipped` when there was nothing to compare (fewer than two candidates) or no budget left for it. */
+  status: z.enum(['ranked', 'failed', 'timed_out', 'skipped']),
+  /** The agents it was asked to compare. */
+  candidates: z.array(z.number().int()),
+  /** Agent ids, best first; empty unless ranked. */
+  ranking: z.array(z.number().int()),
+  reasons: z.array(z.object({ agent_id: z.number().int(), reason: z.string() })),
+  summary: z.string(),
+  usage: UsageSchema,
+  cost_usd: z.number(),
+  duration_ms: z.number().int(),
+  error: z.string().optional(),
+});
+export type JudgeVerdict = z.infer<typeof JudgeVerdictSchema>;
+
+/** What early stop and adaptive attempts saved against letting every attempt run to its end (an estimate). */
+export const SavingsSchema = z.object({
+  /** Attempts cancelled while they worked because another passed first. */
+  agents_stopped: z.number().int(),
+  /** Attempts never started: one had passed, or the budget would not cover them. */
+  agents_not_started: z.number().int(),
+  estimated_cost_usd: z.number(),
+  /** How the estimate was made, in words. */
+  basis: z.string(),
+});
+export type Savings = z.infer<typeof SavingsSchema>;
+
+/** The run's spending and timing, attempts and judge together. */
+export const RunTotalsSchema = z.object({
+  attempts_started: z.number().int(),
+  input_tokens: z.number().int(),
+  output_tokens: z.number().int(),
+  /** Every attempt's cost plus the judge's. */
+  cost_usd: z.number(),
+  judge_cost_usd: z.number(),
+  /** From the run's start to now (or its end). */
+  duration_ms: z.number().int().nullable(),
+  /** From the run's start to the end of the first attempt that passed its check; null if none did. */
+  first_pass_ms: z.number().int().nullable(),
+});
+export type RunTotals = z.infer<typeof RunTotalsSchema>;
+
 /** GET /runs/:id: the /orchestrate response shape, with run and agent progress. */
 export const RunStateSchema = z.object({
   status: RunStatusSchema,
@@ -213,6 +298,14 @@ export const RunStateSchema = z.object({
   merges: z.array(MergeRecordSchema).default([]),
   /** Set while the run's end could not be recorded (e.g. a full disk): the orchestrator keeps retrying. */
   error: z.string().optional(),
+  strategy: RunStrategySchema.nullable().default(null),
+  totals: RunTotalsSchema.nullable().default(null),
+  savings: SavingsSchema.nullable().default(null),
+  judge: JudgeVerdictSchema.nullable().default(null),
+  /** Who ordered the ranks: the design's rules (check, failing lines, diff size, cost) or the judge. */
+  ranked_by: z.enum(['rules', 'judge']).default('rules'),
+  /** Why the ranking is not what was asked for (the judge failed or timed out), shown beside it. */
+  ranking_note: z.string().nullable().default(null),
 });
 export type RunState = z.infer<typeof RunStateSchema>;
 
@@ -271,7 +364,10 @@ export const RunEventSchema = z.discriminatedUnion('type', [
   z.object({ ...eventBase, type: z.literal('agent_text'), agent_id: z.number().int(), text: z.string() }),
   z.object({ ...eventBase, type: z.literal('agent_tool_call'), agent_id: z.number().int(), tool: z.string(), input_summary: z.string() }),
   z.object({ ...eventBase, type: z.literal('agent_tool_result'), agent_id: z.number().int(), text: z.string(), is_error: z.boolean() }),
-  z.object({ ...eventBase, type: z.literal('agent_result'), agent_id: z.number().int(), result: AgentStateSchema }),
+  /** `totals`: the run's spending so far, this attempt included (extension). */
+  z.object({ ...eventBase, type: z.literal('agent_result'), agent_id: z.number().int(), result: AgentStateSchema, totals: RunTotalsSchema.optional() }),
+  /** The judge's verdict, once it has compared the candidates (extension of the design's events). */
+  z.object({ ...eventBase, type: z.literal('judge_result'), judge: JudgeVerdictSchema, totals: RunTotalsSchema }),
   /** The last event of every run: the stream closes after it. */
   z.object({ ...eventBase, type: z.literal('run_finished'), run: RunStateSchema }),
 ]);

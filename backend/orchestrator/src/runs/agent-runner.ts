@@ -4,7 +4,7 @@ import { buildEnhancedPrompt } from '../agents/prompt.ts';
 import { AgentStop, runAgentSession, type AgentOutcome, type ModelSettings } from '../agents/agent-session.ts';
 import { formatBytes, watchQuota } from '../workspace/disk.ts';
 import type { Sandbox, SandboxRuntime } from '../sandboxes/runtime.ts';
-import type { AgentExecutor, AgentJob, CheckJob } from './agent-executor.ts';
+import type { AgentExecutor, AgentJob, CheckJob, JudgeJob } from './agent-executor.ts';
 
 export interface AgentRunnerSettings {
   runtime: SandboxRuntime;
@@ -55,6 +55,7 @@ async function runAgent(settings: AgentRunnerSettings, job: AgentJob): Promise<A
         branchName: agent.branchName,
         workingDirectory: sandbox.workingDirectory,
         userPrompt: job.userPrompt,
+        ...(job.earlierAttempts ? { earlierAttempts: job.earlierAttempts } : {}),
       }),
       sandbox,
       configDirectory: agent.claudeConfigDirectory,
@@ -108,6 +109,34 @@ async function runCheck(settings: AgentRunnerSettings, job: CheckJob): Promise<C
   }
 }
 
+/**
+ * The judge: a session with no tools at all, so it reads nothing but its prompt (the host put the
+ * candidates' diffs and check outputs there) and can touch no repository. Its cwd holds only those materials.
+ */
+async function runJudge(settings: AgentRunnerSettings, job: JudgeJob): Promise<AgentOutcome> {
+  try {
+    return await runAgentSession({
+      agentId: 0,
+      prompt: job.prompt,
+      sandbox: undefined,
+      configDirectory: job.run.judgeClaudeConfigDirectory,
+      hostWorkingDirectory: job.run.judgeDirectory,
+      model: settings.model,
+      claudeExecutable: settings.claudeExecutable,
+      maxTurns: 2,
+      // The caller's signal carries the judge's own timeout; this one is only a backstop.
+      timeoutMs: settings.agentTimeoutMs,
+      ...(job.budgetUsd ? { maxBudgetUsd: job.budgetUsd } : {}),
+      searchPath: settings.searchPath,
+      runningAsRoot: settings.runningAsRoot,
+      logger: job.logger.child({ judge: true }),
+      signal: job.signal,
+    });
+  } catch (error) {
+    return failed((error as Error).message);
+  }
+}
+
 export function createSandboxExecutor(settings: AgentRunnerSettings): AgentExecutor {
-  return { runAgent: (job) => runAgent(settings, job), runCheck: (job) => runCheck(settings, job) };
+  return { runAgent: (job) => runAgent(settings, job), runCheck: (job) => runCheck(settings, job), runJudge: (job) => runJudge(settings, job) };
 }

@@ -2,6 +2,7 @@
 import type { AgentState, CreateRunRequest, RunState } from '@multiclaude/contract';
 import type { RunRepository } from '../git/run-repository.ts';
 import { summarize } from './run-state.ts';
+import { strategyOf } from './selection.ts';
 
 export function initialRunState(request: CreateRunRequest, repository: RunRepository, createdAt: Date, queuePosition: number): RunState {
   const results: AgentState[] = repository.agents.map((agent) => ({
@@ -37,5 +38,11 @@ export function initialRunState(request: CreateRunRequest, repository: RunReposi
     base_commit: repository.baseCommit,
     recommended_agent_id: null,
     merges: [],
+    strategy: strategyOf(request),
+    totals: null,
+    savings: null,
+    judge: null,
+    ranked_by: 'rules',
+    ranking_note: null,
   };
 }

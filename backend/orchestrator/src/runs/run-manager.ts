@@ -1,7 +1,7 @@
-// Runs as durable jobs on this process: admits them, queues their agents for slots, runs each through the agent executor, records progress through the event log, cancels them, and keeps their leases.
+// Runs as durable jobs on this process: admits them, starts their agents (all at once, or in adaptive batches) for slots, runs each through the agent executor, stops the rest once one passes when asked, has the judge rank them, records progress through the event log, cancels them, and keeps their leases.
 import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import type { AgentMessage, AgentState, AgentStatus, CreateRunRequest, RunState } from '@multiclaude/contract';
+import type { AgentMessage, AgentState, AgentStatus, CreateRunRequest, RunState, RunStrategy } from '@multiclaude/contract';
 import { createRunRepository, type RunRepository } from '../git/run-repository.ts';
 import { createRunId } from '../workspace/run-id.ts';
 import type { AgentPaths, WorkspaceLayout } from '../workspace/layout.ts';
@@ -14,6 +14,8 @@ import { initialRunState } from './initial-state.ts';
 import { summarize, isTerminal, applyRanking } from './run-state.ts';
 import { measureDiff } from './agent-review.ts';
 import { sweepInterruptedRuns } from './recovery.ts';
+import { computeTotals, estimateSavings, failureSummary, nextStep, passed, strategyOf } from './selection.ts';
+import { judgeRun, rankingNote } from './judge.ts';
 import { ServiceError, isOutOfSpace, runNotFound } from './errors.ts';
 import { formatBytes, freeSpace } from '../workspace/disk.ts';
 
@@ -29,6 +31,8 @@ export interface RunManagerOptions {
   logger: Logger;
   heartbeatMs?: number;
   sweepMs?: number;
+  /** How long the judge may take before the run falls back to the design's ranking (JUDGE_TIMEOUT_MS). */
+  judgeTimeoutMs?: number;
   now?: () => Date;
 }
 
@@ -36,8 +40,21 @@ interface ActiveRun {
   state: RunState;
   repository: RunRepository;
   budgetUsd: number | undefined;
+  strategy: RunStrategy;
   cancelRequested: boolean;
+  /** Aborted by a cancel of the whole run: stops the judge. */
+  runController: AbortController;
   agentControllers: Map<number, AbortController>;
+  /** Agents handed to a slot so far (adaptive runs start them in batches). */
+  started: Set<number>;
+  /** Agents whose SDK session is under way: an early stop cancels these, not those already being checked. */
+  inSession: Set<number>;
+  /** Why an agent was stopped by the run itself rather than by a user (early stop). */
+  stopReasons: Map<number, string>;
+  /** For the savings estimate: agents stopped while they worked, and agents never started because one had passed. */
+  stopped: Set<number>;
+  notStarted: Set<number>;
+  firstPass: number | null;
   log: RunEventLog;
   finished: Promise<RunState>;
   resolveFinished: (state: RunState) => void;
@@ -147,8 +164,16 @@ export class RunManager {
       state: initialRunState(request, repository, createdAt, queuePosition),
       repository,
       budgetUsd: request.budget_usd,
+      strategy: strategyOf(request),
       cancelRequested: false,
+      runController: new AbortController(),
       agentControllers: new Map(repository.agents.map((agent) => [agent.agentId, new AbortController()])),
+      started: new Set(),
+      inSession: new Set(),
+      stopReasons: new Map(),
+      stopped: new Set(),
+      notStarted: new Set(),
+      firstPass: null,
       log: new RunEventLog({ runId: paths.runId, store: this.#options.store, logger, now: () => this.#now() }),
       finished: new Promise((resolve) => (resolveFinished = resolve)),
       resolveFinished,
@@ -212,6 +237,7 @@ export class RunManager {
 
   #cancel(run: ActiveRun): void {
     run.cancelRequested = true;
+    run.runController.abort(new Error('cancelled'));
     for (const controller of run.agentControllers.values()) controller.abort(new Error('cancelled'));
   }
 
@@ -245,10 +271,14 @@ export class RunManager {
   }
 
   async #execute(run: ActiveRun): Promise<void> {
-    await Promise.all(run.repository.agents.map((agent) => this.#runOneAgent(run, agent)));
+    await this.#runAttempts(run);
+    if (!run.cancelRequested) await this.#judge(run);
     run.state.status = run.cancelRequested ? 'cancelled' : 'completed';
     run.state.finished_at = this.#now();
     run.state.summary = summarize(run.state.results);
+    run.state.savings = estimateSavings(run.state.results, run.stopped, run.notStarted);
+    run.state.totals = computeTotals(run.state, Date.parse(run.state.finished_at));
+    run.state.ranking_note = rankingNote(run.state.judge);
     applyRanking(run.state);
     this.#persist(run);
     run.log.emit({ type: 'run_finished', run: this.#snapshot(run) });
@@ -269,11 +299,73 @@ export class RunManager {
     run.resolveFinished(this.#snapshot(run));
   }
 
+  /**
+   * Starts the run's attempts: all at once, or (start_with) in batches while none has passed and the budget
+   * covers them. Attempts never started end `cancelled` with the reason, so results[] always has agent_count entries.
+   */
+  async #runAttempts(run: ActiveRun): Promise<void> {
+    const agents = new Map(run.repository.agents.map((agent) => [agent.agentId, agent]));
+    for (;;) {
+      const step = run.cancelRequested
+        ? { kind: 'done' as const, notStarted: run.state.results.filter((agent) => agent.status === 'pending').map((agent) => agent.agent_id), reason: 'cancelled before it started', saved: false }
+        : nextStep(run.strategy, run.state.results, run.started);
+      if (step.kind === 'done') {
+        for (const agentId of step.notStarted) {
+          if (step.saved) run.notStarted.add(agentId);
+          this.#finishAgent(run, agentId, 'cancelled', { error: step.reason, diff_stats: await this.#diff(run, agents.get(agentId)!, run.logger) });
+        }
+        if (step.notStarted.length > 0) run.logger.info({ agents: step.notStarted, reason: step.reason }, 'attempts not started');
+        return;
+      }
+      const command = run.state.check_command;
+      const earlierAttempts = run.started.size > 0 && run.strategy.learn_from_failures && command ? failureSummary(run.state.results, command) : undefined;
+      if (run.started.size > 0) run.logger.info({ agents: step.agentIds }, 'starting another batch of attempts');
+      for (const agentId of step.agentIds) run.started.add(agentId);
+      await Promise.all(step.agentIds.map((agentId) => this.#runOneAgent(run, agents.get(agentId)!, earlierAttempts)));
+    }
+  }
+
+  /** stop_when first_pass: the first attempt to pass stops those still working and those waiting for a slot. */
+  #stopOthers(run: ActiveRun, winner: number): void {
+    run.firstPass = winner;
+    for (const agent of run.state.results) {
+      const agentId = agent.agent_id;
+      if (agentId === winner) continue;
+      if (run.inSession.has(agentId)) {
+        run.stopReasons.set(agentId, `stopped: agent ${winner} passed the check first`);
+        run.stopped.add(agentId);
+      } else if (agent.status === 'pending' && run.started.has(agentId)) {
+        run.stopReasons.set(agentId, `not needed: agent ${winner} passed`);
+        run.notStarted.add(agentId);
+      } else continue;
+      run.agentControllers.get(agentId)?.abort(new Error('stopped'));
+    }
+    run.logger.info({ winner, stopped: [...run.stopped], not_started: [...run.notStarted] }, 'an attempt passed: stopping the others');
+  }
+
+  async #judge(run: ActiveRun): Promise<void> {
+    const spent = run.state.results.reduce((sum, agent) => sum + agent.cost_usd, 0);
+    const judge = await judgeRun({
+      state: run.state,
+      run: run.repository.paths,
+      executor: this.#options.executor,
+      timeoutMs: this.#options.judgeTimeoutMs ?? 300_000,
+      ...(run.budgetUsd ? { budgetLeftUsd: run.budgetUsd - spent } : {}),
+      logger: run.logger.child({ judge: true }),
+      signal: run.runController.signal,
+    });
+    if (!judge) return;
+    run.state.judge = judge;
+    run.state.totals = computeTotals(run.state, Date.now());
+    run.log.emit({ type: 'judge_result', judge: structuredClone(judge), totals: run.state.totals });
+    this.#persist(run);
+  }
+
   #diff(run: ActiveRun, agent: AgentPaths, logger: Logger) {
     return measureDiff(run.repository.paths.directory, run.repository.baseCommit, agent.branchName, logger);
   }
 
-  async #runOneAgent(run: ActiveRun, agent: AgentPaths): Promise<void> {
+  async #runOneAgent(run: ActiveRun, agent: AgentPaths, earlierAttempts: string | undefined): Promise<void> {
     const agentId = agent.agentId;
     const controller = run.agentControllers.get(agentId)!;
     const logger = run.logger.child({ agent_id: agentId });
@@ -281,7 +373,7 @@ export class RunManager {
     try {
       release = await this.#options.slots.acquire(controller.signal);
     } catch {
-      this.#finishAgent(run, agentId, 'cancelled', { error: 'cancelled before it started', diff_stats: await this.#diff(run, agent, logger) });
+      this.#finishAgent(run, agentId, 'cancelled', { error: run.stopReasons.get(agentId) ?? 'cancelled before it started', diff_stats: await this.#diff(run, agent, logger) });
       return;
     }
     try {
@@ -293,15 +385,18 @@ export class RunManager {
       this.#setAgent(run, agentId, { status: 'running', started_at: this.#now() });
       run.log.emit({ type: 'agent_status', agent_id: agentId, status: 'running' });
       this.#persist(run);
+      run.inSession.add(agentId);
       const outcome = await this.#options.executor.runAgent({
         run: run.repository.paths,
         agent,
         userPrompt: run.state.prompt,
+        ...(earlierAttempts ? { earlierAttempts } : {}),
         ...(run.budgetUsd ? { budgetUsd: run.budgetUsd / run.state.agent_count } : {}),
         logger,
         signal: controller.signal,
         onMessage: (message) => this.#onAgentMessage(run, agentId, message),
       });
+      run.inSession.delete(agentId);
       const status: AgentStatus = controller.signal.aborted ? 'cancelled' : outcome.status;
       const command = run.state.check_command;
       // A cancelled agent is not judged; the others are checked in their own sandbox before the slot is freed.
@@ -313,14 +408,17 @@ export class RunManager {
         check,
         diff_stats: await this.#diff(run, agent, logger),
         output: outcome.output,
-        ...(status === 'cancelled' ? { error: 'cancelled' } : outcome.error ? { error: outcome.error } : {}),
+        ...(status === 'cancelled' ? { error: run.stopReasons.get(agentId) ?? 'cancelled' } : outcome.error ? { error: outcome.error } : {}),
         messages: outcome.messages,
         usage: outcome.usage,
         cost_usd: outcome.cost_usd,
         duration_ms: outcome.duration_ms,
         num_turns: outcome.num_turns,
       });
+      const result = run.state.results.find((candidate) => candidate.agent_id === agentId)!;
+      if (run.strategy.stop_when === 'first_pass' && run.firstPass === null && passed(result) && !run.cancelRequested) this.#stopOthers(run, agentId);
     } finally {
+      run.inSession.delete(agentId);
       release();
     }
   }
@@ -328,7 +426,8 @@ export class RunManager {
   #finishAgent(run: ActiveRun, agentId: number, status: AgentStatus, change: Partial<AgentState>): void {
     const agent = this.#setAgent(run, agentId, { ...change, status, finished_at: this.#now() });
     run.log.emit({ type: 'agent_status', agent_id: agentId, status, ...(agent.error ? { error: agent.error } : {}) });
-    run.log.emit({ type: 'agent_result', agent_id: agentId, result: structuredClone(agent) });
+    run.state.totals = computeTotals(run.state, Date.now());
+    run.log.emit({ type: 'agent_result', agent_id: agentId, result: structuredClone(agent), totals: run.state.totals });
     this.#persist(run);
   }
 

@@ -20,6 +20,7 @@ export interface RunMachineryOptions {
   /** A lease older than this marks its run's owner dead (another host's replica). */
   leaseTtlMs?: number;
   heartbeatMs?: number;
+  judgeTimeoutMs?: number;
   /** How often a follower of another replica's run re-reads its events. */
   pollMs?: number;
 }
@@ -46,6 +47,7 @@ export function createRunMachinery(options: RunMachineryOptions): RunMachinery {
     minFreeDiskBytes: options.minFreeDiskBytes,
     logger: options.logger,
     ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
+    ...(options.judgeTimeoutMs ? { judgeTimeoutMs: options.judgeTimeoutMs } : {}),
   });
   const runs = new RunService({ manager, store, ...(options.pollMs ? { pollMs: options.pollMs } : {}) });
   const review = new ReviewService({ runs, store, layout, logger: options.logger });

@@ -50,6 +50,9 @@ export interface RunPaths {
   eventsPath: string;
   leasePath: string;
   cancelRequestPath: string;
+  /** The judge's own directory: the candidates' diffs and check outputs the host wrote for it, and its Claude config. */
+  judgeDirectory: string;
+  judgeClaudeConfigDirectory: string;
   agent(agentId: number): AgentPaths;
 }
 
@@ -81,6 +84,8 @@ export class WorkspaceLayout {
       eventsPath: path.join(recordsDirectory, 'events.jsonl'),
       leasePath: path.join(recordsDirectory, 'lease.json'),
       cancelRequestPath: path.join(recordsDirectory, 'cancel-request.json'),
+      judgeDirectory: path.join(recordsDirectory, 'judge', 'materials'),
+      judgeClaudeConfigDirectory: path.join(recordsDirectory, 'judge', 'claude-home', '.claude'),
       agent: (agentId) => {
         if (!Number.isSafeInteger(agentId) || agentId < 1) throw new LayoutError(`not an agent id: ${agentId}`);
         const branch = branchName(agentId);

@@ -54,6 +54,7 @@ export interface HarnessOptions {
   maxQueuedRuns?: number;
   token?: string;
   checkTimeoutMs?: number;
+  judgeTimeoutMs?: number;
   /** Log here instead of in memory (logLines then stays empty). */
   logger?: Logger;
   heartbeatMs?: number;
@@ -91,6 +92,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     executor,
     logger,
     ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
+    ...(options.judgeTimeoutMs ? { judgeTimeoutMs: options.judgeTimeoutMs } : {}),
   });
   const { store, manager } = machinery;
   await manager.start();
