@@ -9,6 +9,12 @@
 //                                    answer after the second tool result on, e.g. after the commit)
 //   [[file name=clock.ts]]           the file to write (default agent-<N>.md)
 //   [[text]]                         answer with text only, no tools
+//
+// A judge prompt (the orchestrator's, recognised by its first line "## multiclaude judge") is answered
+// with a JSON ranking of the candidates it lists, in their order, steered by a directive in the task:
+//   [[judge order=3,1,2]]            rank these first, in this order (the rest follow as listed)
+//   [[judge fail]]                   answer without any ranking (the run falls back to its rules)
+//   [[judge ms=5000]]                wait this long before answering (for timeouts)
 
 export interface ToolUse {
   type: 'tool_use';
@@ -48,15 +54,18 @@ export interface MessagesRequest {
   tools?: Array<{ name: string }>;
 }
 
-const DIRECTIVE = /\[\[(\w+)((?:\s+\w+=[^\]\s]+)*)\s*\]\]/g;
+const DIRECTIVE = /\[\[(\w+)((?:\s+\w+(?:=[^\]\s]+)?)*)\s*\]\]/g;
+/** The first line of the orchestrator's judge prompt (backend/orchestrator/src/runs/judge.ts). */
+export const JUDGE_MARKER = '## multiclaude judge';
 
 export function parseDirectives(task: string): Directive[] {
   const directives: Directive[] = [];
   for (const match of task.matchAll(DIRECTIVE)) {
     const args: Record<string, string> = {};
     for (const pair of (match[2] ?? '').trim().split(/\s+/).filter(Boolean)) {
+      // A bare word is a flag: [[judge fail]].
       const [key, value] = pair.split('=');
-      if (key && value !== undefined) args[key] = value;
+      if (key) args[key] = value ?? 'true';
     }
     directives.push({ name: match[1]!, args });
   }
@@ -81,9 +90,13 @@ function textOf(content: unknown): string {
     .join('\n');
 }
 
-export function readAgentContext(request: MessagesRequest): AgentContext {
+function firstUserText(request: MessagesRequest): string {
   const firstUser = (request.messages ?? []).find((message) => message.role === 'user');
-  const prompt = firstUser ? textOf(firstUser.content) : '';
+  return firstUser ? textOf(firstUser.content) : '';
+}
+
+export function readAgentContext(request: MessagesRequest): AgentContext {
+  const prompt = firstUserText(request);
   const agent = /You are Agent (\d+) working on branch `([^`]+)`/.exec(prompt);
   const directory = /\*\*Your working directory is: (.+?)\*\*/.exec(prompt);
   const taskStart = prompt.indexOf('## Your Task:');
@@ -115,10 +128,39 @@ function firstLine(task: string): string {
 }
 
 /**
+ * The judge's answer: the candidates the prompt lists, ranked as `[[judge order=...]]` in its task says
+ * (directives are read from the task only, never from the candidates' diffs), as a JSON block.
+ */
+export function judgeReply(prompt: string): ScriptedReply {
+  const task = /<task-(\w+)>\n([\s\S]*?)\n<\/task-\1>/.exec(prompt)?.[2] ?? '';
+  const judge = directiveFor(parseDirectives(task), 'judge', null);
+  const delayMs = Number(judge?.args['ms'] ?? 0) || 0;
+  if (judge?.args['fail']) {
+    return { kind: 'message', content: [{ type: 'text', text: 'Offline judge here: I cannot decide between these candidates.' }], stopReason: 'end_turn', delayMs };
+  }
+  const candidates = (/^Candidates: ([\d, ]+)$/m.exec(prompt)?.[1] ?? '').split(',').map((id) => Number(id.trim())).filter(Boolean);
+  const preferred = (judge?.args['order'] ?? '').split(',').map(Number).filter((id) => candidates.includes(id));
+  const order = [...new Set([...preferred, ...candidates])];
+  const ranking = order.map((agent_id, index) => ({
+    agent_id,
+    reason: index === 0 ? `agent ${agent_id}'s change reads best against the task (offline judge, scripted)` : `agent ${agent_id} ranks ${index + 1} (offline judge, scripted)`,
+  }));
+  const verdict = { ranking, summary: order.length ? `Agent ${order[0]} wins: scripted by the offline judge.` : 'No candidates.' };
+  return {
+    kind: 'message',
+    content: [{ type: 'text', text: `Offline judge here. My verdict:\n\n\`\`\`json\n${JSON.stringify(verdict, null, 2)}\n\`\`\`` }],
+    stopReason: 'end_turn',
+    delayMs,
+  };
+}
+
+/**
  * The next reply for a request. `overloadsServed` counts the 529s already given to this agent, so
  * `[[overload times=N]]` stops after N.
  */
 export function scriptReply(request: MessagesRequest, overloadsServed: number, idSeed: string): ScriptedReply {
+  const firstText = firstUserText(request);
+  if (firstText.includes(JUDGE_MARKER)) return judgeReply(firstText);
   const context = readAgentContext(request);
   const directives = parseDirectives(context.task);
   const slow = directiveFor(directives, 'slow', context.agentId);
