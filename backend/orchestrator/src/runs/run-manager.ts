@@ -1,10 +1,10 @@
-// Runs as durable jobs on this process: admits them, starts their agents (all at once, or in adaptive batches) for slots, runs each through the agent executor, stops the rest once one passes when asked, has the judge rank them, records progress through the event log, cancels them, and keeps their leases.
+// Runs as durable jobs on this process: admits them, has their attempts run (run-attempts.ts), ends them with savings, totals and ranking, records progress through the event log, cancels them, and keeps their leases.
 import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import type { AgentMessage, AgentState, AgentStatus, CreateRunRequest, RunState, RunStrategy } from '@multiclaude/contract';
-import { createRunRepository, type RunRepository } from '../git/run-repository.ts';
+import type { CreateRunRequest, RunState } from '@multiclaude/contract';
+import { createRunRepository } from '../git/run-repository.ts';
 import { createRunId } from '../workspace/run-id.ts';
-import type { AgentPaths, WorkspaceLayout } from '../workspace/layout.ts';
+import type { WorkspaceLayout } from '../workspace/layout.ts';
 import type { RunStore, CancelTarget } from './run-store.ts';
 import type { Leases } from './lease.ts';
 import type { AgentSlots } from './agent-slots.ts';
@@ -12,10 +12,10 @@ import type { AgentExecutor } from './agent-executor.ts';
 import { RunEventLog, type EventListener } from './event-log.ts';
 import { initialRunState } from './initial-state.ts';
 import { summarize, isTerminal, applyRanking } from './run-state.ts';
-import { measureDiff } from './agent-review.ts';
 import { sweepInterruptedRuns } from './recovery.ts';
-import { computeTotals, estimateSavings, failureSummary, nextStep, passed, strategyOf } from './selection.ts';
-import { judgeRun, rankingNote } from './judge.ts';
+import { computeTotals, estimateSavings, strategyOf } from './selection.ts';
+import { rankingNote } from './judge.ts';
+import { RunAttempts, type ActiveRun } from './run-attempts.ts';
 import { ServiceError, isOutOfSpace, runNotFound } from './errors.ts';
 import { formatBytes, freeSpace } from '../workspace/disk.ts';
 
@@ -36,33 +36,10 @@ export interface RunManagerOptions {
   now?: () => Date;
 }
 
-interface ActiveRun {
-  state: RunState;
-  repository: RunRepository;
-  budgetUsd: number | undefined;
-  strategy: RunStrategy;
-  cancelRequested: boolean;
-  /** Aborted by a cancel of the whole run: stops the judge. */
-  runController: AbortController;
-  agentControllers: Map<number, AbortController>;
-  /** Agents handed to a slot so far (adaptive runs start them in batches). */
-  started: Set<number>;
-  /** Agents whose SDK session is under way: an early stop cancels these, not those already being checked. */
-  inSession: Set<number>;
-  /** Why an agent was stopped by the run itself rather than by a user (early stop). */
-  stopReasons: Map<number, string>;
-  /** For the savings estimate: agents stopped while they worked, and agents never started because one had passed. */
-  stopped: Set<number>;
-  notStarted: Set<number>;
-  firstPass: number | null;
-  log: RunEventLog;
-  finished: Promise<RunState>;
-  resolveFinished: (state: RunState) => void;
-  logger: Logger;
-}
 
 export class RunManager {
   readonly #options: RunManagerOptions;
+  readonly #attempts: RunAttempts;
   readonly #active = new Map<string, ActiveRun>();
   /** Finished runs whose end is not recorded yet (a full disk): served from memory while the writes are retried. */
   readonly #unrecorded = new Map<string, ActiveRun>();
@@ -72,6 +49,13 @@ export class RunManager {
 
   constructor(options: RunManagerOptions) {
     this.#options = options;
+    this.#attempts = new RunAttempts({
+      executor: options.executor,
+      slots: options.slots,
+      judgeTimeoutMs: options.judgeTimeoutMs ?? 300_000,
+      now: () => this.#now(),
+      persist: (run) => this.#persist(run),
+    });
   }
 
   #now(): string {
@@ -263,16 +247,9 @@ export class RunManager {
     run.log.persist(this.#snapshot(run));
   }
 
-  #setAgent(run: ActiveRun, agentId: number, change: Partial<AgentState>): AgentState {
-    const agent = run.state.results.find((result) => result.agent_id === agentId)!;
-    Object.assign(agent, change);
-    run.state.summary = summarize(run.state.results);
-    return agent;
-  }
-
   async #execute(run: ActiveRun): Promise<void> {
-    await this.#runAttempts(run);
-    if (!run.cancelRequested) await this.#judge(run);
+    await this.#attempts.run(run);
+    if (!run.cancelRequested) await this.#attempts.judge(run);
     run.state.status = run.cancelRequested ? 'cancelled' : 'completed';
     run.state.finished_at = this.#now();
     run.state.summary = summarize(run.state.results);
@@ -297,147 +274,6 @@ export class RunManager {
     }
     run.logger.info({ status: run.state.status, ...run.state.summary, ...(unrecorded ? { unrecorded: unrecorded.message } : {}) }, 'run finished');
     run.resolveFinished(this.#snapshot(run));
-  }
-
-  /**
-   * Starts the run's attempts: all at once, or (start_with) in batches while none has passed and the budget
-   * covers them. Attempts never started end `cancelled` with the reason, so results[] always has agent_count entries.
-   */
-  async #runAttempts(run: ActiveRun): Promise<void> {
-    const agents = new Map(run.repository.agents.map((agent) => [agent.agentId, agent]));
-    for (;;) {
-      const step = run.cancelRequested
-        ? { kind: 'done' as const, notStarted: run.state.results.filter((agent) => agent.status === 'pending').map((agent) => agent.agent_id), reason: 'cancelled before it started', saved: false }
-        : nextStep(run.strategy, run.state.results, run.started);
-      if (step.kind === 'done') {
-        for (const agentId of step.notStarted) {
-          if (step.saved) run.notStarted.add(agentId);
-          this.#finishAgent(run, agentId, 'cancelled', { error: step.reason, diff_stats: await this.#diff(run, agents.get(agentId)!, run.logger) });
-        }
-        if (step.notStarted.length > 0) run.logger.info({ agents: step.notStarted, reason: step.reason }, 'attempts not started');
-        return;
-      }
-      const command = run.state.check_command;
-      const earlierAttempts = run.started.size > 0 && run.strategy.learn_from_failures && command ? failureSummary(run.state.results, command) : undefined;
-      if (run.started.size > 0) run.logger.info({ agents: step.agentIds }, 'starting another batch of attempts');
-      for (const agentId of step.agentIds) run.started.add(agentId);
-      await Promise.all(step.agentIds.map((agentId) => this.#runOneAgent(run, agents.get(agentId)!, earlierAttempts)));
-    }
-  }
-
-  /** stop_when first_pass: the first attempt to pass stops those still working and those waiting for a slot. */
-  #stopOthers(run: ActiveRun, winner: number): void {
-    run.firstPass = winner;
-    for (const agent of run.state.results) {
-      const agentId = agent.agent_id;
-      if (agentId === winner) continue;
-      if (run.inSession.has(agentId)) {
-        run.stopReasons.set(agentId, `stopped: agent ${winner} passed the check first`);
-        run.stopped.add(agentId);
-      } else if (agent.status === 'pending' && run.started.has(agentId)) {
-        run.stopReasons.set(agentId, `not needed: agent ${winner} passed`);
-        run.notStarted.add(agentId);
-      } else continue;
-      run.agentControllers.get(agentId)?.abort(new Error('stopped'));
-    }
-    run.logger.info({ winner, stopped: [...run.stopped], not_started: [...run.notStarted] }, 'an attempt passed: stopping the others');
-  }
-
-  async #judge(run: ActiveRun): Promise<void> {
-    const spent = run.state.results.reduce((sum, agent) => sum + agent.cost_usd, 0);
-    const judge = await judgeRun({
-      state: run.state,
-      run: run.repository.paths,
-      executor: this.#options.executor,
-      timeoutMs: this.#options.judgeTimeoutMs ?? 300_000,
-      ...(run.budgetUsd ? { budgetLeftUsd: run.budgetUsd - spent } : {}),
-      logger: run.logger.child({ judge: true }),
-      signal: run.runController.signal,
-    });
-    if (!judge) return;
-    run.state.judge = judge;
-    run.state.totals = computeTotals(run.state, Date.now());
-    run.log.emit({ type: 'judge_result', judge: structuredClone(judge), totals: run.state.totals });
-    this.#persist(run);
-  }
-
-  #diff(run: ActiveRun, agent: AgentPaths, logger: Logger) {
-    return measureDiff(run.repository.paths.directory, run.repository.baseCommit, agent.branchName, logger);
-  }
-
-  async #runOneAgent(run: ActiveRun, agent: AgentPaths, earlierAttempts: string | undefined): Promise<void> {
-    const agentId = agent.agentId;
-    const controller = run.agentControllers.get(agentId)!;
-    const logger = run.logger.child({ agent_id: agentId });
-    let release: () => void;
-    try {
-      release = await this.#options.slots.acquire(controller.signal);
-    } catch {
-      this.#finishAgent(run, agentId, 'cancelled', { error: run.stopReasons.get(agentId) ?? 'cancelled before it started', diff_stats: await this.#diff(run, agent, logger) });
-      return;
-    }
-    try {
-      if (run.state.status === 'queued') {
-        run.state.status = 'running';
-        run.state.started_at = this.#now();
-        run.log.emit({ type: 'run_status', status: 'running', queue_position: null });
-      }
-      this.#setAgent(run, agentId, { status: 'running', started_at: this.#now() });
-      run.log.emit({ type: 'agent_status', agent_id: agentId, status: 'running' });
-      this.#persist(run);
-      run.inSession.add(agentId);
-      const outcome = await this.#options.executor.runAgent({
-        run: run.repository.paths,
-        agent,
-        userPrompt: run.state.prompt,
-        ...(earlierAttempts ? { earlierAttempts } : {}),
-        ...(run.budgetUsd ? { budgetUsd: run.budgetUsd / run.state.agent_count } : {}),
-        logger,
-        signal: controller.signal,
-        onMessage: (message) => this.#onAgentMessage(run, agentId, message),
-      });
-      run.inSession.delete(agentId);
-      const status: AgentStatus = controller.signal.aborted ? 'cancelled' : outcome.status;
-      const command = run.state.check_command;
-      // A cancelled agent is not judged; the others are checked in their own sandbox before the slot is freed.
-      const check =
-        status !== 'cancelled' && command
-          ? await this.#options.executor.runCheck({ run: run.repository.paths, agent, command, logger, signal: controller.signal })
-          : null;
-      this.#finishAgent(run, agentId, status, {
-        check,
-        diff_stats: await this.#diff(run, agent, logger),
-        output: outcome.output,
-        ...(status === 'cancelled' ? { error: run.stopReasons.get(agentId) ?? 'cancelled' } : outcome.error ? { error: outcome.error } : {}),
-        messages: outcome.messages,
-        usage: outcome.usage,
-        cost_usd: outcome.cost_usd,
-        duration_ms: outcome.duration_ms,
-        num_turns: outcome.num_turns,
-      });
-      const result = run.state.results.find((candidate) => candidate.agent_id === agentId)!;
-      if (run.strategy.stop_when === 'first_pass' && run.firstPass === null && passed(result) && !run.cancelRequested) this.#stopOthers(run, agentId);
-    } finally {
-      run.inSession.delete(agentId);
-      release();
-    }
-  }
-
-  #finishAgent(run: ActiveRun, agentId: number, status: AgentStatus, change: Partial<AgentState>): void {
-    const agent = this.#setAgent(run, agentId, { ...change, status, finished_at: this.#now() });
-    run.log.emit({ type: 'agent_status', agent_id: agentId, status, ...(agent.error ? { error: agent.error } : {}) });
-    run.state.totals = computeTotals(run.state, Date.now());
-    run.log.emit({ type: 'agent_result', agent_id: agentId, result: structuredClone(agent), totals: run.state.totals });
-    this.#persist(run);
-  }
-
-  #onAgentMessage(run: ActiveRun, agentId: number, message: AgentMessage): void {
-    if (message.type === 'text' && message.text) run.log.emit({ type: 'agent_text', agent_id: agentId, text: message.text });
-    else if (message.type === 'tool_use') {
-      run.log.emit({ type: 'agent_tool_call', agent_id: agentId, tool: message.tool ?? '?', input_summary: message.input_summary ?? '' });
-    } else if (message.type === 'tool_result' || message.type === 'tool_error') {
-      run.log.emit({ type: 'agent_tool_result', agent_id: agentId, text: message.text ?? '', is_error: message.type === 'tool_error' });
-    }
   }
 
   #applyCancelRequest(run: ActiveRun, target: CancelTarget): void {
