@@ -1,5 +1,5 @@
 // The page's calls to its own server: POST /submit and the /api proxy of the orchestrator's run API.
-import type { CreateRunResponse, DiffResponse, MergeResponse, ReadyResponse, RunList, RunState } from '@multiclaude/contract';
+import type { CreateRunRequest, CreateRunResponse, DiffResponse, MergeResponse, ReadyResponse, RunList, RunState } from '@multiclaude/contract';
 
 export class ApiError extends Error {
   constructor(
@@ -34,15 +34,14 @@ async function call<T>(path: string, init: RequestInit = {}): Promise<T> {
   return body as T;
 }
 
-export function submitRun(
-  prompt: string,
-  agentCount: number,
-  checkCommand: string | null,
-): Promise<CreateRunResponse> {
+/** The run form's optional fields, as POST /runs names them; absent ones are left out. */
+export type RunOptions = Partial<Pick<CreateRunRequest, 'check_command' | 'stop_when' | 'start_with' | 'learn_from_failures' | 'select' | 'budget_usd'>>;
+
+export function submitRun(prompt: string, agentCount: number, options: RunOptions = {}): Promise<CreateRunResponse> {
   return call('/submit', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ prompt, agent_count: agentCount, ...(checkCommand ? { check_command: checkCommand } : {}) }),
+    body: JSON.stringify({ prompt, agent_count: agentCount, ...options }),
   });
 }
 

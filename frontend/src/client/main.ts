@@ -1,19 +1,24 @@
 // The page's controller: the run form, the open run's live event stream, the run history and the model banner.
 import './styles.css';
 import type { RunEvent, RunEventType } from '@multiclaude/contract';
-import { ApiError, cancelAgent, cancelRun, eventsUrl, exportUrl, getDiff, getReady, getRun, mergeAgent, submitRun } from './api.ts';
+import { ApiError, cancelAgent, cancelRun, eventsUrl, exportUrl, getDiff, getReady, getRun, mergeAgent, submitRun, type RunOptions } from './api.ts';
 import { byId, setText, showMessage } from './dom.ts';
 import { HistoryList } from './history.ts';
 import { RunSection } from './run-view.ts';
 import { applyEvent, applyMerge, applySnapshot, isRunActive, newRun, type RunView } from './state.ts';
 
-const EVENT_TYPES: RunEventType[] = ['run_status', 'agent_status', 'agent_text', 'agent_tool_call', 'agent_tool_result', 'agent_result', 'run_finished'];
+const EVENT_TYPES: RunEventType[] = ['run_status', 'agent_status', 'agent_text', 'agent_tool_call', 'agent_tool_result', 'agent_result', 'judge_result', 'run_finished'];
 const STREAM_RETRY_MS = 3000;
 const READY_POLL_MS = 15_000;
 
 const form = byId<HTMLFormElement>('run-form');
 const promptBox = byId<HTMLTextAreaElement>('prompt');
 const checkBox = byId<HTMLInputElement>('check-command');
+const selectMode = byId<HTMLSelectElement>('select-mode');
+const stopFirstPass = byId<HTMLInputElement>('stop-first-pass');
+const startWith = byId<HTMLInputElement>('start-with');
+const learnFromFailures = byId<HTMLInputElement>('learn-from-failures');
+const budget = byId<HTMLInputElement>('budget');
 const slider = byId<HTMLInputElement>('agents');
 const sliderValue = byId<HTMLOutputElement>('agents-value');
 const runButton = byId<HTMLButtonElement>('run-button');
@@ -148,6 +153,19 @@ function showFormError(message: string | null): void {
   promptBox.setAttribute('aria-invalid', String(message !== null && formError.dataset['field'] === 'prompt'));
 }
 
+/** The form's optional fields; numbers the browser cannot read are sent as typed, so the orchestrator names the field. */
+function runOptions(): RunOptions {
+  const options: Record<string, unknown> = {};
+  const check = checkBox.value.trim();
+  if (check) options['check_command'] = check;
+  if (selectMode.value) options['select'] = selectMode.value;
+  if (stopFirstPass.checked) options['stop_when'] = 'first_pass';
+  if (startWith.value.trim() !== '') options['start_with'] = Number(startWith.value);
+  if (learnFromFailures.checked) options['learn_from_failures'] = true;
+  if (budget.value.trim() !== '') options['budget_usd'] = Number(budget.value);
+  return options as RunOptions;
+}
+
 function updateSliderValue(): void {
   const count = Number(slider.value);
   setText(sliderValue, slider.value);
@@ -170,7 +188,7 @@ async function submit(): Promise<void> {
   setText(runButton, 'Starting…');
   form.setAttribute('aria-busy', 'true');
   try {
-    const accepted = await submitRun(prompt, agentCount, checkBox.value.trim() || null);
+    const accepted = await submitRun(prompt, agentCount, runOptions());
     showFormError(null);
     void historyList.refresh();
     await openRun(accepted.run_id, { prompt, agentCount });

@@ -2,6 +2,7 @@
 import type { DiffResponse } from '@multiclaude/contract';
 import { canMerge, isRunActive, mergeOf, runTotals, type RunView } from './state.ts';
 import { AgentPanel } from './agent-panel.ts';
+import { Leaderboard } from './leaderboard.ts';
 import { byId, setText, showMessage } from './dom.ts';
 import { formatCost, formatTime, formatTokens } from './format.ts';
 
@@ -43,6 +44,7 @@ export class RunSection {
   readonly #panels = byId<HTMLElement>('agent-panels');
   readonly #cancel = byId<HTMLButtonElement>('cancel-run');
   readonly #actions: RunSectionActions;
+  readonly #leaderboard = new Leaderboard();
   #shownRunId: string | null = null;
   #agentPanels = new Map<number, AgentPanel>();
 
@@ -79,13 +81,16 @@ export class RunSection {
     setText(this.#created, formatTime(view.created_at));
     const totals = runTotals(view);
     const anyUsage = view.agents.some((agent) => agent.usage !== null);
-    setText(this.#tokens, anyUsage ? formatTokens(totals.input_tokens, totals.output_tokens) : '—');
-    setText(this.#cost, anyUsage ? formatCost(totals.cost_usd) : '—');
+    // The run's own totals count the judge too; the agents' sum stands in until the run reports them.
+    const spending = view.spending;
+    setText(this.#tokens, spending ? formatTokens(spending.input_tokens, spending.output_tokens) : anyUsage ? formatTokens(totals.input_tokens, totals.output_tokens) : '—');
+    setText(this.#cost, spending ? formatCost(spending.cost_usd) : anyUsage ? formatCost(totals.cost_usd) : '—');
     setText(this.#prompt, view.prompt ?? '');
     setText(this.#check, view.check_command ?? '—');
     setText(this.#recommended, view.recommended_agent_id === null ? '—' : `Agent ${view.recommended_agent_id}`);
     const active = isRunActive(view);
     this.#cancel.hidden = !active;
+    this.#leaderboard.render(view, nowMs);
     for (const agent of view.agents) {
       let panel = this.#agentPanels.get(agent.agent_id);
       if (!panel) {

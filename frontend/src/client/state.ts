@@ -1,5 +1,5 @@
 // What the page knows about one run, as a pure reducer over the run's snapshot (GET /runs/:id) and its event stream.
-import type { AgentState, AgentStatus, CheckResult, DiffStats, MergeRecord, RunEvent, RunState, RunStatus, Usage } from '@multiclaude/contract';
+import type { AgentState, AgentStatus, CheckResult, DiffStats, JudgeVerdict, MergeRecord, RunEvent, RunState, RunStatus, RunStrategy, RunTotals as RunSpending, Savings, Usage } from '@multiclaude/contract';
 
 export type TimelineItem =
   | { kind: 'text'; text: string }
@@ -42,6 +42,13 @@ export interface RunView {
   check_command: string | null;
   recommended_agent_id: number | null;
   merges: MergeRecord[];
+  /** Best-of-N: how the run spends its attempts, what it spent and saved, and the judge's verdict. */
+  strategy: RunStrategy | null;
+  spending: RunSpending | null;
+  savings: Savings | null;
+  judge: JudgeVerdict | null;
+  ranked_by: 'rules' | 'judge';
+  ranking_note: string | null;
   /** The id of the last event applied; events at or below it are repeats and are ignored. */
   last_event_id: number;
   /** Set by `run_finished`, the stream's last event. */
@@ -98,6 +105,12 @@ export function newRun(runId: string, agentCount: number, prompt: string | null 
     check_command: null,
     recommended_agent_id: null,
     merges: [],
+    strategy: null,
+    spending: null,
+    savings: null,
+    judge: null,
+    ranked_by: 'rules',
+    ranking_note: null,
     last_event_id: 0,
     finished: false,
   };
@@ -149,6 +162,7 @@ export function applySnapshot(view: RunView, state: RunState): RunView {
     check_command: state.check_command ?? null,
     // Merges happen after the run, outside the event stream: the snapshot is their only source.
     merges: state.merges ?? [],
+    strategy: state.strategy ?? null,
   };
   if (includeProgress) {
     next = {
@@ -158,12 +172,24 @@ export function applySnapshot(view: RunView, state: RunState): RunView {
       started_at: state.started_at,
       finished_at: state.finished_at,
       recommended_agent_id: state.recommended_agent_id ?? null,
+      ...selectionOf(state),
     };
   }
   for (const result of state.results) {
     next = updateAgent(next, result.agent_id, (agent) => mergeAgentState(agent, result, includeProgress));
   }
   return next;
+}
+
+/** The run's spending, savings and verdict as a state carries them (older runs have none). */
+function selectionOf(state: RunState): Pick<RunView, 'spending' | 'savings' | 'judge' | 'ranked_by' | 'ranking_note'> {
+  return {
+    spending: state.totals ?? null,
+    savings: state.savings ?? null,
+    judge: state.judge ?? null,
+    ranked_by: state.ranked_by ?? 'rules',
+    ranking_note: state.ranking_note ?? null,
+  };
 }
 
 /** The last tool call of the timeline that has no result yet, which a tool result answers. */
@@ -211,7 +237,9 @@ export function applyEvent(view: RunView, event: RunEvent): RunView {
         timeline: attachToolResult(agent.timeline, { text: event.text, is_error: event.is_error }),
       }));
     case 'agent_result':
-      return updateAgent(next, event.agent_id, (agent) => mergeAgentState(agent, event.result, true));
+      return updateAgent({ ...next, spending: event.totals ?? next.spending }, event.agent_id, (agent) => mergeAgentState(agent, event.result, true));
+    case 'judge_result':
+      return { ...next, judge: event.judge, spending: event.totals };
     case 'run_finished': {
       let finished: RunView = {
         ...next,
@@ -222,6 +250,8 @@ export function applyEvent(view: RunView, event: RunEvent): RunView {
         started_at: event.run.started_at,
         finished_at: event.run.finished_at,
         recommended_agent_id: event.run.recommended_agent_id ?? null,
+        strategy: event.run.strategy ?? null,
+        ...selectionOf(event.run),
         finished: true,
       };
       for (const result of event.run.results) {

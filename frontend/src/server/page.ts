@@ -33,6 +33,23 @@ export function renderPage(): string {
       <p id="prompt-hint" class="hint">Each agent gets this prompt in its own worktree. Ctrl+Enter runs it.</p>
       <label for="check-command">Check command <span class="hint">(optional: run in each agent's sandbox when it ends, to rank them)</span></label>
       <input id="check-command" name="check_command" type="text" autocomplete="off" spellcheck="false" placeholder="npm test">
+      <details class="best-of-n">
+        <summary>Best of N: stop early, start adaptively, judge</summary>
+        <div class="best-of-n-fields">
+          <label for="select-mode">Pick the winner by</label>
+          <select id="select-mode" name="select">
+            <option value="">the check (default)</option>
+            <option value="check+judge">a judge among those passing the check</option>
+            <option value="judge">a judge among all that finished</option>
+          </select>
+          <label class="inline"><input id="stop-first-pass" name="stop_when" type="checkbox" value="first_pass"> Stop the others once one passes the check</label>
+          <label for="start-with">Start with <span class="hint">(empty: all at once; else this many, more only while none passes)</span></label>
+          <input id="start-with" name="start_with" type="number" min="1" max="${MAX_AGENTS}" step="1" inputmode="numeric">
+          <label class="inline"><input id="learn-from-failures" name="learn_from_failures" type="checkbox"> Tell later attempts how earlier ones failed</label>
+          <label for="budget">Budget in USD <span class="hint">(optional: never exceeded)</span></label>
+          <input id="budget" name="budget_usd" type="number" min="0" step="0.01" inputmode="decimal">
+        </div>
+      </details>
       <div class="form-row">
         <label for="agents">Agents</label>
         <input id="agents" name="agents" type="range" min="${MIN_AGENTS}" max="${MAX_AGENTS}" step="1" value="${DEFAULT_AGENTS}"
@@ -59,6 +76,18 @@ export function renderPage(): string {
         <div><dt>Recommended</dt><dd id="run-recommended">—</dd></div>
       </dl>
       <details class="run-prompt"><summary>Prompt</summary><pre id="run-prompt"></pre></details>
+      <section id="leaderboard" class="leaderboard" aria-labelledby="leaderboard-title" hidden>
+        <h3 id="leaderboard-title">Leaderboard</h3>
+        <p id="leaderboard-winner" class="winner-line" role="status" hidden></p>
+        <p id="leaderboard-note" class="note" role="status" hidden></p>
+        <p id="leaderboard-judge" class="hint" hidden></p>
+        <p id="leaderboard-savings" class="hint" hidden></p>
+        <p id="leaderboard-totals" class="hint" hidden></p>
+        <div class="table-scroll"><table>
+          <thead><tr><th scope="col">Rank</th><th scope="col">Attempt</th><th scope="col">Status</th><th scope="col">Check</th><th scope="col">Tokens</th><th scope="col">Cost</th><th scope="col">Time</th><th scope="col">Why</th></tr></thead>
+          <tbody id="leaderboard-rows"></tbody>
+        </table></div>
+      </section>
       <div id="agent-panels" class="agents"></div>
     </section>
   </main>

@@ -145,7 +145,7 @@ export function judgeReply(prompt: string): ScriptedReply {
     agent_id,
     reason: index === 0 ? `agent ${agent_id}'s change reads best against the task (offline judge, scripted)` : `agent ${agent_id} ranks ${index + 1} (offline judge, scripted)`,
   }));
-  const verdict = { ranking, summary: order.length ? `Agent ${order[0]} wins: scripted by the offline judge.` : 'No candidates.' };
+  const verdict = { ranking, summary: order.length ? `agent ${order[0]}'s change reads best against the task (offline judge, scripted)` : 'no candidates' };
   return {
     kind: 'message',
     content: [{ type: 'text', text: `Offline judge here. My verdict:\n\n\`\`\`json\n${JSON.stringify(verdict, null, 2)}\n\`\`\`` }],
