@@ -4,6 +4,7 @@ import type { Pair, Sample } from './measures/agents.ts';
 import type { ApiSample } from './measures/api-load.ts';
 import type { ScaleSample, ScaleSettings } from './measures/scale.ts';
 import type { SoakSample, SoakSettings } from './measures/soak.ts';
+import { BEST_OF_N_CONFIGURATIONS, ONE_IN_THREE_CHECK, type BestOfNSample } from './measures/best-of-n.ts';
 import type { ProfileSummary } from './lib/profile.ts';
 import { formatSummary, mib, percentile, ratio, summarize } from './lib/stats.ts';
 
@@ -17,8 +18,12 @@ export interface Results {
   scale: { settings: ScaleSettings; ours: ScaleSample[]; floor: ScaleSample[] } | undefined;
   /** Absent in results written before the soak existed. */
   soak?: { settings: SoakSettings; sample: SoakSample } | undefined;
+  /** Absent in results written before best of N existed. */
+  bestOfN?: { samples: BestOfNSample[] } | undefined;
   profiles: Array<{ label: string; summary: ProfileSummary }>;
   errors: string[];
+  /** Sections carried over from an earlier run (BENCH_MERGE=1). */
+  notes?: string[];
   /** Hand-written analysis kept beside the generator (bench/ANALYSIS.md), appended as is. */
   analysis: string;
 }
@@ -209,6 +214,29 @@ function soakSection({ settings, sample }: { settings: SoakSettings; sample: Soa
   ].join('\n');
 }
 
+function bestOfNSection({ samples }: { samples: BestOfNSample[] }): string {
+  const rows = BEST_OF_N_CONFIGURATIONS.map(({ label }) => {
+    const mine = samples.filter((sample) => sample.label === label);
+    const cell = (read: (sample: BestOfNSample) => number, digits: number, scale = 1): string => formatSummary(summarize(mine.map(read).filter(Number.isFinite).map((value) => value / scale)), digits);
+    const passed = [...new Set(mine.flatMap((sample) => sample.passed))].join(', ') || 'none';
+    return `| ${label} | ${cell((sample) => sample.attemptsStarted, 0)} | ${cell((sample) => sample.costUsd, 4)} | ${cell((sample) => sample.firstPassMs, 1, 1_000)} | ${cell((sample) => sample.runMs, 1, 1_000)} | ${cell((sample) => sample.savingsUsd, 4)} | ${passed} |`;
+  });
+  const repetitions = Math.max(...BEST_OF_N_CONFIGURATIONS.map(({ label }) => samples.filter((sample) => sample.label === label).length));
+  return [
+    '## 7. Best of N: fixed N = 5 against early stop and adaptive attempts',
+    '',
+    `One attempt in three passes: the check \`${ONE_IN_THREE_CHECK}\` passes only for agents 3, 6 and 9 (each offline-model`,
+    `agent writes \`agent-<N>.md\`), so agent 3 is the first to pass everywhere. Each configuration run ${repetitions} time(s), in turn,`,
+    "on one orchestrator (local runtime, MAX_CONCURRENT_AGENTS=5); cost is the run's `totals.cost_usd` (the offline model's token",
+    "counts priced by Claude Code), time to the first pass is `totals.first_pass_ms` (run start → the end of agent 3's check).",
+    'An attempt cancelled by early stop reports no cost (its SDK session ends without a result), so its partial spend is not in the cost.',
+    '',
+    '| Configuration | Attempts started | Cost (USD) | Time to first pass (s) | Run wall time (s) | Estimated savings (USD) | Passed |',
+    '|---|---|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
+}
+
 export function renderResults(results: Results): string {
   const { machine } = results;
   const settings = Object.entries(results.settings).map(([key, value]) => `${key}=${String(value)}`).join(', ');
@@ -230,12 +258,14 @@ export function renderResults(results: Results): string {
     '',
   ];
   if (results.errors.length > 0) sections.push('**Errors:**', '', ...results.errors.map((error) => `- ${error}`), '');
+  if (results.notes?.length) sections.push('**Notes:**', '', ...results.notes.map((note) => `- ${note}`), '');
   const pairs = results.pairs;
   if (pairs.length > 0) sections.push(setupSection(pairs), '', wallSection(pairs), '');
   if (results.api) sections.push(apiSection(results.api), '');
   if (pairs.length > 0) sections.push(eventSection(pairs), '');
   if (results.scale) sections.push(scaleSection(results.scale), '');
   if (results.soak) sections.push(soakSection(results.soak), '');
+  if (results.bestOfN) sections.push(bestOfNSection(results.bestOfN), '');
   if (results.profiles.length > 0) sections.push(profileSection(results.profiles), '');
   if (results.analysis.trim()) sections.push(results.analysis.trim(), '');
   return sections.join('\n');
