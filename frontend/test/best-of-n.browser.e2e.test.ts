@@ -4,8 +4,9 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { startFrontendProcess, startOrchestrator, type Service } from './support/processes.ts';
+import { waitForText } from './support/wait.ts';
 import { skipUnlessRequired } from '../../backend/orchestrator/test/support/required.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -17,16 +18,6 @@ const skip = skipUnlessRequired(existsSync(CHROMIUM) ? false : `${CHROMIUM} is m
 let orchestrator: Service | undefined;
 let frontend: Service | undefined;
 let browser: Browser | undefined;
-
-async function waitForText(locator: Locator, pattern: RegExp, timeoutMs: number): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const text = (await locator.textContent()) ?? '';
-    if (pattern.test(text)) return text;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}; last text: ${JSON.stringify(text)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 /** Fills the form, opens Best of N, picks the winner's selection, and runs with this many agents. */
 async function startRun(page: Page, prompt: string, agents: number, fields: { check?: string; select: string }): Promise<void> {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { startFrontendProcess, startOrchestrator, type Service } from './support/processes.ts';
 import { unusedPort } from './support/servers.ts';
+import { waitForText } from './support/wait.ts';
 import { skipUnlessRequired } from '../../backend/orchestrator/test/support/required.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -49,17 +50,6 @@ async function startRun(page: Page, prompt: string, agents: number): Promise<str
   assert.equal(await page.locator('#agents-value').textContent(), String(agents));
   await page.getByRole('button', { name: 'Run' }).click();
   return waitForText(page.locator('#run-id'), /^\d{8}_\d{6}_[0-9a-f]+$/, 15_000);
-}
-
-/** Polls from here: the page's policy forbids the string evaluation waitForFunction would need. */
-async function waitForText(locator: Locator, pattern: RegExp, timeoutMs: number): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const text = (await locator.textContent()) ?? '';
-    if (pattern.test(text)) return text;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}; last text: ${JSON.stringify(text)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 async function waitForRunStatus(page: Page, status: string): Promise<void> {
