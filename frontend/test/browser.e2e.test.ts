@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { startFrontendProcess, startOrchestrator, type Service } from './support/processes.ts';
 import { unusedPort } from './support/servers.ts';
 import { waitForText } from './support/wait.ts';

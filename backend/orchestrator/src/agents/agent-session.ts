@@ -15,6 +15,8 @@ export const SANDBOX_TOOLS = ['Bash', 'Read', 'Write', 'Edit', 'NotebookEdit'] a
 // The rest of what `claude mcp serve` offers would let an agent reach out (web) or start more agents.
 export const DENIED_TOOLS = ['Agent', 'WebFetch', 'WebSearch', 'CronCreate', 'CronDelete', 'CronList', 'ScheduleWakeup', 'SendMessage', 'Workflow', 'EnterWorktree', 'ExitWorktree', 'Skill', 'Monitor', 'TaskStop', 'ListAgents', 'ReportFindings', 'ToolSearch'];
 const MAX_MESSAGES = 500;
+/** How long Claude Code waits for the sandbox's MCP server to start. */
+const MCP_STARTUP_TIMEOUT_MS = 120_000;
 
 /**
  * The SDK options that make a sandbox's MCP server the agent's only tools: built-ins off, host settings
@@ -130,6 +132,9 @@ export async function runAgentSession(input: AgentSessionInput): Promise<AgentOu
       CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
       DISABLE_TELEMETRY: '1',
       DISABLE_ERROR_REPORTING: '1',
+      // Claude Code waits 30 s for an MCP server by default; on a loaded machine the sandbox's server can take
+      // longer, and the agent would then work on without any tools at all.
+      MCP_TIMEOUT: String(MCP_STARTUP_TIMEOUT_MS),
     };
     if (input.model.baseUrl) environment['ANTHROPIC_BASE_URL'] = input.model.baseUrl;
     // Claude Code refuses to bypass permissions as root unless told it is sandboxed; the agent's tools
