@@ -219,7 +219,8 @@ function bestOfNSection({ samples }: { samples: BestOfNSample[] }): string {
     const mine = samples.filter((sample) => sample.label === label);
     const cell = (read: (sample: BestOfNSample) => number, digits: number, scale = 1): string => formatSummary(summarize(mine.map(read).filter(Number.isFinite).map((value) => value / scale)), digits);
     const passed = [...new Set(mine.flatMap((sample) => sample.passed))].join(', ') || 'none';
-    return `| ${label} | ${cell((sample) => sample.attemptsStarted, 0)} | ${cell((sample) => sample.costUsd, 4)} | ${cell((sample) => sample.firstPassMs, 1, 1_000)} | ${cell((sample) => sample.runMs, 1, 1_000)} | ${cell((sample) => sample.savingsUsd, 4)} | ${passed} |`;
+    const errors = mine.reduce((sum, sample) => sum + (sample.errors?.length ?? 0), 0);
+    return `| ${label} | ${cell((sample) => sample.attemptsStarted, 0)} | ${cell((sample) => sample.costUsd, 4)} | ${cell((sample) => sample.firstPassMs, 1, 1_000)} | ${cell((sample) => sample.runMs, 1, 1_000)} | ${cell((sample) => sample.savingsUsd, 4)} | ${passed} | ${errors} |`;
   });
   const repetitions = Math.max(...BEST_OF_N_CONFIGURATIONS.map(({ label }) => samples.filter((sample) => sample.label === label).length));
   return [
@@ -231,8 +232,8 @@ function bestOfNSection({ samples }: { samples: BestOfNSample[] }): string {
     "counts priced by Claude Code), time to the first pass is `totals.first_pass_ms` (run start → the end of agent 3's check).",
     'An attempt cancelled by early stop reports no cost (its SDK session ends without a result), so its partial spend is not in the cost.',
     '',
-    '| Configuration | Attempts started | Cost (USD) | Time to first pass (s) | Run wall time (s) | Estimated savings (USD) | Passed |',
-    '|---|---|---|---|---|---|---|',
+    '| Configuration | Attempts started | Cost (USD) | Time to first pass (s) | Run wall time (s) | Estimated savings (USD) | Passed | Attempts in error (all repetitions) |',
+    '|---|---|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
 }

@@ -31,12 +31,14 @@ export interface BestOfNSample {
   runMs: number;
   savingsUsd: number;
   passed: number[];
+  /** Attempts that ended in error (not stopped by the run), with the reason: a loaded machine shows here. */
+  errors: string[];
 }
 
 interface RunTotalsView {
   totals: { attempts_started: number; cost_usd: number; first_pass_ms: number | null; duration_ms: number | null } | null;
   savings: { estimated_cost_usd: number } | null;
-  results: Array<{ agent_id: number; status: string; check: { status: string } | null }>;
+  results: Array<{ agent_id: number; status: string; error?: string; check: { status: string } | null }>;
 }
 
 export async function measureBestOfN(context: AgentsContext, orchestrator: Orchestrator, repetitions: number): Promise<BestOfNSample[]> {
@@ -54,10 +56,11 @@ export async function measureBestOfN(context: AgentsContext, orchestrator: Orche
         runMs: state.totals?.duration_ms ?? Number.NaN,
         savingsUsd: state.savings?.estimated_cost_usd ?? 0,
         passed: state.results.filter((agent) => agent.status === 'success' && agent.check?.status === 'passed').map((agent) => agent.agent_id),
+        errors: state.results.filter((agent) => agent.status === 'error').map((agent) => `agent ${agent.agent_id}: ${agent.error ?? 'error'}`),
       };
       samples.push(sample);
       context.log(
-        `best of N #${repetition + 1} ${sample.label}: ${sample.attemptsStarted} attempts, $${sample.costUsd.toFixed(4)}, first pass ${(sample.firstPassMs / 1_000).toFixed(1)} s, run ${(sample.runMs / 1_000).toFixed(1)} s`,
+        `best of N #${repetition + 1} ${sample.label}: ${sample.attemptsStarted} attempts, $${sample.costUsd.toFixed(4)}, first pass ${(sample.firstPassMs / 1_000).toFixed(1)} s, run ${(sample.runMs / 1_000).toFixed(1)} s${sample.errors.length ? `; in error: ${sample.errors.join('; ')}` : ''}`,
       );
     }
   }
