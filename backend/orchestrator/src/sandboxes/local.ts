@@ -1,5 +1,5 @@
 // The `local` runtime: the agent's `claude mcp serve` runs as a plain child process in its worktree (no isolation; for development and machines without Docker).
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink } from 'node:fs/promises';
 import { execa } from 'execa';
 import type { Config } from '../config.ts';
 import { runToOutcome } from '../process/run-cli.ts';
@@ -9,6 +9,11 @@ export interface LocalRuntimeOptions {
   claudeExecutable: string;
   /** PATH given to the agent's tools. */
   searchPath: string;
+  /**
+   * The workspace this orchestrator owns (WORKSPACE_LOCAL): the start-up reaper removes only tool servers
+   * working in it, never those of another orchestrator on the same machine.
+   */
+  workspaceRoot?: string;
 }
 
 /** Marks the MCP server's process so `stop()` and the start-up reaper find it even though the SDK spawned it. */
@@ -93,9 +98,14 @@ export class LocalRuntime implements SandboxRuntime {
 
   async reapStale(isRunLive: (runId: string) => boolean): Promise<string[]> {
     const removed: string[] = [];
+    const root = this.#options.workspaceRoot;
     for (const { pid, marker } of await markedProcesses()) {
       const runId = marker.split('/')[0] ?? '';
       if (isRunLive(runId)) continue;
+      if (root !== undefined) {
+        const directory = await readlink(`/proc/${pid}/cwd`).catch(() => '');
+        if (directory !== root && !directory.startsWith(`${root}/`)) continue;
+      }
       kill(pid);
       removed.push(`pid ${pid} (${marker})`);
     }
@@ -155,5 +165,5 @@ export class LocalRuntime implements SandboxRuntime {
 }
 
 export function createLocalRuntime(config: Config, searchPath: string): LocalRuntime {
-  return new LocalRuntime({ claudeExecutable: config.claudeExecutable, searchPath });
+  return new LocalRuntime({ claudeExecutable: config.claudeExecutable, searchPath, workspaceRoot: config.workspaceLocal });
 }
