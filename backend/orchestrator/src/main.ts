@@ -7,6 +7,8 @@ import { createRunMachinery } from './runs/wiring.ts';
 import { createSandboxExecutor } from './runs/agent-runner.ts';
 import { selectRuntime } from './sandboxes/registry.ts';
 import { startOfflineModel, type OfflineModel } from '@multiclaude/offline-model';
+import { ANTHROPIC_API_URL, startModelProxy } from './model-proxy/model-proxy.ts';
+import { scrubOwnEnvironment } from './process/scrub-environment.ts';
 
 let config;
 try {
@@ -27,6 +29,9 @@ const logging = await createFileLogging({
   secrets: [config.anthropicApiKey, config.orchestratorToken],
 });
 const { logger } = logging;
+// Read once above; from here on neither this process's environ nor any child's environment holds them.
+const scrub = scrubOwnEnvironment();
+if (scrub.error) logger.warn({ error: scrub.error, scrubbed: scrub.scrubbed }, 'could not blank the secrets in this process environment: /proc/<pid>/environ still shows them to processes of the same user');
 if (logging.files) logger.info({ ...logging.files, max_size_bytes: config.logMaxSizeBytes, max_files: config.logMaxFiles }, 'log files');
 const searchPath = process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin';
 
@@ -42,6 +47,9 @@ if (!config.anthropicApiKey && !baseUrl) {
   modelDescription = baseUrl ? `Messages API at ${baseUrl}` : 'Anthropic API';
 }
 
+// Agents reach the model only through this proxy, with a token of their own; the real key stays here.
+const modelProxy = await startModelProxy({ upstreamUrl: baseUrl ?? ANTHROPIC_API_URL, apiKey: config.anthropicApiKey, logger });
+
 const { runtime, known, reason } = await selectRuntime({ config, searchPath, logger });
 logger.info({ runtime: runtime.name, reason }, 'sandbox runtime chosen');
 
@@ -51,7 +59,8 @@ const machinery = createRunMachinery({
   maxQueuedRuns: config.maxQueuedRuns,
   executor: createSandboxExecutor({
     runtime,
-    model: { apiKey: config.anthropicApiKey ?? 'offline-demo', baseUrl, model: config.model },
+    modelAccess: modelProxy,
+    modelName: config.model,
     claudeExecutable: config.claudeExecutable,
     maxTurns: config.maxAgentTurns,
     agentTimeoutMs: config.agentTimeoutMs,
@@ -101,6 +110,7 @@ async function shutdown(signal: string): Promise<void> {
   forced.unref();
   server.close();
   await manager.stop();
+  await modelProxy.close();
   await offlineModel?.close();
   await logging.close();
   process.exit(0);

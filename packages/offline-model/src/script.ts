@@ -9,6 +9,11 @@
 //                                    answer after the second tool result on, e.g. after the commit)
 //   [[file name=clock.ts]]           the file to write (default agent-<N>.md)
 //   [[text]]                         answer with text only, no tools
+//   [[bash cmd="ls -la /proc"]]      run this command with the Bash tool first, then answer with its output
+//                                    and stop (no file, no commit); several run in order; cmd='...' for a
+//                                    command holding double quotes. For tests that attack through an agent.
+//   [[usage input_tokens=1000000 output_tokens=10]]
+//                                    report these token counts in each answer's usage (for budget tests)
 
 export interface ToolUse {
   type: 'tool_use';
@@ -22,8 +27,16 @@ export interface TextBlock {
 }
 export type ContentBlock = TextBlock | ToolUse;
 
+/** Token counts an answer reports instead of the estimate. */
+export interface ReportedUsage {
+  input_tokens?: number;
+  output_tokens?: number;
+  cache_creation_input_tokens?: number;
+  cache_read_input_tokens?: number;
+}
+
 export type ScriptedReply =
-  | { kind: 'message'; content: ContentBlock[]; stopReason: 'end_turn' | 'tool_use'; delayMs: number }
+  | { kind: 'message'; content: ContentBlock[]; stopReason: 'end_turn' | 'tool_use'; delayMs: number; usage?: ReportedUsage }
   | { kind: 'error'; status: number; errorType: string; message: string; delayMs: number };
 
 export interface Directive {
@@ -48,19 +61,23 @@ export interface MessagesRequest {
   tools?: Array<{ name: string }>;
 }
 
-const DIRECTIVE = /\[\[(\w+)((?:\s+\w+=[^\]\s]+)*)\s*\]\]/g;
+// A value is one word, or anything between double quotes (no double quote) or single quotes (no single quote).
+const DIRECTIVE = /\[\[(\w+)((?:\s+\w+=(?:"[^"]*"|'[^']*'|[^\]\s"']+))*)\s*\]\]/g;
+const ARGUMENT = /(\w+)=(?:"([^"]*)"|'([^']*)'|([^\]\s"']+))/g;
 
 export function parseDirectives(task: string): Directive[] {
   const directives: Directive[] = [];
   for (const match of task.matchAll(DIRECTIVE)) {
     const args: Record<string, string> = {};
-    for (const pair of (match[2] ?? '').trim().split(/\s+/).filter(Boolean)) {
-      const [key, value] = pair.split('=');
-      if (key && value !== undefined) args[key] = value;
-    }
+    for (const pair of (match[2] ?? '').matchAll(ARGUMENT)) args[pair[1]!] = pair[2] ?? pair[3] ?? pair[4] ?? '';
     directives.push({ name: match[1]!, args });
   }
   return directives;
+}
+
+/** Every directive of this name that applies to the agent, in the task's order. */
+export function directivesFor(directives: Directive[], name: string, agentId: number | null): Directive[] {
+  return directives.filter((directive) => directive.name === name && directiveFor([directive], name, agentId) !== undefined);
 }
 
 /** A directive applies to an agent when it names no agent, or names this one (agent=2 or agent=1,3). */
@@ -105,6 +122,28 @@ function toolResultsSoFar(request: MessagesRequest): number {
   return count;
 }
 
+/** The text of the last tool result in the conversation, as the model received it. */
+export function lastToolResult(request: MessagesRequest): string {
+  let text = '';
+  for (const message of request.messages ?? []) {
+    if (message.role !== 'user' || !Array.isArray(message.content)) continue;
+    for (const block of message.content as Array<{ type?: string; content?: unknown }>) {
+      if (block.type === 'tool_result') text = textOf(block.content);
+    }
+  }
+  return text;
+}
+
+function reportedUsage(directive: Directive | undefined): ReportedUsage | undefined {
+  if (!directive) return undefined;
+  const usage: ReportedUsage = {};
+  for (const key of ['input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'] as const) {
+    const value = Number(directive.args[key]);
+    if (Number.isInteger(value) && value >= 0) usage[key] = value;
+  }
+  return usage;
+}
+
 function findTool(request: MessagesRequest, name: string): string | undefined {
   return (request.tools ?? []).map((tool) => tool.name).find((tool) => tool === name || tool.endsWith(`__${name}`));
 }
@@ -119,6 +158,14 @@ function firstLine(task: string): string {
  * `[[overload times=N]]` stops after N.
  */
 export function scriptReply(request: MessagesRequest, overloadsServed: number, idSeed: string): ScriptedReply {
+  const reply = scriptedContent(request, overloadsServed, idSeed);
+  if (reply.kind !== 'message') return reply;
+  const context = readAgentContext(request);
+  const usage = reportedUsage(directiveFor(parseDirectives(context.task), 'usage', context.agentId));
+  return usage ? { ...reply, usage } : reply;
+}
+
+function scriptedContent(request: MessagesRequest, overloadsServed: number, idSeed: string): ScriptedReply {
   const context = readAgentContext(request);
   const directives = parseDirectives(context.task);
   const slow = directiveFor(directives, 'slow', context.agentId);
@@ -157,6 +204,21 @@ export function scriptReply(request: MessagesRequest, overloadsServed: number, i
   const fileName = directiveFor(directives, 'file', agentId)?.args['name'] ?? `agent-${agentId}.md`;
   const filePath = `${directory === '/' ? '' : directory}/${fileName}`;
   const step = toolResultsSoFar(request);
+  const commands = directivesFor(directives, 'bash', agentId).map((directive) => directive.args['cmd'] ?? '');
+  if (commands.length > 0) {
+    if (step < commands.length) {
+      return {
+        kind: 'message',
+        content: [
+          { type: 'text', text: 'I run the command I was given.' },
+          { type: 'tool_use', id: `toolu_${idSeed}_bash${step}`, name: bash, input: { command: commands[step]!, description: 'Run the given command' } },
+        ],
+        stopReason: 'tool_use',
+        delayMs,
+      };
+    }
+    return { kind: 'message', content: [{ type: 'text', text: `The command printed:\n${lastToolResult(request)}` }], stopReason: 'end_turn', delayMs };
+  }
   if (step === 0) {
     return {
       kind: 'message',

@@ -46,3 +46,32 @@ test('an overload directive answers 529 the given number of times, then carries 
   assert.equal(scriptReply(request, 1, 'a').kind, 'error');
   assert.equal(scriptReply(request, 2, 'a').kind, 'message');
 });
+
+test('directive values may be quoted, so a command can hold spaces and the other quote', () => {
+  assert.deepEqual(parseDirectives(`[[bash cmd="env | sort" agent=1]] [[bash cmd='echo "hi"']]`), [
+    { name: 'bash', args: { cmd: 'env | sort', agent: '1' } },
+    { name: 'bash', args: { cmd: 'echo "hi"' } },
+  ]);
+});
+
+test('a bash directive runs its commands with the Bash tool in order, then answers with the last output', () => {
+  const task = `x [[bash cmd="id -u"]] [[bash cmd='echo "done"']]`;
+  const start = [{ role: 'user', content: prompt(task) }];
+  const commandAt = (messages: Array<{ role: string; content: unknown }>) => {
+    const reply = scriptReply({ messages, tools }, 0, 'a');
+    const call = reply.kind === 'message' ? reply.content.find((block) => block.type === 'tool_use') : undefined;
+    return call?.type === 'tool_use' ? [call.name, call.input['command']] : undefined;
+  };
+  assert.deepEqual(commandAt(start), ['mcp__sandbox__Bash', 'id -u']);
+  const afterFirst = [...start, { role: 'assistant', content: [] }, { role: 'user', content: [{ type: 'tool_result', content: '0' }] }];
+  assert.deepEqual(commandAt(afterFirst), ['mcp__sandbox__Bash', 'echo "done"']);
+  const afterSecond = [...afterFirst, { role: 'user', content: [{ type: 'tool_result', content: [{ type: 'text', text: 'done' }] }] }];
+  const last = scriptReply({ messages: afterSecond, tools }, 0, 'c');
+  assert.equal(last.kind === 'message' && last.stopReason, 'end_turn');
+  assert.match(last.kind === 'message' && last.content[0]?.type === 'text' ? last.content[0].text : '', /printed:\ndone$/);
+});
+
+test('a usage directive sets the token counts an answer reports', () => {
+  const reply = scriptReply({ messages: [{ role: 'user', content: prompt('x [[usage input_tokens=1000000 output_tokens=5]]') }], tools }, 0, 'a');
+  assert.deepEqual(reply.kind === 'message' && reply.usage, { input_tokens: 1_000_000, output_tokens: 5 });
+});
