@@ -1,39 +1,68 @@
-// Blanks secrets in this process's own environment block, so /proc/<orchestrator pid>/environ (readable by every process of the same user, an agent's tools in the local runtime among them) no longer shows them once the configuration has read them.
-import { closeSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+// Blanks secrets in the environment block of this process and of the children it started before reading its configuration, so /proc/<pid>/environ (readable by every process of the same user, an agent's tools in the local runtime among them) no longer shows them.
+import { closeSync, openSync, readdirSync, readFileSync, readSync, writeSync } from 'node:fs';
 
 /** Variables that hold credentials: read once by the configuration, then blanked. */
 export const SECRET_VARIABLES = ['ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'ORCHESTRATOR_TOKEN'] as const;
 
 export interface ScrubResult {
-  /** Variables whose values were overwritten. */
+  /** Variables whose values were overwritten (with the pid, for a child's). */
   scrubbed: string[];
   /** Why nothing could be overwritten (no /proc, a kernel that refuses writes to /proc/self/mem). */
   error?: string;
 }
 
-/** Where the kernel keeps the initial environment: fields 50 and 51 of /proc/self/stat (Linux 3.5+). */
-function environmentBounds(): { start: number; end: number } {
-  const stat = readFileSync('/proc/self/stat', 'utf8');
-  // The command name (field 2) may hold spaces; the fields after its closing parenthesis start at field 3.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).trim().split(' ');
+/** The fields of /proc/<pid>/stat from field 3 on (the command name, field 2, may hold spaces). */
+function statFields(pid: number | 'self'): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).trim().split(' ');
+}
+
+/** Where the kernel keeps a process's initial environment: fields 50 and 51 of its stat (Linux 3.5+). */
+function environmentBounds(pid: number | 'self'): { start: number; end: number } {
+  const fields = statFields(pid);
   const start = Number(fields[50 - 3]);
   const end = Number(fields[51 - 3]);
-  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || end <= start) throw new Error('no environment bounds in /proc/self/stat');
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || end <= start) throw new Error(`no environment bounds in /proc/${pid}/stat`);
   return { start, end };
 }
 
+/** This process's children: the only processes it started before it could hide its secrets (tsx's esbuild service). */
+function childProcessIds(): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (Number(statFields(Number(entry))[1]) === process.pid) children.push(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return children;
+}
+
 /**
- * Overwrites the values of `names` in the environment block with `*`, in place through /proc/self/mem,
- * and removes them from process.env so no child inherits them; call it after the configuration has been
- * read. Never throws.
+ * Overwrites the values of `names` with `*` in the environment block of this process and of its
+ * children, in place through /proc/<pid>/mem, and removes them from process.env so no later child
+ * inherits them; call it once the configuration has been read. Never throws.
  */
 export function scrubOwnEnvironment(names: readonly string[] = SECRET_VARIABLES): ScrubResult {
+  const result = scrubEnvironment('self', names);
+  for (const name of names) delete process.env[name];
+  for (const child of childProcessIds()) {
+    const scrubbed = scrubEnvironment(child, names);
+    result.scrubbed.push(...scrubbed.scrubbed.map((name) => `${name} (pid ${child})`));
+    if (scrubbed.error && !result.error) result.error = `pid ${child}: ${scrubbed.error}`;
+  }
+  return result;
+}
+
+function scrubEnvironment(pid: number | 'self', names: readonly string[]): ScrubResult {
   const scrubbed: string[] = [];
   let descriptor: number | undefined;
   try {
-    const { start, end } = environmentBounds();
+    const { start, end } = environmentBounds(pid);
     const block = Buffer.alloc(end - start);
-    descriptor = openSync('/proc/self/mem', 'r+');
+    descriptor = openSync(`/proc/${pid}/mem`, 'r+');
     readSync(descriptor, block, 0, block.length, start);
     let offset = 0;
     while (offset < block.length) {
@@ -54,6 +83,5 @@ export function scrubOwnEnvironment(names: readonly string[] = SECRET_VARIABLES)
     return { scrubbed, error: (error as Error).message };
   } finally {
     if (descriptor !== undefined) closeSync(descriptor);
-    for (const name of names) delete process.env[name];
   }
 }
