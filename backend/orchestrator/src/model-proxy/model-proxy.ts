@@ -165,6 +165,8 @@ export async function startModelProxy(options: ModelProxyOptions): Promise<Model
         upstreamRequest.destroy();
       }
     });
+    // Small writes (the request's head, then its body) go out at once rather than waiting on Nagle.
+    upstreamRequest.setNoDelay(true);
     request.pipe(upstreamRequest);
   });
   server.on('connection', (socket) => {
