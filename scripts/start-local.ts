@@ -2,19 +2,25 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { SECRET_VARIABLES, scrubOwnEnvironment } from '../backend/orchestrator/src/process/scrub-environment.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
+// Held here and handed to the services explicitly: this process's own environ (readable by an agent's
+// tools in the local runtime) is blanked before anything else starts.
+const secrets = Object.fromEntries(SECRET_VARIABLES.flatMap((name) => (process.env[name] ? [[name, process.env[name]]] : [])));
+scrubOwnEnvironment();
 const orchestratorPort = process.env['PORT'] ?? '8080';
 // PORT and HOST name the orchestrator's address; the frontend takes FRONTEND_PORT/FRONTEND_HOST and
-// is pointed at the orchestrator it was started with.
+// is pointed at the orchestrator it was started with. It needs the orchestrator token, not the API key.
 const frontendEnvironment: NodeJS.ProcessEnv = {
   ...process.env,
+  ...(secrets['ORCHESTRATOR_TOKEN'] ? { ORCHESTRATOR_TOKEN: secrets['ORCHESTRATOR_TOKEN'] } : {}),
   PORT: process.env['FRONTEND_PORT'] ?? '3000',
   HOST: process.env['FRONTEND_HOST'] ?? '127.0.0.1',
   ORCHESTRATOR_URL: process.env['ORCHESTRATOR_URL'] ?? `http://127.0.0.1:${orchestratorPort}`,
 };
 const services: Array<{ name: string; entry: string; env: NodeJS.ProcessEnv }> = [
-  { name: 'orchestrator', entry: 'backend/orchestrator/src/main.ts', env: process.env },
+  { name: 'orchestrator', entry: 'backend/orchestrator/src/main.ts', env: { ...process.env, ...secrets } },
   { name: 'frontend', entry: 'frontend/src/server/main.ts', env: frontendEnvironment },
 ].filter((service) => existsSync(path.join(root, service.entry)));
 

@@ -3,7 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { AgentGrants, budgetMessage, type GrantScope, type ModelGrant } from './agent-grants.ts';
+import { AgentGrants, budgetMessage, type AdmissionResult, type GrantScope, type ModelGrant } from './agent-grants.ts';
 import { UsageMeter } from './usage-meter.ts';
 
 /** Anthropic's API, when ANTHROPIC_BASE_URL does not name another endpoint. */
@@ -71,6 +71,24 @@ function forwardedHeaders(request: http.IncomingMessage, apiKey: string | undefi
   return headers;
 }
 
+/** A refused request's body is still read (and dropped), so the client sees an answer rather than a reset it would retry. */
+const MAX_REFUSED_BODY_BYTES = 64 * 1024 * 1024;
+
+function refuse(request: http.IncomingMessage, response: http.ServerResponse, admission: Exclude<AdmissionResult, { admitted: true }>): void {
+  let size = 0;
+  request.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > MAX_REFUSED_BODY_BYTES) request.destroy();
+  });
+  request.on('end', () => {
+    if (admission.reason === 'unknown_token') {
+      sendError(response, 401, 'authentication_error', 'model proxy: unknown or revoked agent token');
+    } else {
+      sendError(response, BUDGET_REFUSAL.status, BUDGET_REFUSAL.type, budgetMessage(admission.grant));
+    }
+  });
+}
+
 export async function startModelProxy(options: ModelProxyOptions): Promise<ModelProxy> {
   const upstream = new URL(options.upstreamUrl);
   const upstreamBasePath = upstream.pathname.replace(/\/+$/, '');
@@ -84,16 +102,13 @@ export async function startModelProxy(options: ModelProxyOptions): Promise<Model
   const server = http.createServer({ noDelay: true }, (request, response) => {
     const admission = grants.admit(agentToken(request));
     if (!admission.admitted) {
-      // The body is not read: drop the connection after answering rather than drain an unknown caller's upload.
-      response.setHeader('connection', 'close');
       if (admission.reason === 'unknown_token') {
         logger.warn({ method: request.method, path: request.url?.split('?')[0] }, 'model proxy: request with an unknown or revoked token refused');
-        sendError(response, 401, 'authentication_error', 'model proxy: unknown or revoked agent token');
       } else {
         const { runId, agentId } = admission.grant.scope;
         logger.warn({ run_id: runId, agent_id: agentId, spent_usd: admission.grant.spentUsd }, 'model proxy: budget reached, request refused');
-        sendError(response, BUDGET_REFUSAL.status, BUDGET_REFUSAL.type, budgetMessage(admission.grant));
       }
+      refuse(request, response, admission);
       return;
     }
     const { grant } = admission;
