@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { SECRET_VARIABLES, scrubOwnEnvironment } from '../backend/orchestrator/src/process/scrub-environment.ts';
+import { SECRET_VARIABLES, scrubOwnEnvironment, scrubProcessTree } from '../backend/orchestrator/src/process/scrub-environment.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 // Held here and handed to the services explicitly: this process's own environ (readable by an agent's
@@ -19,9 +19,11 @@ const frontendEnvironment: NodeJS.ProcessEnv = {
   HOST: process.env['FRONTEND_HOST'] ?? '127.0.0.1',
   ORCHESTRATOR_URL: process.env['ORCHESTRATOR_URL'] ?? `http://127.0.0.1:${orchestratorPort}`,
 };
-const services: Array<{ name: string; entry: string; env: NodeJS.ProcessEnv }> = [
+const frontendUrl = `http://${frontendEnvironment['HOST']}:${frontendEnvironment['PORT']}/`;
+const services: Array<{ name: string; entry: string; env: NodeJS.ProcessEnv; readyUrl?: string }> = [
+  // The orchestrator blanks its own copy once it has read its configuration.
   { name: 'orchestrator', entry: 'backend/orchestrator/src/main.ts', env: { ...process.env, ...secrets } },
-  { name: 'frontend', entry: 'frontend/src/server/main.ts', env: frontendEnvironment },
+  { name: 'frontend', entry: 'frontend/src/server/main.ts', env: frontendEnvironment, readyUrl: frontendUrl },
 ].filter((service) => existsSync(path.join(root, service.entry)));
 
 const children: ChildProcess[] = [];
@@ -50,6 +52,23 @@ for (const service of services) {
     }
   });
   children.push(child);
+  if (service.readyUrl && child.pid !== undefined) void blankOnceServing(child.pid, service.readyUrl);
+}
+
+/**
+ * A service that serves has read its configuration once and for all: its token's copy in its
+ * environ, and in its children's (tsx's esbuild), is blanked then, as the orchestrator does its own.
+ */
+async function blankOnceServing(pid: number, url: string): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (!stopping && Date.now() < deadline) {
+    if (await fetch(url, { signal: AbortSignal.timeout(2_000) }).then(() => true, () => false)) {
+      const result = scrubProcessTree(pid);
+      if (result.error) console.error(`could not blank the secrets in the environment of pid ${pid}: ${result.error}`);
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }
 process.on('SIGINT', () => stopAll(0));
 process.on('SIGTERM', () => stopAll(0));

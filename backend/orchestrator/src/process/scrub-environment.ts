@@ -26,13 +26,13 @@ function environmentBounds(pid: number | 'self'): { start: number; end: number }
   return { start, end };
 }
 
-/** This process's children: the only processes it started before it could hide its secrets (tsx's esbuild service). */
-function childProcessIds(): number[] {
+/** Processes whose parent is `parent`. */
+function childProcessIds(parent: number): number[] {
   const children: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (Number(statFields(Number(entry))[1]) === process.pid) children.push(Number(entry));
+      if (Number(statFields(Number(entry))[1]) === parent) children.push(Number(entry));
     } catch {
       // gone
     }
@@ -40,18 +40,35 @@ function childProcessIds(): number[] {
   return children;
 }
 
+function scrubInto(result: ScrubResult, pid: number, names: readonly string[]): void {
+  const scrubbed = scrubEnvironment(pid, names);
+  result.scrubbed.push(...scrubbed.scrubbed.map((name) => `${name} (pid ${pid})`));
+  if (scrubbed.error && !result.error) result.error = `pid ${pid}: ${scrubbed.error}`;
+}
+
 /**
  * Overwrites the values of `names` with `*` in the environment block of this process and of its
- * children, in place through /proc/<pid>/mem, and removes them from process.env so no later child
- * inherits them; call it once the configuration has been read. Never throws.
+ * children (the only processes it started before it could hide its secrets: tsx's esbuild service),
+ * in place through /proc/<pid>/mem, and removes them from process.env so no later child inherits them;
+ * call it once the configuration has been read. Never throws.
  */
 export function scrubOwnEnvironment(names: readonly string[] = SECRET_VARIABLES): ScrubResult {
   const result = scrubEnvironment('self', names);
   for (const name of names) delete process.env[name];
-  for (const child of childProcessIds()) {
-    const scrubbed = scrubEnvironment(child, names);
-    result.scrubbed.push(...scrubbed.scrubbed.map((name) => `${name} (pid ${child})`));
-    if (scrubbed.error && !result.error) result.error = `pid ${child}: ${scrubbed.error}`;
+  for (const child of childProcessIds(process.pid)) scrubInto(result, child, names);
+  return result;
+}
+
+/**
+ * The same for a child process that has read its configuration (it must not read these variables
+ * again) and all its descendants; a parent may write its children's memory. Never throws.
+ */
+export function scrubProcessTree(pid: number, names: readonly string[] = SECRET_VARIABLES): ScrubResult {
+  const result: ScrubResult = { scrubbed: [] };
+  const pending = [pid];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    scrubInto(result, next, names);
+    pending.push(...childProcessIds(next));
   }
   return result;
 }

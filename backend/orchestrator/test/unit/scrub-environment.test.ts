@@ -2,9 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { scrubProcessTree } from '../../src/process/scrub-environment.ts';
 
 const moduleUrl = new URL('../../src/process/scrub-environment.ts', import.meta.url).href;
 
@@ -41,5 +43,23 @@ setTimeout(() => {}, 60_000);`;
     child.kill('SIGKILL');
     // An orphaned sleep outlives its parent: ended by its pid.
     if (early) process.kill(early, 'SIGKILL');
+  }
+});
+
+test('a parent blanks the secrets of a child that has read its configuration, and of the child’s own children', async () => {
+  const secret = randomBytes(24).toString('hex');
+  const child = spawn('sh', ['-c', 'sleep 60 & wait'], { env: { PATH: process.env['PATH'] ?? '', ORCHESTRATOR_TOKEN: secret }, stdio: 'ignore' });
+  const grandchildren = (): number[] =>
+    readdirSync('/proc').filter((entry) => /^\d+$/.test(entry) && readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]?.split(' ')[1] === String(child.pid)).map(Number);
+  try {
+    while (grandchildren().length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    const result = scrubProcessTree(child.pid!);
+    assert.equal(result.error, undefined);
+    for (const pid of [child.pid!, ...grandchildren()]) {
+      assert.ok(!(await readFile(`/proc/${pid}/environ`, 'utf8')).includes(secret), `pid ${pid} still holds the secret`);
+    }
+  } finally {
+    for (const pid of grandchildren()) process.kill(pid, 'SIGKILL');
+    child.kill('SIGKILL');
   }
 });
