@@ -26,7 +26,7 @@ const logging = await createFileLogging({
   level: config.logLevel,
   maxSizeBytes: config.logMaxSizeBytes,
   maxFiles: config.logMaxFiles,
-  secrets: [config.anthropicApiKey, config.orchestratorToken],
+  secrets: [config.anthropicApiKey, config.anthropicAuthToken, config.orchestratorToken],
 });
 const { logger } = logging;
 // Read once above; from here on neither this process's environ nor any child's environment holds them.
@@ -38,7 +38,7 @@ const searchPath = process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin';
 let offlineModel: OfflineModel | undefined;
 let modelDescription: string;
 let baseUrl = config.anthropicBaseUrl;
-if (!config.anthropicApiKey && !baseUrl) {
+if (!config.anthropicApiKey && !config.anthropicAuthToken && !baseUrl) {
   offlineModel = await startOfflineModel();
   baseUrl = offlineModel.url;
   modelDescription = `offline demo model at ${baseUrl} (scripted, not Claude: set ANTHROPIC_API_KEY for real agents)`;
@@ -48,7 +48,12 @@ if (!config.anthropicApiKey && !baseUrl) {
 }
 
 // Agents reach the model only through this proxy, with a token of their own; the real key stays here.
-const modelProxy = await startModelProxy({ upstreamUrl: baseUrl ?? ANTHROPIC_API_URL, apiKey: config.anthropicApiKey, logger });
+const modelProxy = await startModelProxy({
+  upstreamUrl: baseUrl ?? ANTHROPIC_API_URL,
+  apiKey: config.anthropicApiKey,
+  authToken: config.anthropicAuthToken,
+  logger,
+});
 
 const { runtime, known, reason } = await selectRuntime({ config, searchPath, logger });
 logger.info({ runtime: runtime.name, reason }, 'sandbox runtime chosen');

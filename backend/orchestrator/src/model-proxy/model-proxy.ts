@@ -27,6 +27,8 @@ export interface ModelProxyOptions {
   upstreamUrl: string;
   /** The real credential, sent as x-api-key; none for an endpoint that needs none (the offline model). */
   apiKey: string | undefined;
+  /** Sent as `Authorization: Bearer`, for endpoints that want it (ANTHROPIC_AUTH_TOKEN). */
+  authToken?: string | undefined;
   logger: Logger;
 }
 
@@ -60,14 +62,15 @@ function agentToken(request: http.IncomingMessage): string | undefined {
   return authorization?.[1];
 }
 
-function forwardedHeaders(request: http.IncomingMessage, apiKey: string | undefined): http.OutgoingHttpHeaders {
+function forwardedHeaders(request: http.IncomingMessage, credentials: Pick<ModelProxyOptions, 'apiKey' | 'authToken'>): http.OutgoingHttpHeaders {
   const headers: http.OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(request.headers)) {
     if (value !== undefined && !REQUEST_HEADERS_DROPPED.has(name)) headers[name] = value;
   }
   // Uncompressed, so the usage in the stream can be read as it passes.
   headers['accept-encoding'] = 'identity';
-  if (apiKey) headers['x-api-key'] = apiKey;
+  if (credentials.apiKey) headers['x-api-key'] = credentials.apiKey;
+  if (credentials.authToken) headers['authorization'] = `Bearer ${credentials.authToken}`;
   return headers;
 }
 
@@ -125,7 +128,7 @@ export async function startModelProxy(options: ModelProxyOptions): Promise<Model
       port: upstream.port || undefined,
       path: `${upstreamBasePath}${pathAndQuery}`,
       method: request.method,
-      headers: forwardedHeaders(request, options.apiKey),
+      headers: forwardedHeaders(request, options),
       agent,
       timeout: UPSTREAM_IDLE_TIMEOUT_MS,
     });

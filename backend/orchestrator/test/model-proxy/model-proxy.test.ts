@@ -133,9 +133,9 @@ test('an unreachable model endpoint is a 502 api_error, which the CLI retries', 
 test('each event reaches the agent as the model sends it, before the stream ends, and an upstream path prefix is kept', async () => {
   let release!: () => void;
   const released = new Promise<void>((resolve) => (release = resolve));
-  const seen: Array<{ path: string | undefined; key: unknown }> = [];
+  const seen: Array<{ path: string | undefined; key: unknown; authorization: unknown }> = [];
   const upstream = http.createServer((request, response) => {
-    seen.push({ path: request.url, key: request.headers['x-api-key'] });
+    seen.push({ path: request.url, key: request.headers['x-api-key'], authorization: request.headers.authorization });
     request.resume();
     response.writeHead(200, { 'content-type': 'text/event-stream' });
     response.write('event: message_start\ndata: {"type":"message_start","message":{"model":"claude-haiku-4-5","usage":{"input_tokens":1000000,"output_tokens":1}}}\n\n');
@@ -157,11 +157,33 @@ test('each event reaches the agent as the model sends it, before the stream ends
     release();
     for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += decoder.decode(chunk.value);
     assert.match(text, /message_stop/);
-    assert.deepEqual(seen, [{ path: '/gateway/v1/messages?beta=true', key: apiKey }]);
+    assert.deepEqual(seen, [{ path: '/gateway/v1/messages?beta=true', key: apiKey, authorization: undefined }]);
     // Haiku 4.5: $1 per million in, $5 per million out; message_delta's output count replaces message_start's.
     assert.equal(grant.spentUsd.toFixed(4), '6.0000');
   } finally {
     await streaming.close();
+    upstream.closeAllConnections();
+    await new Promise<void>((resolve) => upstream.close(() => resolve()));
+  }
+});
+
+test('with ANTHROPIC_AUTH_TOKEN the real credential goes as a bearer token, and the agent token never goes upstream', async () => {
+  const seen: Array<{ key: unknown; authorization: unknown }> = [];
+  const upstream = http.createServer((request, response) => {
+    seen.push({ key: request.headers['x-api-key'], authorization: request.headers.authorization });
+    request.resume();
+    response.writeHead(200, { 'content-type': 'application/json' }).end('{"usage":{"input_tokens":1}}');
+  });
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+  const bearer = await startModelProxy({ upstreamUrl: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`, apiKey: undefined, authToken: 'gateway-token', logger });
+  try {
+    const grant = bearer.grant({ runId: 'r1', agentId: 1 });
+    const response = await fetch(`${bearer.url}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${grant.token}` }, body: '{}' });
+    assert.equal(response.status, 200);
+    await response.text();
+    assert.deepEqual(seen, [{ key: undefined, authorization: 'Bearer gateway-token' }]);
+  } finally {
+    await bearer.close();
     upstream.closeAllConnections();
     await new Promise<void>((resolve) => upstream.close(() => resolve()));
   }
