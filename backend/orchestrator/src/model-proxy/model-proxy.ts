@@ -10,8 +10,8 @@ import { UsageMeter } from './usage-meter.ts';
 export const ANTHROPIC_API_URL = 'https://api.anthropic.com';
 
 /**
- * The status a spent budget is refused with. The CLI retries 429 and 5xx (and 401 after re-reading its
- * key) but gives up at once on a 400, ending the agent with the message.
+ * The status a spent budget is refused with. The CLI retries 429, 5xx and 529 with backoff but gives up
+ * at once on a 400 (as the offline model's [[fail]] shows), ending the agent with the message.
  */
 export const BUDGET_REFUSAL = { status: 400, type: 'invalid_request_error' } as const;
 
