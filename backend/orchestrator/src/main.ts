@@ -62,6 +62,7 @@ const machinery = createRunMachinery({
   workspaceLocal: config.workspaceLocal,
   maxConcurrentAgents: config.maxConcurrentAgents,
   maxQueuedRuns: config.maxQueuedRuns,
+  minFreeDiskBytes: config.minFreeDiskBytes,
   executor: createSandboxExecutor({
     runtime,
     modelAccess: modelProxy,
@@ -70,6 +71,7 @@ const machinery = createRunMachinery({
     maxTurns: config.maxAgentTurns,
     agentTimeoutMs: config.agentTimeoutMs,
     checkTimeoutMs: config.checkTimeoutMs,
+    diskQuotaBytes: config.sandbox.diskBytes,
     searchPath,
     runningAsRoot: process.getuid?.() === 0,
   }),
@@ -89,6 +91,7 @@ const app = createApp({
   otherRuntimes: known.filter((candidate) => candidate !== runtime),
   runtimeReason: reason,
   workspaceLocal: config.workspaceLocal,
+  minFreeDiskBytes: config.minFreeDiskBytes,
   modelDescription,
   token: config.orchestratorToken,
   operations: { dockerImage: config.dockerImage, claudeExecutable: config.claudeExecutable, logDirectory: config.logDirectory },
