@@ -9,9 +9,9 @@
 //                                    answer after the second tool result on, e.g. after the commit)
 //   [[file name=clock.ts]]           the file to write (default agent-<N>.md)
 //   [[text]]                         answer with text only, no tools
-//   [[bash cmd="ls -la /proc"]]      run this command with the Bash tool first, then answer with its output
-//                                    and stop (no file, no commit); several run in order; cmd='...' for a
-//                                    command holding double quotes. For tests that attack through an agent.
+//   [[bash agent=2 cmd="echo hi"]]   first run this command through the Bash tool (one tool call per directive,
+//                                    in order, before the usual write and commit); the value is a JSON string.
+//                                    For tests that act as a hostile agent, through the agent's own tools.
 //   [[usage input_tokens=1000000 output_tokens=10]]
 //                                    report these token counts in each answer's usage (for budget tests)
 
@@ -61,23 +61,33 @@ export interface MessagesRequest {
   tools?: Array<{ name: string }>;
 }
 
-// A value is one word, or anything between double quotes (no double quote) or single quotes (no single quote).
-const DIRECTIVE = /\[\[(\w+)((?:\s+\w+=(?:"[^"]*"|'[^']*'|[^\]\s"']+))*)\s*\]\]/g;
-const ARGUMENT = /(\w+)=(?:"([^"]*)"|'([^']*)'|([^\]\s"']+))/g;
+/** A directive's value: bare (no space or `]`), or a JSON string in double quotes. */
+const VALUE = String.raw`(?:"(?:[^"\\]|\\.)*"|[^\]\s"]+)`;
+const DIRECTIVE = new RegExp(String.raw`\[\[(\w+)((?:\s+\w+=${VALUE})*)\s*\]\]`, 'g');
+const ARGUMENT = new RegExp(String.raw`(\w+)=(${VALUE})`, 'g');
+
+function argumentValue(raw: string): string {
+  if (!raw.startsWith('"')) return raw;
+  try {
+    return JSON.parse(raw) as string;
+  } catch {
+    return raw.slice(1, -1);
+  }
+}
 
 export function parseDirectives(task: string): Directive[] {
   const directives: Directive[] = [];
   for (const match of task.matchAll(DIRECTIVE)) {
     const args: Record<string, string> = {};
-    for (const pair of (match[2] ?? '').matchAll(ARGUMENT)) args[pair[1]!] = pair[2] ?? pair[3] ?? pair[4] ?? '';
+    for (const pair of (match[2] ?? '').matchAll(ARGUMENT)) args[pair[1]!] = argumentValue(pair[2]!);
     directives.push({ name: match[1]!, args });
   }
   return directives;
 }
 
-/** Every directive of this name that applies to the agent, in the task's order. */
+/** Every directive of that name that applies to the agent, in order. */
 export function directivesFor(directives: Directive[], name: string, agentId: number | null): Directive[] {
-  return directives.filter((directive) => directive.name === name && directiveFor([directive], name, agentId) !== undefined);
+  return directives.filter((directive) => directiveFor([directive], name, agentId));
 }
 
 /** A directive applies to an agent when it names no agent, or names this one (agent=2 or agent=1,3). */
@@ -120,18 +130,6 @@ function toolResultsSoFar(request: MessagesRequest): number {
     for (const block of message.content as Array<{ type?: string }>) if (block.type === 'tool_result') count++;
   }
   return count;
-}
-
-/** The text of the last tool result in the conversation, as the model received it. */
-export function lastToolResult(request: MessagesRequest): string {
-  let text = '';
-  for (const message of request.messages ?? []) {
-    if (message.role !== 'user' || !Array.isArray(message.content)) continue;
-    for (const block of message.content as Array<{ type?: string; content?: unknown }>) {
-      if (block.type === 'tool_result') text = textOf(block.content);
-    }
-  }
-  return text;
 }
 
 function reportedUsage(directive: Directive | undefined): ReportedUsage | undefined {
@@ -203,22 +201,20 @@ function scriptedContent(request: MessagesRequest, overloadsServed: number, idSe
   const directory = (context.workingDirectory ?? '.').replace(/\/+$/, '') || '/';
   const fileName = directiveFor(directives, 'file', agentId)?.args['name'] ?? `agent-${agentId}.md`;
   const filePath = `${directory === '/' ? '' : directory}/${fileName}`;
-  const step = toolResultsSoFar(request);
-  const commands = directivesFor(directives, 'bash', agentId).map((directive) => directive.args['cmd'] ?? '');
-  if (commands.length > 0) {
-    if (step < commands.length) {
-      return {
-        kind: 'message',
-        content: [
-          { type: 'text', text: 'I run the command I was given.' },
-          { type: 'tool_use', id: `toolu_${idSeed}_bash${step}`, name: bash, input: { command: commands[step]!, description: 'Run the given command' } },
-        ],
-        stopReason: 'tool_use',
-        delayMs,
-      };
-    }
-    return { kind: 'message', content: [{ type: 'text', text: `The command printed:\n${lastToolResult(request)}` }], stopReason: 'end_turn', delayMs };
+  const commands = directivesFor(directives, 'bash', agentId).map((directive) => directive.args['cmd'] ?? 'true');
+  const results = toolResultsSoFar(request);
+  if (results < commands.length) {
+    return {
+      kind: 'message',
+      content: [
+        { type: 'text', text: `Running command ${results + 1} of ${commands.length}.` },
+        { type: 'tool_use', id: `toolu_${idSeed}_bash${results}`, name: bash, input: { command: commands[results]!, description: 'Scripted command' } },
+      ],
+      stopReason: 'tool_use',
+      delayMs,
+    };
   }
+  const step = results - commands.length;
   if (step === 0) {
     return {
       kind: 'message',

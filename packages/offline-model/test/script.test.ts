@@ -47,28 +47,21 @@ test('an overload directive answers 529 the given number of times, then carries 
   assert.equal(scriptReply(request, 2, 'a').kind, 'message');
 });
 
-test('directive values may be quoted, so a command can hold spaces and the other quote', () => {
-  assert.deepEqual(parseDirectives(`[[bash cmd="env | sort" agent=1]] [[bash cmd='echo "hi"']]`), [
-    { name: 'bash', args: { cmd: 'env | sort', agent: '1' } },
-    { name: 'bash', args: { cmd: 'echo "hi"' } },
-  ]);
-});
-
-test('a bash directive runs its commands with the Bash tool in order, then answers with the last output', () => {
-  const task = `x [[bash cmd="id -u"]] [[bash cmd='echo "done"']]`;
-  const start = [{ role: 'user', content: prompt(task) }];
-  const commandAt = (messages: Array<{ role: string; content: unknown }>) => {
+test('bash directives for an agent run first, in order, through its Bash tool, then the usual write and commit follow', () => {
+  const task = 'x [[bash agent=2 cmd="echo \\"one ]]\\" && ls"]] [[bash cmd=pwd]] [[bash agent=1 cmd=whoami]]';
+  const toolCall = (results: number, agent = 2) => {
+    const messages: Array<{ role: string; content: unknown }> = [{ role: 'user', content: prompt(task, agent) }];
+    for (let index = 0; index < results; index++) messages.push({ role: 'assistant', content: [] }, { role: 'user', content: [{ type: 'tool_result' }] });
     const reply = scriptReply({ messages, tools }, 0, 'a');
-    const call = reply.kind === 'message' ? reply.content.find((block) => block.type === 'tool_use') : undefined;
-    return call?.type === 'tool_use' ? [call.name, call.input['command']] : undefined;
+    const use = reply.kind === 'message' ? reply.content.find((block) => block.type === 'tool_use') : undefined;
+    return use?.type === 'tool_use' ? use : undefined;
   };
-  assert.deepEqual(commandAt(start), ['mcp__sandbox__Bash', 'id -u']);
-  const afterFirst = [...start, { role: 'assistant', content: [] }, { role: 'user', content: [{ type: 'tool_result', content: '0' }] }];
-  assert.deepEqual(commandAt(afterFirst), ['mcp__sandbox__Bash', 'echo "done"']);
-  const afterSecond = [...afterFirst, { role: 'user', content: [{ type: 'tool_result', content: [{ type: 'text', text: 'done' }] }] }];
-  const last = scriptReply({ messages: afterSecond, tools }, 0, 'c');
-  assert.equal(last.kind === 'message' && last.stopReason, 'end_turn');
-  assert.match(last.kind === 'message' && last.content[0]?.type === 'text' ? last.content[0].text : '', /printed:\ndone$/);
+  assert.equal(toolCall(0)?.name, 'mcp__sandbox__Bash');
+  assert.equal(toolCall(0)?.input['command'], 'echo "one ]]" && ls');
+  assert.equal(toolCall(1)?.input['command'], 'pwd');
+  assert.equal(toolCall(2)?.name, 'mcp__sandbox__Write');
+  assert.equal(toolCall(0, 1)?.input['command'], 'pwd');
+  assert.equal(toolCall(1, 1)?.input['command'], 'whoami');
 });
 
 test('a usage directive sets the token counts an answer reports', () => {
