@@ -86,6 +86,11 @@ for (const [runtime, skip] of Object.entries(runtimes)) describe(`${runtime} run
     return entries.filter((entry) => entry.isFile()).map((entry) => path.join(entry.parentPath, entry.name));
   }
 
+  /** What the agent's tools printed, as its model received it (cut to 2,000 characters per call). */
+  function toolOutputOf(result: OrchestrateResponse['results'][number]): string {
+    return result.messages.filter((message) => message.type === 'tool_result' || message.type === 'tool_error').map((message) => message.text).join('\n');
+  }
+
   function assertNoSecret(text: string, where: string): void {
     for (const [name, secret] of Object.entries(SECRETS)) {
       const at = text.indexOf(secret);
@@ -95,15 +100,15 @@ for (const [runtime, skip] of Object.entries(runtimes)) describe(`${runtime} run
 
   // Everything readable to the tools: their own environment, every process's environment and command line.
   const DUMP =
-    'env > tool-env.txt; for p in /proc/[0-9]*; do echo "== $p $(tr "\\0" " " < $p/cmdline 2>/dev/null)"; tr "\\0" "\\n" < $p/environ 2>/dev/null; done > proc-dump.txt; ' +
+    'env > tool-env.txt; for p in /proc/[0-9]*; do echo "== $p $(tr "\\0" " " < $p/cmdline 2>/dev/null)"; tr "\\0" "\\n" < $p/environ; done > proc-dump.txt 2>/dev/null; ' +
     'echo environs read: $(grep -c ^PATH= proc-dump.txt); grep -h -o "^\\(ANTHROPIC\\|ORCHESTRATOR\\)_[A-Z_]*" tool-env.txt proc-dump.txt | sort | uniq -c';
 
   test("an agent's tools find neither the API key nor the orchestrator token in any environment, and its token dies with it", async () => {
     const body = await orchestrate({ prompt: `Look around. [[bash cmd=${JSON.stringify(DUMP)}]]`, agent_count: 1 });
     const result = body.results[0]!;
     assert.equal(result.status, 'success', result.error);
-    const toolOutput = result.messages.filter((message) => message.type === 'tool_result').map((message) => message.text).join('\n');
-    assert.match(toolOutput, /environs read: [1-9]/, 'the tool read environments from /proc');
+    const toolOutput = toolOutputOf(result);
+    assert.match(toolOutput, /environs read: [1-9]/, `the tool read environments from /proc: ${JSON.stringify(result.messages).slice(0, 3000)}`);
     const worktree = path.join(scratch, 'workspace', result.workspace.worktree_path);
     const toolEnvironment = await readFile(path.join(worktree, 'tool-env.txt'), 'utf8');
     const processes = await readFile(path.join(worktree, 'proc-dump.txt'), 'utf8');
@@ -144,7 +149,7 @@ for (const [runtime, skip] of Object.entries(runtimes)) describe(`${runtime} run
       return;
     }
     // $3 for the first call (a million input tokens at Sonnet prices), then refused: $1 was the share.
-    const toolOutput = result.messages.filter((message) => message.type === 'tool_result').map((message) => message.text).join('\n');
+    const toolOutput = toolOutputOf(result);
     assert.match(toolOutput, / HTTP 200\\n.*budget reached: agent 1 spent \$3\.0\d+ of its \$1\.0000 share of the run's budget_usd.* HTTP 400/s);
     assert.equal(result.status, 'error');
     assert.match(result.error ?? '', /^budget reached: agent 1 spent \$3\.\d+ of its \$1\.0000 share/);
