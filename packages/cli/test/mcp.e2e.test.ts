@@ -1,0 +1,88 @@
+// `multiclaude mcp` reached by the MCP SDK's own client over stdio: tools listed with schemas, a 2-agent run started, waited for with progress notifications, its diff read.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { Progress } from '@modelcontextprotocol/sdk/types.js';
+import { DiffResponseSchema, MergeResponseSchema } from '@multiclaude/contract';
+import { CLI_BIN, cleanEnvironment, scratchHome, startOrchestrator, type Orchestrator } from './support/processes.ts';
+
+let orchestrator: Orchestrator;
+let scratch: Awaited<ReturnType<typeof scratchHome>>;
+
+before(async () => {
+  orchestrator = await startOrchestrator();
+  scratch = await scratchHome();
+});
+after(async () => {
+  await orchestrator?.stop();
+  await scratch?.remove();
+});
+
+async function connectClient(environment: NodeJS.ProcessEnv): Promise<{ client: Client; stderr: () => string }> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [CLI_BIN, 'mcp'],
+    env: environment as Record<string, string>,
+    cwd: scratch.home,
+    stderr: 'pipe',
+  });
+  let stderr = '';
+  transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const client = new Client({ name: 'multiclaude-test', version: '0.0.0' });
+  await client.connect(transport);
+  return { client, stderr: () => stderr };
+}
+
+test('an MCP client lists the tools, starts a 2-agent run, waits with progress notifications, reads a diff and merges', async () => {
+  const { client, stderr } = await connectClient(cleanEnvironment({ HOME: scratch.home, ORCHESTRATOR_URL: orchestrator.url, ORCHESTRATOR_TOKEN: orchestrator.token }));
+  try {
+    const { tools } = await client.listTools();
+    assert.deepEqual(tools.map((tool) => tool.name).sort(), ['cancel_run', 'get_diff', 'get_run', 'merge', 'push', 'start_run', 'wait_run']);
+    for (const tool of tools) assert.equal(tool.outputSchema?.type, 'object', `${tool.name} has an output schema`);
+    const startRun = tools.find((tool) => tool.name === 'start_run')!;
+    assert.deepEqual(Object.keys(startRun.inputSchema.properties ?? {}).sort(), ['agent_count', 'budget_usd', 'check_command', 'prompt', 'source']);
+    assert.deepEqual(startRun.inputSchema.required?.sort(), ['agent_count', 'prompt']);
+
+    const started = await client.callTool({ name: 'start_run', arguments: { prompt: 'Write a haiku about git.', agent_count: 2 } });
+    assert.notEqual(started.isError, true, JSON.stringify(started.content));
+    const runId = (started.structuredContent as { run_id: string }).run_id;
+    assert.match(runId, /^\d{8}_\d{6}_[0-9a-f]+$/);
+
+    const progress: Progress[] = [];
+    const waited = await client.callTool({ name: 'wait_run', arguments: { run_id: runId } }, undefined, {
+      onprogress: (update) => progress.push(update),
+      resetTimeoutOnProgress: true,
+    });
+    assert.notEqual(waited.isError, true, JSON.stringify(waited.content));
+    const outcome = waited.structuredContent as { finished: boolean; succeeded: boolean; run: { status: string; results: Array<{ status: string }> } };
+    assert.equal(outcome.finished, true);
+    assert.equal(outcome.succeeded, true);
+    assert.equal(outcome.run.status, 'completed');
+    assert.equal(outcome.run.results.length, 2);
+    // Progress only grows and ends at the total: both agents ended.
+    assert.ok(progress.length >= 2, JSON.stringify(progress));
+    assert.ok(progress.every((update, index) => index === 0 || update.progress > progress[index - 1]!.progress), JSON.stringify(progress));
+    assert.deepEqual({ progress: progress.at(-1)!.progress, total: progress.at(-1)!.total }, { progress: 2, total: 2 });
+    assert.match(progress.at(-1)!.message ?? '', /^agent \d success$/);
+
+    const diff = await client.callTool({ name: 'get_diff', arguments: { run_id: runId, agent_id: 2 } });
+    const parsedDiff = DiffResponseSchema.parse(diff.structuredContent);
+    assert.deepEqual(parsedDiff.files.map((file) => file.path), ['agent-2.md']);
+    assert.match(parsedDiff.patch, /^\+# Agent 2$/m);
+
+    const merged = await client.callTool({ name: 'merge', arguments: { run_id: runId, agent_id: 2 } });
+    assert.equal(MergeResponseSchema.parse(merged.structuredContent).branch_name, 'agent-2');
+
+    const pushed = await client.callTool({ name: 'push', arguments: { run_id: runId, agent_id: 1, branch: 'try-1' } });
+    assert.equal(pushed.isError, true);
+    assert.match(JSON.stringify(pushed.content), /does not support push/);
+
+    const missing = await client.callTool({ name: 'get_run', arguments: { run_id: '20990101_000000_00000000' } });
+    assert.equal(missing.isError, true);
+    assert.match(JSON.stringify(missing.content), /no run 20990101_000000_00000000/);
+  } finally {
+    await client.close();
+  }
+  assert.doesNotMatch(stderr(), /started one at/, 'the running orchestrator was used');
+});
