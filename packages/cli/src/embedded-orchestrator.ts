@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { CliError } from './errors.ts';
 
 export interface EmbeddedOrchestrator {
@@ -42,12 +43,16 @@ function exited(child: ChildProcess): boolean {
 export async function startEmbeddedOrchestrator(options: { signal?: AbortSignal } = {}): Promise<EmbeddedOrchestrator> {
   const port = await freeLoopbackPort();
   const entry = orchestratorEntry();
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+  const watcher = path.join(import.meta.dirname, 'parent-watch.ts');
+  const child = spawn(process.execPath, ['--import', 'tsx', '--import', pathToFileURL(watcher).href, entry], {
     cwd: path.dirname(path.dirname(entry)),
     env: { ...process.env, HOST: '127.0.0.1', PORT: String(port) },
-    // Its output is kept, not shown: the command's own stdout may be JSON or an MCP stream.
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // Its output is kept, not shown: the command's own stdout may be JSON or an MCP stream. The fourth is the
+    // pipe parent-watch.ts reads: it closes when this process dies, however it dies, and the orchestrator then stops.
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
   });
+  // Neither the pipe nor the child may keep the command running once it is done.
+  (child.stdio[3] as { unref?: () => void } | null)?.unref?.();
   let text = '';
   const keep = (chunk: Buffer): void => {
     text = (text + chunk.toString()).slice(-OUTPUT_KEPT_CHARACTERS);

@@ -5,7 +5,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { Progress } from '@modelcontextprotocol/sdk/types.js';
 import { DiffResponseSchema, MergeResponseSchema } from '@multiclaude/contract';
-import { CLI_BIN, cleanEnvironment, scratchHome, startOrchestrator, type Orchestrator } from './support/processes.ts';
+import { alive, CLI_BIN, cleanEnvironment, scratchHome, startOrchestrator, unusedPort, type Orchestrator } from './support/processes.ts';
 
 let orchestrator: Orchestrator;
 let scratch: Awaited<ReturnType<typeof scratchHome>>;
@@ -19,7 +19,7 @@ after(async () => {
   await scratch?.remove();
 });
 
-async function connectClient(environment: NodeJS.ProcessEnv): Promise<{ client: Client; stderr: () => string }> {
+async function connectClient(environment: NodeJS.ProcessEnv): Promise<{ client: Client; stderr: () => string; pid: () => number | null }> {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [CLI_BIN, 'mcp'],
@@ -31,7 +31,7 @@ async function connectClient(environment: NodeJS.ProcessEnv): Promise<{ client: 
   transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const client = new Client({ name: 'multiclaude-test', version: '0.0.0' });
   await client.connect(transport);
-  return { client, stderr: () => stderr };
+  return { client, stderr: () => stderr, pid: () => transport.pid };
 }
 
 test('an MCP client lists the tools, starts a 2-agent run, waits with progress notifications, reads a diff and merges', async () => {
@@ -86,3 +86,47 @@ test('an MCP client lists the tools, starts a 2-agent run, waits with progress n
   }
   assert.doesNotMatch(stderr(), /started one at/, 'the running orchestrator was used');
 });
+
+test('without a reachable orchestrator, multiclaude mcp starts one at the first tool call and stops it when the client disconnects', async () => {
+  const port = await unusedPort();
+  const { client, stderr } = await connectClient(cleanEnvironment({ ...scratch.environment, ORCHESTRATOR_URL: `http://127.0.0.1:${port}` }));
+  let pid = 0;
+  try {
+    const { tools } = await client.listTools();
+    assert.equal(tools.length, 7);
+    assert.doesNotMatch(stderr(), /started one at/, 'listing the tools needs no orchestrator');
+    const listed = await client.callTool({ name: 'get_run', arguments: { run_id: '20990101_000000_00000000' } });
+    assert.equal(listed.isError, true);
+    assert.match(JSON.stringify(listed.content), /no run 20990101_000000_00000000/);
+    const notice = /started one at http:\/\/127\.0\.0\.1:\d+ \(pid (\d+)\)/.exec(stderr());
+    assert.ok(notice, stderr());
+    pid = Number(notice[1]);
+    assert.equal(alive(pid), true);
+  } finally {
+    await client.close();
+  }
+  await waitUntilGone(pid);
+});
+
+test('an orchestrator started by multiclaude mcp stops even when the server is killed with SIGKILL', async () => {
+  const port = await unusedPort();
+  const { client, stderr, pid: serverPid } = await connectClient(cleanEnvironment({ ...scratch.environment, ORCHESTRATOR_URL: `http://127.0.0.1:${port}` }));
+  try {
+    await client.callTool({ name: 'get_run', arguments: { run_id: '20990101_000000_00000000' } });
+    const notice = /started one at http:\/\/127\.0\.0\.1:\d+ \(pid (\d+)\)/.exec(stderr());
+    assert.ok(notice, stderr());
+    process.kill(serverPid()!, 'SIGKILL');
+    await waitUntilGone(Number(notice[1]));
+  } finally {
+    await client.close();
+  }
+});
+
+/** Waits for a process to end; fails only if it is still there after a generous bound (a leak, not a slow machine). */
+async function waitUntilGone(pid: number): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (alive(pid)) {
+    if (Date.now() > deadline) assert.fail(`process ${pid} is still running`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
