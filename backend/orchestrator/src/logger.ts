@@ -33,7 +33,8 @@ export function baseLoggerOptions(level: string, secrets: ReadonlyArray<string |
 export function stdoutDestination(): DestinationStream {
   if (process.stdout.isTTY) {
     // Synchronous, so the last lines before an exit are not lost in a buffer.
-    return pretty({ destination: 1, sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' });
+    // Colours unless NO_COLOR says otherwise (pino-pretty's default, through colorette).
+    return pretty({ destination: 1, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' });
   }
   return pino.destination({ dest: 1, sync: false });
 }

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { RunStateSchema } from '@multiclaude/contract';
-import { cleanEnvironment, makeRepository, recordingProxy, runCli, scratchHome, startOrchestrator, type Orchestrator, type RecordingProxy } from './support/processes.ts';
+import { cleanEnvironment, makeRepository, recordingProxy, runCli, scratchHome, spawnCli, startOrchestrator, type Orchestrator, type RecordingProxy } from './support/processes.ts';
 
 describe('multiclaude against a running orchestrator', () => {
   let orchestrator: Orchestrator;
@@ -120,6 +120,27 @@ describe('multiclaude against a running orchestrator', () => {
     const result = await runCli(['push', runId, '1', '--branch', 'try-1'], { env: environment });
     assert.equal(result.code, 1);
     assert.match(result.stderr, /does not support push/);
+  });
+
+  test('Ctrl-C stops watching and leaves the run going; cancel stops it; logs shows it ended cancelled', async () => {
+    // Each agent writes its file, then its model takes a minute to answer: the run is still going when it is interrupted.
+    const watching = spawnCli(['run', 'Write a haiku. [[slow ms=60000 from=1]]', '-n', '2'], { env: environment });
+    try {
+      const [, id] = await watching.waitForStderr(/run (\S+): running/);
+      await watching.waitForStderr(/tools 1 +last: Write/);
+      watching.child.kill('SIGINT');
+      assert.equal(await watching.exited, 130);
+      assert.match(watching.stderr(), new RegExp(`stopped watching run ${id}; it goes on at http://127\\.0\\.0\\.1:\\d+: \`multiclaude logs ${id}\` follows it, \`multiclaude cancel ${id}\` stops it`));
+
+      const cancelled = await runCli(['cancel', id!], { env: environment });
+      assert.equal(cancelled.code, 0, cancelled.stderr);
+      assert.equal(cancelled.stdout.trim(), `run ${id}: cancelling`);
+      const logs = await runCli(['logs', id!], { env: environment });
+      assert.match(logs.stdout, /agent 1 cancelled/);
+      assert.match(logs.stdout.trim().split('\n').at(-1)!, /run finished cancelled$/);
+    } finally {
+      if (watching.child.exitCode === null) watching.child.kill('SIGKILL');
+    }
   });
 
   test('cancel: a finished run cannot be cancelled, and says why', async () => {

@@ -1,9 +1,9 @@
 // The commands over existing runs: runs, show, diff, merge, push, cancel and logs, each one call (or one stream) of the run API.
 import type { Command } from 'commander';
 import { withConnection, type CommandContext } from '../context.ts';
-import { CliError, EXIT_FAILURE, EXIT_SUCCESS } from '../errors.ts';
+import { CliError, EXIT_SUCCESS } from '../errors.ts';
 import { followEvents } from '../events.ts';
-import { eventLine, rankingTable, recommendation, runListTable, runSucceeded, runSummary } from '../format.ts';
+import { eventLine, rankingTable, recommendation, runListTable, runSummary } from '../format.ts';
 
 function print(context: CommandContext, text: string): void {
   context.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
@@ -36,7 +36,7 @@ export async function showCommand(context: CommandContext, command: Command, run
       if (run.status === 'completed' || run.status === 'cancelled' || run.status === 'interrupted') print(context, recommendation(run));
       for (const merge of run.merges) print(context, `merged agent ${merge.agent_id} into main at ${merge.commit.slice(0, 12)}${merge.fast_forward ? ' (fast-forward)' : ''}`);
     }
-    return runSucceeded(run) || run.status === 'queued' || run.status === 'running' ? EXIT_SUCCESS : EXIT_FAILURE;
+    return EXIT_SUCCESS;
   });
 }
 

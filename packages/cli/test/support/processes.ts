@@ -191,3 +191,48 @@ export function alive(pid: number): boolean {
     return false;
   }
 }
+
+export interface RunningCli {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves when stderr matches; rejects if the process ends first. */
+  waitForStderr(pattern: RegExp): Promise<RegExpExecArray>;
+  exited: Promise<number | null>;
+}
+
+/** Starts `multiclaude <args>` without waiting for it, for tests that interact with it while it runs (a signal). */
+export function spawnCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): RunningCli {
+  const child = spawn(process.execPath, [CLI_BIN, ...args], { cwd: options.cwd ?? os.tmpdir(), env: options.env ?? cleanEnvironment(), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  const listeners = new Set<() => void>();
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    for (const listener of listeners) listener();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  return {
+    child,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    exited,
+    waitForStderr: (pattern) =>
+      new Promise((resolve, reject) => {
+        const check = (): void => {
+          const match = pattern.exec(stderr);
+          if (match) {
+            listeners.delete(check);
+            resolve(match);
+          }
+        };
+        listeners.add(check);
+        void exited.then((code) => {
+          listeners.delete(check);
+          reject(new Error(`multiclaude ${args.join(' ')} exited (${code}) before its stderr matched ${pattern}:\n${stderr}`));
+        });
+        check();
+      }),
+  };
+}
