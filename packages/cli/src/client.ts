@@ -21,7 +21,11 @@ import { CliError } from './errors.ts';
 export const RunSourceSchema = z.object({ repo: z.string().min(1), ref: z.string().min(1).optional() });
 export type RunSource = z.infer<typeof RunSourceSchema>;
 
-export type StartRunRequest = CreateRunRequest & { source?: RunSource };
+export type StartRunRequest = CreateRunRequest & { source?: RunSource | undefined };
+
+export function sourceNotTaken(url: string, source: RunSource): string {
+  return `the orchestrator at ${url} does not take a run source yet, so the agents start from a fresh repository, not from ${source.repo}${source.ref ? ` at ${source.ref}` : ''}`;
+}
 
 /** POST /runs answers this; queue_position is there but not in the contract's schema. */
 const StartRunResponseSchema = CreateRunResponseSchema.extend({ queue_position: z.number().int().nullable().optional() });
@@ -172,6 +176,24 @@ export class OrchestratorClient {
 
   getRun(runId: string, signal?: AbortSignal): Promise<RunState> {
     return this.json(RunStateSchema, 'GET', `/runs/${encodeURIComponent(runId)}`, signal ? { signal } : {});
+  }
+
+  /** The run checked against the contract, and exactly as the server sent it (fields newer than the contract included), for --json. */
+  async getRunAsSent(runId: string, signal?: AbortSignal): Promise<{ run: RunState; sent: Record<string, unknown> }> {
+    const sent = await this.json(z.record(z.string(), z.unknown()), 'GET', `/runs/${encodeURIComponent(runId)}`, signal ? { signal } : {});
+    const parsed = RunStateSchema.safeParse(sent);
+    if (!parsed.success) throw new CliError('bad_answer', `the orchestrator's run ${runId} does not match the API (${parsed.error.issues[0]?.message ?? 'invalid'}): is it a different version?`);
+    return { run: parsed.data, sent };
+  }
+
+  /**
+   * Whether the run was started from the source it was given: the server records it in run_info.source once it
+   * supports sources; until then it drops the field and the agents start from a fresh repository.
+   */
+  async sourceTaken(runId: string, signal?: AbortSignal): Promise<boolean> {
+    const { sent } = await this.getRunAsSent(runId, signal);
+    const runInfo = sent['run_info'];
+    return typeof runInfo === 'object' && runInfo !== null && typeof (runInfo as Record<string, unknown>)['source'] === 'object';
   }
 
   getDiff(runId: string, agentId: number): Promise<DiffResponse> {

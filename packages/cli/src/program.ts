@@ -6,7 +6,6 @@ import { cancelCommand, diffCommand, logsCommand, mergeCommand, pushCommand, run
 import { RUN_HELP, runCommand, type RunOptions } from './commands/run.ts';
 import { DEFAULT_ORCHESTRATOR_URL } from './connection.ts';
 import { defaultUrl, eventId, globalOptions, positiveInteger, positiveNumber, type CommandContext } from './context.ts';
-import { serveMcp } from './mcp/server.ts';
 
 const GLOBAL_HELP = `
 Environment:
@@ -116,6 +115,8 @@ export function buildProgram(context: CommandContext, setExitCode: (code: number
     .action(
       act(async (_options: unknown, command: Command) => {
         const options = globalOptions(command);
+        // Loaded only here: the MCP SDK is the heaviest import, and every other command starts faster without it.
+        const { serveMcp } = await import('./mcp/server.ts');
         await serveMcp(
           { url: options.url, embed: options.embed, token: process.env['ORCHESTRATOR_TOKEN'], log: (line) => context.stderr.write(`${line}\n`) },
           context.signal,

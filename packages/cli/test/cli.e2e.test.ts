@@ -29,8 +29,12 @@ describe('multiclaude against a running orchestrator', () => {
   test('run in a repository without a terminal: plain progress lines on stderr, the ranking on stdout, exit 0', async () => {
     const result = await runCli(['run', 'Write a haiku about git.', '-n', '2', '--budget', '5'], { cwd: repository, env: environment });
     assert.equal(result.code, 0, result.stderr);
-    runId = /run (\S+): 2 agents from /.exec(result.stderr)?.[1] ?? '';
+    runId = new RegExp(`run (\\S+): 2 agents; source ${repository}; follow it elsewhere with: multiclaude logs \\S+`).exec(result.stderr)?.[1] ?? '';
     assert.ok(runId, result.stderr);
+    // Until the orchestrator takes a source (it records it in run_info.source), the CLI says the agents did not start from it.
+    const recorded = (await (await fetch(`${orchestrator.url}/runs/${runId}`, { headers: { authorization: `Bearer ${orchestrator.token}` } })).json()) as { run_info: { source?: unknown } };
+    if (recorded.run_info.source === undefined) assert.match(result.stderr, new RegExp(`does not take a run source yet, so the agents start from a fresh repository, not from ${repository}`));
+    else assert.doesNotMatch(result.stderr, /does not take a run source/);
     assert.match(result.stderr, new RegExp(`run ${runId}: running`));
     assert.match(result.stderr, /^agent 1 +running /m);
     assert.match(result.stderr, /^agent 2 +success +turns \d+ +tokens \S+ +\$\d+\.\d{4} +tools \d+ +last: Bash /m);

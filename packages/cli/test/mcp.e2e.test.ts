@@ -5,7 +5,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { Progress } from '@modelcontextprotocol/sdk/types.js';
 import { DiffResponseSchema, MergeResponseSchema } from '@multiclaude/contract';
-import { alive, CLI_BIN, cleanEnvironment, scratchHome, startOrchestrator, unusedPort, type Orchestrator } from './support/processes.ts';
+import { alive, CLI_BIN, cleanEnvironment, makeRepository, scratchHome, startOrchestrator, unusedPort, type Orchestrator } from './support/processes.ts';
 
 let orchestrator: Orchestrator;
 let scratch: Awaited<ReturnType<typeof scratchHome>>;
@@ -44,9 +44,13 @@ test('an MCP client lists the tools, starts a 2-agent run, waits with progress n
     assert.deepEqual(Object.keys(startRun.inputSchema.properties ?? {}).sort(), ['agent_count', 'budget_usd', 'check_command', 'prompt', 'source']);
     assert.deepEqual(startRun.inputSchema.required?.sort(), ['agent_count', 'prompt']);
 
-    const started = await client.callTool({ name: 'start_run', arguments: { prompt: 'Write a haiku about git.', agent_count: 2 } });
+    const repository = await makeRepository(scratch.home);
+    const started = await client.callTool({ name: 'start_run', arguments: { prompt: 'Write a haiku about git.', agent_count: 2, source: { repo: repository } } });
     assert.notEqual(started.isError, true, JSON.stringify(started.content));
-    const runId = (started.structuredContent as { run_id: string }).run_id;
+    const { run_id: runId, warnings } = started.structuredContent as { run_id: string; warnings: string[] };
+    // An orchestrator without sources says so rather than silently running elsewhere; one with them records it and warns of nothing.
+    const recorded = (await (await fetch(`${orchestrator.url}/runs/${runId}`, { headers: { authorization: `Bearer ${orchestrator.token}` } })).json()) as { run_info: { source?: unknown } };
+    assert.deepEqual(warnings.length, recorded.run_info.source === undefined ? 1 : 0, JSON.stringify(warnings));
     assert.match(runId, /^\d{8}_\d{6}_[0-9a-f]+$/);
 
     const progress: Progress[] = [];

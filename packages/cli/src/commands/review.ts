@@ -26,9 +26,9 @@ export async function runsCommand(context: CommandContext, command: Command, opt
 
 export async function showCommand(context: CommandContext, command: Command, runId: string, options: { json?: boolean }): Promise<number> {
   return withConnection(context, command, async ({ client }) => {
-    const run = await client.getRun(runId, context.signal);
+    const { run, sent } = await client.getRunAsSent(runId, context.signal);
     if (options.json) {
-      print(context, JSON.stringify(run));
+      print(context, JSON.stringify(sent));
     } else {
       print(context, `${runSummary(run)}\nprompt: ${run.prompt.length > 300 ? `${run.prompt.slice(0, 299)}…` : run.prompt}`);
       if (run.check_command) print(context, `check: ${run.check_command}`);

@@ -1,11 +1,11 @@
 // `multiclaude run`: starts a run, shows each agent's progress until it ends, then the ranking and the recommended agent; exit 0 when an attempt succeeded.
 import type { Command } from 'commander';
-import { MAX_AGENTS, type RunState } from '@multiclaude/contract';
+import { MAX_AGENTS } from '@multiclaude/contract';
+import { sourceNotTaken } from '../client.ts';
 import { withConnection, type CommandContext } from '../context.ts';
 import { EXIT_FAILURE, EXIT_SUCCESS } from '../errors.ts';
 import { followEvents } from '../events.ts';
 import { rankingTable, recommendation, runSucceeded, runSummary } from '../format.ts';
-import { createProgressView } from '../progress-view.ts';
 import { resolveSource } from '../source.ts';
 
 export interface RunOptions {
@@ -32,8 +32,9 @@ export async function runCommand(context: CommandContext, command: Command, task
       context.signal,
     );
     const runId = started.run_id;
-    const from = source ? ` from ${source.repo}${source.ref ? ` at ${source.ref}` : ''}` : '';
+    const from = source ? `; source ${source.repo}${source.ref ? ` at ${source.ref}` : ''}` : '';
     context.stderr.write(`run ${runId}: ${options.agents} agent${options.agents === 1 ? '' : 's'}${from}; follow it elsewhere with: multiclaude logs ${runId}\n`);
+    if (source && !(await client.sourceTaken(runId, context.signal))) context.stderr.write(`multiclaude: ${sourceNotTaken(client.url, source)}\n`);
     const onAbort = (): void => {
       const fate = embedded
         ? 'the orchestrator started for this command is stopping, so the run ends as interrupted (its commits are kept)'
@@ -41,6 +42,8 @@ export async function runCommand(context: CommandContext, command: Command, task
       context.stderr.write(`\nmulticlaude: stopped watching run ${runId}; ${fate}\n`);
     };
     context.signal.addEventListener('abort', onAbort, { once: true });
+    // log-update and its dependencies are loaded only by the command that draws.
+    const { createProgressView } = await import('../progress-view.ts');
     const view = createProgressView({ runId, agentCount: options.agents, stream: context.stderr, live: Boolean(context.stderr.isTTY) });
     try {
       for await (const event of followEvents(client, runId, { signal: context.signal })) view.update(event);
@@ -48,10 +51,10 @@ export async function runCommand(context: CommandContext, command: Command, task
       view.done();
       context.signal.removeEventListener('abort', onAbort);
     }
-    // The finished run as GET /runs/:id has it, so --json is exactly the API's shape.
-    const run: RunState = await client.getRun(runId, context.signal);
+    // The finished run as GET /runs/:id sent it, so --json is exactly the API's answer.
+    const { run, sent } = await client.getRunAsSent(runId, context.signal);
     if (options.json) {
-      context.stdout.write(`${JSON.stringify(run)}\n`);
+      context.stdout.write(`${JSON.stringify(sent)}\n`);
     } else {
       context.stdout.write(`\n${rankingTable(run)}\n\n${recommendation(run)}\n${runSummary(run)}\n`);
     }

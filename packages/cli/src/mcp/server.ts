@@ -11,7 +11,7 @@ import {
   RunStateSchema,
   type RunState,
 } from '@multiclaude/contract';
-import { CancelResponseSchema, PushResponseSchema, RunSourceSchema, type OrchestratorClient } from '../client.ts';
+import { CancelResponseSchema, PushResponseSchema, RunSourceSchema, sourceNotTaken, type OrchestratorClient } from '../client.ts';
 import { connect, type Connection } from '../connection.ts';
 import { CliError, describeError } from '../errors.ts';
 import { followEvents } from '../events.ts';
@@ -35,7 +35,12 @@ const StartRunInput = {
   check_command: z.string().min(1).optional().describe('A command run in each agent\'s sandbox after it ends, e.g. "npm test"; a passed check ranks first.'),
   budget_usd: z.number().positive().optional().describe('Spending limit for the whole run in US dollars, shared equally by its agents.'),
 };
-const StartRunOutput = z.object({ run_id: z.string(), status: z.string(), queue_position: z.number().int().nullable().optional() });
+const StartRunOutput = z.object({
+  run_id: z.string(),
+  status: z.string(),
+  queue_position: z.number().int().nullable().optional(),
+  warnings: z.array(z.string()).describe('Things the caller should know, e.g. a source the orchestrator does not take yet.'),
+});
 const WaitRunOutput = z.object({
   finished: z.boolean().describe('False when timeout_seconds passed first; call wait_run again.'),
   succeeded: z.boolean().describe('At least one agent succeeded (and passed its check, when the run has one).'),
@@ -100,7 +105,9 @@ export function createMcpServer(options: McpOptions): { server: McpServer; close
       guarded(async () => {
         const client = await connection.client();
         const started = await client.startRun(input);
-        return success(started, `run ${started.run_id} ${started.status}: ${input.agent_count} agents. Call wait_run with run_id "${started.run_id}".`);
+        const warnings = input.source && !(await client.sourceTaken(started.run_id)) ? [sourceNotTaken(client.url, input.source)] : [];
+        const text = `run ${started.run_id} ${started.status}: ${input.agent_count} agents. Call wait_run with run_id "${started.run_id}".`;
+        return success({ ...started, warnings }, [text, ...warnings.map((warning) => `Warning: ${warning}.`)].join('\n'));
       }),
   );
 
