@@ -19,6 +19,7 @@ export type CliErrorCode =
   | 'embedded_start_failed'
   | 'stream_failed'
   | 'timeout'
+  | 'interrupted'
   | 'git';
 
 export class CliError extends Error {

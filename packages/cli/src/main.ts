@@ -14,7 +14,7 @@ for (const name of ['SIGINT', 'SIGTERM'] as const) {
   process.on(name, () => {
     if (signalled) process.exit(name === 'SIGINT' ? 130 : 143);
     signalled = name;
-    controller.abort(new CliError('usage', `stopped by ${name}`));
+    controller.abort(new CliError('interrupted', `stopped by ${name}`));
   });
 }
 

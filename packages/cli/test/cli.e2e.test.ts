@@ -104,6 +104,10 @@ describe('multiclaude against a running orchestrator', () => {
     const lastButOne = Number(lines.at(-2)!.split(' ')[0]);
     const resumed = await runCli(['logs', runId, '--after', String(lastButOne)], { env: environment });
     assert.equal(resumed.stdout.trim(), lines.at(-1));
+    // After the last event of an ended run there is nothing, and the command ends.
+    const nothing = await runCli(['logs', runId, '--after', lines.at(-1)!.split(' ')[0]!], { env: environment });
+    assert.equal(nothing.code, 0, nothing.stderr);
+    assert.equal(nothing.stdout, '');
   });
 
   test('merge: the recommended agent merges; a second agent that wrote the same file is a conflict naming it', async () => {
@@ -185,9 +189,16 @@ describe('multiclaude without an orchestrator', () => {
       const notice = /no orchestrator at http:\/\/127\.0\.0\.1:\d+; started one at http:\/\/127\.0\.0\.1:(\d+) \(pid (\d+)\) for this command; model: offline demo model/.exec(result.stderr);
       assert.ok(notice, result.stderr);
       assert.notEqual(Number(notice[1]), port);
-      assert.equal(RunStateSchema.parse(JSON.parse(result.stdout)).status, 'completed');
+      const run = RunStateSchema.parse(JSON.parse(result.stdout));
+      assert.equal(run.status, 'completed');
       const { alive } = await import('./support/processes.ts');
       assert.equal(alive(Number(notice[2])), false, 'the orchestrator started for the command is gone');
+
+      // Runs live on disk: the next command's own orchestrator finds the run again.
+      const shown = await runCli(['show', run.run_info.run_id], { env: environment });
+      assert.equal(shown.code, 0, shown.stderr);
+      assert.match(shown.stderr, /started one at/);
+      assert.match(shown.stdout, new RegExp(`run ${run.run_info.run_id} completed: 1 succeeded`));
 
       const refused = await runCli(['--no-embed', 'runs'], { env: environment });
       assert.equal(refused.code, 1);

@@ -93,7 +93,13 @@ export async function cancelCommand(context: CommandContext, command: Command, r
 
 export async function logsCommand(context: CommandContext, command: Command, runId: string, options: { after?: number; json?: boolean }): Promise<number> {
   return withConnection(context, command, async ({ client }) => {
-    for await (const event of followEvents(client, runId, { after: options.after ?? 0, signal: context.signal })) {
+    const after = options.after ?? 0;
+    // The server keeps the stream of an ended run open when asked for events after its last one, waiting for
+    // more that never come; so an ended run is read from its start, and the events up to --after skipped here.
+    const run = await client.getRun(runId, context.signal);
+    const ended = run.status !== 'queued' && run.status !== 'running';
+    for await (const event of followEvents(client, runId, { after: ended ? 0 : after, signal: context.signal })) {
+      if (event.id <= after) continue;
       print(context, options.json ? JSON.stringify(event) : eventLine(event));
     }
     return EXIT_SUCCESS;
