@@ -209,11 +209,13 @@ describe('multiclaude without an orchestrator', () => {
   });
 
   test('--help for every command, and shell completion', async () => {
-    for (const command of ['run', 'runs', 'show', 'diff', 'merge', 'push', 'cancel', 'logs', 'mcp', 'completion']) {
-      const help = await runCli([command, '--help']);
+    const commands = ['run', 'runs', 'show', 'diff', 'merge', 'push', 'cancel', 'logs', 'mcp', 'completion'];
+    const helps = await Promise.all(commands.map((command) => runCli([command, '--help'])));
+    commands.forEach((command, index) => {
+      const help = helps[index]!;
       assert.equal(help.code, 0, `${command}: ${help.stderr}`);
       assert.match(help.stdout, new RegExp(`^Usage: multiclaude ${command}`, 'm'));
-    }
+    });
     const bash = await runCli(['completion', 'bash']);
     assert.equal(bash.code, 0, bash.stderr);
     assert.match(bash.stdout, /complete .*multiclaude/);
