@@ -1,13 +1,15 @@
 // The API client's answers to the orchestrator's refusals, against a stand-in server on loopback: each becomes a CliError whose message names the fix.
 import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { OrchestratorClient } from '../src/client.ts';
 import { CliError } from '../src/errors.ts';
 import { followEvents } from '../src/events.ts';
 import { shortenPaths, toolName } from '../src/format.ts';
 import { resolveSource } from '../src/source.ts';
-import { makeRepository, scratchHome, unusedPort } from './support/processes.ts';
+import { cleanEnvironment, makeRepository, runCli, scratchHome, unusedPort } from './support/processes.ts';
 
 type Answer = { status: number; body: unknown; headers?: Record<string, string> };
 const answers = new Map<string, Answer>([
@@ -18,12 +20,19 @@ const answers = new Map<string, Answer>([
   ['GET /runs/nope', { status: 404, body: { error: 'no run nope' } }],
   ['GET /runs/r1/agents/1/diff', { status: 500, body: { error: 'internal error' } }],
   ['GET /runs/r1', { status: 200, body: { status: 'completed' } }],
+  ['GET /health', { status: 200, body: { status: 'ok' } }],
+  ['POST /runs/r2/agents/3/push', { status: 200, body: { remote: 'file:///home/me/app', branch: 'try-3', commit: '0123456789abcdef0123' } }],
 ]);
+/** Bodies the stand-in received, by "METHOD path". */
+const received = new Map<string, string>();
 let server: Server;
 let url = '';
 
 before(async () => {
-  server = createServer((request, response) => {
+  server = createServer(async (request, response) => {
+    let body = '';
+    for await (const chunk of request) body += String(chunk);
+    received.set(`${request.method} ${request.url}`, body);
     const answer = answers.get(`${request.method} ${request.url}`) ?? { status: 404, body: { error: 'no route for this' } };
     response.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
     response.end(JSON.stringify(answer.body));
@@ -104,6 +113,12 @@ test('the source: --repo paths are made absolute, URLs kept; without --repo the 
     const repository = await makeRepository(scratch.home);
     const inside = await resolveSource({ cwd: repository });
     assert.deepEqual(inside, { source: { repo: repository }, notes: [] });
+    await writeFile(path.join(repository, 'README.md'), 'changed\n');
+    await mkdir(path.join(repository, 'src'));
+    // From a subdirectory too: the source is the repository's top level.
+    assert.deepEqual(await resolveSource({ cwd: path.join(repository, 'src'), ref: 'main' }), { source: { repo: repository, ref: 'main' }, notes: [
+      `${repository} has uncommitted changes: the run starts from main, without them`,
+    ] });
     assert.deepEqual(await resolveSource({ cwd: scratch.home }), { source: undefined, notes: [] });
     await assert.rejects(resolveSource({ ref: 'main', cwd: scratch.home }), /--ref needs a repository/);
   } finally {
@@ -116,4 +131,15 @@ test('progress lines name tools as people know them and drop the agent\'s own wo
   assert.equal(toolName('Bash'), 'Bash');
   assert.equal(shortenPaths('/w/runs/run_1/worktrees/agent-2/src/a.ts'), './src/a.ts');
   assert.equal(shortenPaths("cd '/w/runs/run_1/worktrees/agent-10' && git add ."), "cd '.' && git add .");
+});
+
+test('push, as it will work once the orchestrator has the route: the branch is sent, the answer printed (a real multiclaude process)', async () => {
+  const result = await runCli(['push', 'r2', '3', '--branch', 'try-3'], { env: cleanEnvironment({ ORCHESTRATOR_URL: url }) });
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.stdout, 'pushed agent 3 of run r2 to file:///home/me/app as branch try-3 (0123456789ab)\n');
+  assert.deepEqual(JSON.parse(received.get('POST /runs/r2/agents/3/push')!), { branch: 'try-3' });
+  const refused = await runCli(['push', 'r1', '1'], { env: cleanEnvironment({ ORCHESTRATOR_URL: url }) });
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /does not support push \(it has no POST \/runs\/:id\/agents\/:n\/push\)/);
+  assert.deepEqual(JSON.parse(received.get('POST /runs/r1/agents/1/push')!), {});
 });
