@@ -66,6 +66,7 @@ export const RUN_HELP = `
 The run starts from a repository: --repo (a path on the orchestrator's machine or a git URL) at --ref, or,
 without --repo, the git repository of the current directory at its HEAD (uncommitted changes are not
 part of it). Outside a repository and without --repo, each agent starts from a fresh repository.
+An orchestrator that does not take a source yet starts from a fresh repository anyway, and run says so.
 
 Progress (one line per agent) goes to stderr, redrawn in place on a terminal; the ranking (or, with
 --json, the finished run as GET /runs/:id answers it) goes to stdout.
