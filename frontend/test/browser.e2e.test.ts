@@ -7,12 +7,13 @@ import path from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { startFrontendProcess, startOrchestrator, type Service } from './support/processes.ts';
 import { unusedPort } from './support/servers.ts';
+import { skipUnlessRequired } from '../../backend/orchestrator/test/support/required.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'e2e-orchestrator-token-81c2';
 const ARTIFACTS = path.resolve(import.meta.dirname, '..', '..', 'test-artifacts');
 const RUN_TIMEOUT_MS = 120_000;
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install chromium; CI installs it)`;
+const skip = skipUnlessRequired(existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install chromium; CI installs it)`);
 if (skip) console.log(`skipping the browser tests: ${skip}`);
 
 let orchestrator: Service | undefined;
@@ -120,8 +121,11 @@ describe('the web page in Chromium', { skip }, () => {
     await page.locator('.agent[data-status="running"] .timeline .tool').first().waitFor({ timeout: RUN_TIMEOUT_MS });
     assert.equal(await page.locator('#run').getAttribute('data-status'), 'running');
     assert.match((await page.locator('#run-progress').textContent()) ?? '', /working/);
+    // The history entry follows the open run live rather than keeping the status it was listed with.
+    await page.locator(`.history-item[data-run-id="${runId}"] .badge.running`).waitFor({ timeout: RUN_TIMEOUT_MS });
     assert.equal(await page.getByRole('button', { name: 'Cancel run' }).isVisible(), true);
     await waitForRunStatus(page, 'completed');
+    await page.locator(`.history-item[data-run-id="${runId}"] .badge.completed`).waitFor({ timeout: 5_000 });
     for (const agentId of [1, 2, 3]) {
       assert.equal(await panel(page, agentId).getAttribute('data-status'), 'success');
       assert.equal(await panel(page, agentId).locator('[data-field="branch"]').textContent(), `agent-${agentId}`);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { parseByteSize } from './logging/byte-size.ts';
+import { RUNTIME_NAMES, type RuntimeName } from './sandboxes/registry.ts';
 
 const LOG_LEVELS = { DEBUG: 'debug', INFO: 'info', WARNING: 'warn', WARN: 'warn', ERROR: 'error', CRITICAL: 'fatal' } as const;
 
@@ -56,7 +57,7 @@ const EnvironmentSchema = z.object({
   HOST: optionalString.transform((value) => value ?? '127.0.0.1'),
   PORT: positiveInteger('PORT').max(65535, { message: 'PORT must be at most 65535' }).default(8080),
   AGENT_RUNTIME: z
-    .enum(['auto', 'local', 'docker'], { message: 'AGENT_RUNTIME must be auto, local or docker' })
+    .enum(['auto', ...RUNTIME_NAMES], { message: `AGENT_RUNTIME must be one of auto, ${RUNTIME_NAMES.join(', ')}` })
     .default('auto'),
   AGENT_TIMEOUT_MS: positiveInteger('AGENT_TIMEOUT_MS').default(15 * 60 * 1000),
   MAX_AGENT_TURNS: positiveInteger('MAX_AGENT_TURNS').default(50),
@@ -89,7 +90,7 @@ export interface Config {
   logMaxFiles: number;
   host: string;
   port: number;
-  agentRuntime: 'auto' | 'local' | 'docker';
+  agentRuntime: 'auto' | RuntimeName;
   agentTimeoutMs: number;
   maxAgentTurns: number;
   sandbox: { memory: string; cpus: string; pidsLimit: number; uid: number };

@@ -4,7 +4,8 @@ import { loadConfig, ConfigError } from './config.ts';
 import { createFileLogging } from './logging/file-logger.ts';
 import { createApp } from './http/app.ts';
 import { createRunMachinery } from './runs/wiring.ts';
-import { selectRuntime } from './sandboxes/select.ts';
+import { createSandboxExecutor } from './runs/agent-runner.ts';
+import { selectRuntime } from './sandboxes/registry.ts';
 import { startOfflineModel, type OfflineModel } from '@multiclaude/offline-model';
 
 let config;
@@ -41,35 +42,37 @@ if (!config.anthropicApiKey && !baseUrl) {
   modelDescription = baseUrl ? `Messages API at ${baseUrl}` : 'Anthropic API';
 }
 
-const { runtime, docker, reason } = await selectRuntime(config, searchPath, logger);
+const { runtime, known, reason } = await selectRuntime({ config, searchPath, logger });
 logger.info({ runtime: runtime.name, reason }, 'sandbox runtime chosen');
 
-const { store, manager } = createRunMachinery({
+const machinery = createRunMachinery({
   workspaceLocal: config.workspaceLocal,
   maxConcurrentAgents: config.maxConcurrentAgents,
   maxQueuedRuns: config.maxQueuedRuns,
-  checkTimeoutMs: config.checkTimeoutMs,
-  agents: {
+  executor: createSandboxExecutor({
     runtime,
     model: { apiKey: config.anthropicApiKey ?? 'offline-demo', baseUrl, model: config.model },
     claudeExecutable: config.claudeExecutable,
     maxTurns: config.maxAgentTurns,
     agentTimeoutMs: config.agentTimeoutMs,
+    checkTimeoutMs: config.checkTimeoutMs,
     searchPath,
     runningAsRoot: process.getuid?.() === 0,
-  },
+  }),
   logger,
 });
-// Runs whose owner died become `interrupted` first, so their containers count as stale below.
+const { manager } = machinery;
+// Runs whose owner died become `interrupted` first, so their sandboxes count as stale below.
 await manager.start();
-if (docker) {
-  const live = new Set(await manager.unfinishedRunIds());
-  await docker.removeStaleContainers((runId) => live.has(runId), AbortSignal.timeout(30_000));
+const live = new Set(await machinery.store.unfinishedRunIds());
+for (const candidate of known) {
+  const removed = await candidate.reapStale((runId) => live.has(runId), AbortSignal.timeout(30_000));
+  if (removed.length > 0) logger.info({ runtime: candidate.name, removed }, 'removed stale sandboxes');
 }
 const app = createApp({
-  manager,
-  store,
+  machinery,
   runtime,
+  otherRuntimes: known.filter((candidate) => candidate !== runtime),
   runtimeReason: reason,
   workspaceLocal: config.workspaceLocal,
   modelDescription,

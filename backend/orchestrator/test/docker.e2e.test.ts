@@ -7,7 +7,8 @@ import { OrchestrateResponseSchema, RunStateSchema } from '@multiclaude/contract
 import { readEvents } from './support/sse.ts';
 import { startHarness, type Harness } from './support/harness.ts';
 import { filesChangedOn, gitIn } from './support/git-inspect.ts';
-import { createDockerRuntime } from '../src/sandboxes/select.ts';
+import { createDockerRuntime } from '../src/sandboxes/docker.ts';
+import { skipUnlessRequired } from './support/required.ts';
 
 function dockerUnavailable(): string | undefined {
   try {
@@ -29,7 +30,7 @@ function managedContainers(): string[] {
     .filter(Boolean);
 }
 
-const skipReason = dockerUnavailable();
+const skipReason = skipUnlessRequired(dockerUnavailable());
 if (skipReason) console.log(`# docker end-to-end tests skipped: ${skipReason}`);
 
 let harness: Harness;

@@ -10,7 +10,9 @@ import { registerOperationsRoutes, type OperationsDependencies } from '../src/ht
 import { TEST_CONTAINER_LABEL } from '../src/diagnostics/test-docker.ts';
 import { loadConfig } from '../src/config.ts';
 import type { SandboxRuntime } from '../src/sandboxes/runtime.ts';
+import { DockerRuntime } from '../src/sandboxes/docker.ts';
 import { memoryLogger } from './support/harness.ts';
+import { skipUnlessRequired } from './support/required.ts';
 
 const IMAGE = 'claude-mcp:latest';
 // The answers are checked field by field below; a loose type keeps that readable.
@@ -25,7 +27,7 @@ function dockerUnavailable(): string | undefined {
     return `no Docker engine answers, or ${IMAGE} is missing (npm run build:images)`;
   }
 }
-const skipDocker = dockerUnavailable();
+const skipDocker = skipUnlessRequired(dockerUnavailable());
 if (skipDocker) console.log(`# Docker-backed operations tests skipped: ${skipDocker}`);
 
 let scratch: string;
@@ -38,14 +40,35 @@ after(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
 
-function fakeRuntime(name: 'local' | 'docker', check: SandboxRuntime['check'] = async () => ({ ok: true, detail: 'fine' })): OperationsDependencies['runtime'] {
-  return { name, check };
+/** The real Docker runtime, whose diagnostics run `dockerCommand`. */
+function dockerRuntime(dockerCommand = 'docker'): DockerRuntime {
+  const { sandbox } = loadConfig({ HOME: os.tmpdir() });
+  return new DockerRuntime({
+    image: IMAGE,
+    workspaceLocal: path.join(scratch, 'workspace'),
+    workspacePath: path.join(scratch, 'workspace'),
+    memory: sandbox.memory,
+    cpus: sandbox.cpus,
+    pidsLimit: sandbox.pidsLimit,
+    sandboxUid: sandbox.uid,
+    dockerCommand,
+    logger: memoryLogger().logger,
+  });
+}
+
+/** A runtime whose own check is scripted and whose diagnostics are those of `diagnosticsOf` (none by default). */
+function fakeRuntime(
+  name: 'local' | 'docker',
+  check: SandboxRuntime['check'] = async () => ({ ok: true, detail: 'fine' }),
+  diagnosticsOf?: DockerRuntime,
+): OperationsDependencies['runtime'] {
+  return { name, check, diagnostics: () => diagnosticsOf?.diagnostics() ?? {} };
 }
 
 function appWith(overrides: Partial<OperationsDependencies> = {}): Hono {
   const app = new Hono();
   registerOperationsRoutes(app, {
-    runtime: fakeRuntime('docker'),
+    runtime: fakeRuntime('docker', undefined, dockerRuntime(overrides.dockerCommand)),
     dockerImage: IMAGE,
     workspaceLocal: path.join(scratch, 'workspace'),
     logDirectory: path.join(scratch, 'logs'),
@@ -106,7 +129,11 @@ test('without a Docker engine, diagnostics still answer 200 with the Docker chec
 });
 
 test('with the local runtime, an absent Docker engine is reported but does not make the orchestrator degraded', async () => {
-  const app = appWith({ runtime: fakeRuntime('local'), runtimeReason: 'AGENT_RUNTIME=local', dockerCommand: path.join(scratch, 'no-such-docker') });
+  const app = appWith({
+    runtime: fakeRuntime('local'),
+    otherRuntimes: [dockerRuntime(path.join(scratch, 'no-such-docker'))],
+    runtimeReason: 'AGENT_RUNTIME=local',
+  });
   const body: Json = await (await app.request('/diagnostics')).json();
   assert.equal(body.status, body.checks.disk.status === 'ok' ? 'ok' : 'degraded');
   assert.deepEqual(body.runtime, { name: 'local', reason: 'AGENT_RUNTIME=local' });
@@ -122,9 +149,13 @@ test('a hanging check times out on its own, and a throwing one is its own error,
     dockerCommand: hanging.command,
     gitCommand: hangingVersion,
     checkTimeoutMs: 300,
-    runtime: fakeRuntime('docker', async () => {
-      throw new Error('runtime check exploded');
-    }),
+    runtime: fakeRuntime(
+      'docker',
+      async () => {
+        throw new Error('runtime check exploded');
+      },
+      dockerRuntime(hanging.command),
+    ),
     runsInFlight: () => {
       throw new Error('no count');
     },

@@ -71,8 +71,10 @@ test('an agent whose sandbox cannot start is an error and the others carry on', 
         name: 'local',
         check: () => local.check(),
         runCommand: (request, command, options) => local.runCommand(request, command, options),
+        reapStale: async () => [],
+        diagnostics: () => ({}),
         start: async (request) => {
-          if (request.agentId === 1) throw new Error('sandbox crashed on start');
+          if (request.agent.agentId === 1) throw new Error('sandbox crashed on start');
           return local.start(request);
         },
       };
@@ -120,9 +122,9 @@ test('GET /ready answers 503 naming the workspace when it is not writable', asyn
   const blocker = path.join(harness.workspace, 'a-file');
   await writeFile(blocker, 'not a directory');
   const app = createApp({
-    manager: harness.manager,
-    store: harness.store,
+    machinery: harness.machinery,
     runtime: harness.runtime,
+    operations: { dockerImage: 'claude-mcp:latest', claudeExecutable: 'claude' },
     workspaceLocal: path.join(blocker, 'workspace'),
     modelDescription: 'none',
     logger: harness.logger,

@@ -1,6 +1,7 @@
 // End-to-end for durable runs: the run API, its live event stream, cancel, the queue and auth, through the real SDK, claude and git.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { RunStateSchema, RunListSchema, type RunState } from '@multiclaude/contract';
 import { startHarness, type Harness } from './support/harness.ts';
@@ -160,12 +161,12 @@ test('a full queue answers 429 with Retry-After and creates nothing', async () =
   try {
     const first = await startRun(tight, 'Hold the slot. [[slow ms=60000]]', 1);
     await startRun(tight, 'Wait in the queue.', 1);
-    const before = await tight.store.listRunIds();
+    const before = await readdir(path.join(tight.workspace, 'runs'));
     const refused = await tight.post('/runs', { prompt: 'One too many.', agent_count: 1 });
     assert.equal(refused.status, 429);
     assert.ok(Number(refused.headers.get('retry-after')) > 0);
     assert.match(((await refused.json()) as { error: string }).error, /queue is full/);
-    assert.deepEqual(await tight.store.listRunIds(), before);
+    assert.deepEqual(await readdir(path.join(tight.workspace, 'runs')), before);
     await tight.app.request(`/runs/${first}/cancel`, { method: 'POST' });
   } finally {
     await tight.close();

@@ -38,7 +38,7 @@ export function submitRun(
   prompt: string,
   agentCount: number,
   checkCommand: string | null,
-): Promise<CreateRunResponse & { queue_position?: number | null }> {
+): Promise<CreateRunResponse> {
   return call('/submit', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

@@ -12,6 +12,8 @@ export class HistoryList {
   #runs: RunListItem[] = [];
   #nextBefore: string | null = null;
   #currentRunId: string | null = null;
+  /** The open run's live status: newer than what a page of the list (fetched earlier) says. */
+  #followed: { runId: string; status: RunListItem['status'] } | null = null;
 
   constructor(onOpen: (runId: string) => void) {
     this.#onOpen = onOpen;
@@ -30,6 +32,13 @@ export class HistoryList {
     } catch (error) {
       showMessage(this.#error, `Could not load the runs: ${(error as Error).message}`);
     }
+  }
+
+  /** Shows the open run's status as it changes, so its entry follows it live instead of keeping the listed one. */
+  follow(runId: string, status: RunListItem['status']): void {
+    if (this.#followed?.runId === runId && this.#followed.status === status) return;
+    this.#followed = { runId, status };
+    this.#render();
   }
 
   setCurrent(runId: string | null): void {
@@ -51,7 +60,8 @@ export class HistoryList {
 
   #render(): void {
     const focusedRunId = document.activeElement instanceof HTMLElement ? document.activeElement.dataset['runId'] : undefined;
-    const items = this.#runs.map((run) => {
+    const items = this.#runs.map((listed) => {
+      const run = this.#followed?.runId === listed.run_id ? { ...listed, status: this.#followed.status } : listed;
       const button = el('button', { className: 'history-item', attrs: { type: 'button', 'data-run-id': run.run_id } }, [
         el('span', { className: 'history-prompt', text: promptTitle(run.prompt) || '(empty prompt)' }),
         el('span', { className: 'history-meta' }, [

@@ -92,6 +92,7 @@ function openStream(generation: number): void {
       return;
     }
     current = applyEvent(current, event);
+    historyList.follow(current.run_id, current.status);
     scheduleRender();
     if (event.type === 'run_finished') {
       closeStream();
@@ -128,6 +129,7 @@ async function openRun(runId: string, known?: { prompt: string; agentCount: numb
     const snapshot = await getRun(runId);
     if (generation !== openGeneration || !current) return;
     current = applySnapshot(current, snapshot);
+    historyList.follow(current.run_id, current.status);
     scheduleRender();
   } catch (error) {
     if (generation !== openGeneration) return;

@@ -91,6 +91,7 @@ export const ErrorResponseSchema = z.object({
 export type ErrorResponse = z.infer<typeof ErrorResponseSchema>;
 
 export const HealthResponseSchema = z.object({ status: z.literal('ok') });
+export type HealthResponse = z.infer<typeof HealthResponseSchema>;
 
 export const ReadyCheckSchema = z.object({ ok: z.boolean(), detail: z.string() });
 export const ReadyResponseSchema = z.object({
@@ -125,8 +126,21 @@ export type Usage = z.infer<typeof UsageSchema>;
 export const CreateRunRequestSchema = OrchestrateRequestSchema;
 export type CreateRunRequest = z.infer<typeof CreateRunRequestSchema>;
 
-export const CreateRunResponseSchema = z.object({ run_id: z.string(), status: RunStatusSchema });
+export const CreateRunResponseSchema = z.object({
+  run_id: z.string(),
+  status: RunStatusSchema,
+  /** 1 for the next run to start; null once running. */
+  queue_position: z.number().int().nullable(),
+});
 export type CreateRunResponse = z.infer<typeof CreateRunResponseSchema>;
+
+/** POST /runs/:id/cancel and /runs/:id/agents/:n/cancel: accepted; the run's events say when it has ended. */
+export const CancelResponseSchema = z.object({
+  run_id: z.string(),
+  agent_id: z.number().int().optional(),
+  status: z.literal('cancelling'),
+});
+export type CancelResponse = z.infer<typeof CancelResponseSchema>;
 
 export const CheckResultSchema = z.object({
   /** `error` when the check could not be run at all (its sandbox failed). */

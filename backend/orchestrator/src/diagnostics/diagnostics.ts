@@ -1,8 +1,8 @@
 // Gathers the orchestrator's health facts for GET /diagnostics; each check is independent, time-bounded and never throws.
 import { mkdir, writeFile, rm, statfs } from 'node:fs/promises';
 import path from 'node:path';
-import type { SandboxRuntime } from '../sandboxes/runtime.ts';
-import { runCli, isUnreachable, BUILD_HINT } from '../sandboxes/docker.ts';
+import type { DiagnosticFacts, SandboxRuntime } from '../sandboxes/runtime.ts';
+import { runCli } from '../process/run-cli.ts';
 
 export type CheckStatus = 'ok' | 'warning' | 'error';
 
@@ -14,11 +14,12 @@ export interface CheckResult {
 }
 
 export interface DiagnosticsDependencies {
-  runtime: Pick<SandboxRuntime, 'name' | 'check'>;
+  /** The runtime agents use: its checks decide the report's status. */
+  runtime: Pick<SandboxRuntime, 'name' | 'check' | 'diagnostics'>;
+  /** Every other runtime known, whose checks are shown as information (could it be used?). */
+  otherRuntimes?: ReadonlyArray<Pick<SandboxRuntime, 'name' | 'diagnostics'>>;
   /** Why this runtime was chosen, when known (AGENT_RUNTIME=auto says what it found). */
   runtimeReason?: string | undefined;
-  dockerCommand?: string;
-  dockerImage: string;
   workspaceLocal: string;
   logDirectory?: string | undefined;
   gitCommand?: string;
@@ -44,7 +45,7 @@ const DEFAULT_CHECK_TIMEOUT_MS = 10_000;
 const LOW_DISK_BYTES = 1024 ** 3;
 const LOW_DISK_FRACTION = 0.05;
 
-type Facts = { status?: CheckStatus; error?: string; [fact: string]: unknown };
+type Facts = DiagnosticFacts;
 
 /** Runs one check under a deadline; a throw or a hang becomes that check's error, not the report's. */
 async function timed(timeoutMs: number, check: (signal: AbortSignal) => Promise<Facts>): Promise<CheckResult> {
@@ -87,24 +88,6 @@ async function writableProbe(directory: string): Promise<Facts> {
   }
 }
 
-async function dockerEngine(docker: string, timeoutMs: number, signal: AbortSignal): Promise<Facts> {
-  const result = await runCli(docker, ['version', '--format', '{{.Server.Version}}'], timeoutMs, signal);
-  if (!result.ok) return { status: 'error', reachable: false, error: `Docker engine not reachable with \`${docker}\`: ${result.detail}` };
-  return { reachable: true, version: result.stdout.trim() };
-}
-
-async function mcpImage(docker: string, image: string, timeoutMs: number, signal: AbortSignal): Promise<Facts> {
-  const result = await runCli(docker, ['image', 'inspect', '--format', '{{.Id}}\t{{.Created}}', image], timeoutMs, signal);
-  if (!result.ok) {
-    const error = isUnreachable(result.detail)
-      ? `cannot tell: Docker engine not reachable with \`${docker}\`: ${result.detail}`
-      : `Docker image ${image} is missing: ${BUILD_HINT}`;
-    return { status: 'error', image, present: false, error };
-  }
-  const [id = '', created = ''] = result.stdout.trim().split('\t');
-  return { image, present: true, id: id.replace(/^sha256:/, '').slice(0, 12), created };
-}
-
 async function freeDisk(directory: string): Promise<Facts> {
   const stats = await statfs(directory);
   const free = stats.bavail * stats.bsize;
@@ -128,7 +111,6 @@ async function version(command: string, timeoutMs: number, signal: AbortSignal):
 
 export async function collectDiagnostics(dependencies: DiagnosticsDependencies): Promise<DiagnosticsReport> {
   const timeoutMs = dependencies.checkTimeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
-  const docker = dependencies.dockerCommand ?? 'docker';
   const check = (run: (signal: AbortSignal) => Promise<Facts>): Promise<CheckResult> => timed(timeoutMs, run);
 
   const entries: Array<[string, Promise<CheckResult>]> = [
@@ -139,8 +121,7 @@ export async function collectDiagnostics(dependencies: DiagnosticsDependencies):
         return { name: dependencies.runtime.name, ...(result.ok ? { detail: result.detail } : { status: 'error', error: result.detail }) };
       }),
     ],
-    ['docker_engine', check((signal) => dockerEngine(docker, timeoutMs, signal))],
-    ['mcp_image', check((signal) => mcpImage(docker, dependencies.dockerImage, timeoutMs, signal))],
+    ...Object.entries(dependencies.runtime.diagnostics()).map(([name, run]) => [name, check(run)] as [string, Promise<CheckResult>]),
     ['workspace', check(() => writableProbe(dependencies.workspaceLocal))],
     ['disk', check(() => freeDisk(dependencies.workspaceLocal))],
     ['git', check((signal) => version(dependencies.gitCommand ?? 'git', timeoutMs, signal))],
@@ -151,6 +132,14 @@ export async function collectDiagnostics(dependencies: DiagnosticsDependencies):
     entries.push(['logs', check(() => writableProbe(logDirectory))]);
   }
 
+  // Another runtime's failing checks are information (could it be used?), not degradation.
+  const informational = new Set<string>();
+  for (const other of dependencies.otherRuntimes ?? []) {
+    for (const [name, run] of Object.entries(other.diagnostics())) {
+      informational.add(name);
+      entries.push([name, check(run)]);
+    }
+  }
   const settled = await Promise.all(entries.map(async ([name, result]) => [name, await result] as const));
   const checks = Object.fromEntries(settled);
   let runsInFlight: number | null;
@@ -159,10 +148,7 @@ export async function collectDiagnostics(dependencies: DiagnosticsDependencies):
   } catch {
     runsInFlight = null;
   }
-  // Docker checks failing while the local runtime is in use is information, not degradation.
-  const relevant = settled.filter(
-    ([name]) => dependencies.runtime.name === 'docker' || (name !== 'docker_engine' && name !== 'mcp_image'),
-  );
+  const relevant = settled.filter(([name]) => !informational.has(name));
   return {
     status: relevant.every(([, result]) => result.status === 'ok') ? 'ok' : 'degraded',
     generated_at: new Date().toISOString(),

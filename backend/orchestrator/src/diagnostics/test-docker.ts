@@ -1,6 +1,7 @@
 // Proves Docker works end to end for GET /test-docker: a throwaway, network-less container from the MCP image runs a short command.
 import { randomBytes } from 'node:crypto';
-import { runCli, isUnreachable, BUILD_HINT } from '../sandboxes/docker.ts';
+import { runCli } from '../process/run-cli.ts';
+import { isUnreachable, BUILD_HINT } from '../sandboxes/docker.ts';
 
 export interface TestDockerOptions {
   dockerImage: string;

@@ -3,10 +3,10 @@ import { mkdir, writeFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
-import type { ReadyResponse } from '@multiclaude/contract';
-import type { RunManager } from '../runs/run-manager.ts';
-import type { RunStore } from '../runs/run-store.ts';
+import type { HealthResponse, ReadyResponse } from '@multiclaude/contract';
+import type { RunMachinery } from '../runs/wiring.ts';
 import type { SandboxRuntime } from '../sandboxes/runtime.ts';
+import { errorHandler } from './errors.ts';
 import { bearerAuth } from './auth.ts';
 import { registerRunRoutes } from './runs-routes.ts';
 import { accessLog } from './access-log.ts';
@@ -15,9 +15,10 @@ import { registerWorkspaceRoutes } from './workspace-routes.ts';
 import { registerReviewRoutes } from './review-routes.ts';
 
 export interface AppDependencies {
-  manager: RunManager;
-  store: RunStore;
+  machinery: Pick<RunMachinery, 'manager' | 'runs' | 'review'>;
   runtime: SandboxRuntime;
+  /** The other runtimes known, shown in /diagnostics as information. */
+  otherRuntimes?: SandboxRuntime[];
   /** Why this runtime was chosen (AGENT_RUNTIME=auto says what it found). */
   runtimeReason?: string;
   workspaceLocal: string;
@@ -25,8 +26,8 @@ export interface AppDependencies {
   modelDescription: string;
   /** When set, every route but /health and /ready needs `Authorization: Bearer <token>`. */
   token?: string | undefined;
-  /** For /diagnostics and /test-docker; without it they use the default image and the `claude` on PATH. */
-  operations?: { dockerImage: string; claudeExecutable: string; logDirectory?: string };
+  /** For /diagnostics and /test-docker. */
+  operations: { dockerImage: string; claudeExecutable: string; logDirectory?: string };
   logger: Logger;
 }
 
@@ -46,16 +47,13 @@ export function createApp(dependencies: AppDependencies): Hono {
   const app = new Hono();
   const { logger } = dependencies;
 
-  app.onError((error, context) => {
-    logger.error({ err: error, method: context.req.method, path: context.req.path }, 'request failed');
-    return context.json({ error: 'internal error' }, 500);
-  });
+  app.onError(errorHandler(logger));
   app.notFound((context) => context.json({ error: `no route for ${context.req.method} ${context.req.path}` }, 404));
   // Before auth, so refused requests are in the access log too.
   app.use('*', accessLog(logger));
   app.use('*', bearerAuth(dependencies.token));
 
-  app.get('/health', (context) => context.json({ status: 'ok' as const }));
+  app.get('/health', (context) => context.json({ status: 'ok' } satisfies HealthResponse));
 
   app.get('/ready', async (context) => {
     const [workspace, runtime] = await Promise.all([
@@ -72,18 +70,20 @@ export function createApp(dependencies: AppDependencies): Hono {
     return context.json(body, body.status === 'ready' ? 200 : 503);
   });
 
-  registerRunRoutes(app, { manager: dependencies.manager, store: dependencies.store, logger });
+  const { machinery } = dependencies;
+  registerRunRoutes(app, machinery.runs);
   registerOperationsRoutes(app, {
     runtime: dependencies.runtime,
+    ...(dependencies.otherRuntimes ? { otherRuntimes: dependencies.otherRuntimes } : {}),
     runtimeReason: dependencies.runtimeReason,
-    dockerImage: dependencies.operations?.dockerImage ?? 'claude-mcp:latest',
-    claudeExecutable: dependencies.operations?.claudeExecutable ?? 'claude',
-    logDirectory: dependencies.operations?.logDirectory,
+    dockerImage: dependencies.operations.dockerImage,
+    claudeExecutable: dependencies.operations.claudeExecutable,
+    logDirectory: dependencies.operations.logDirectory,
     workspaceLocal: dependencies.workspaceLocal,
-    runsInFlight: () => dependencies.manager.runsInFlight,
+    runsInFlight: () => machinery.manager.runsInFlight,
     logger,
   });
   registerWorkspaceRoutes(app, { workspaceLocal: dependencies.workspaceLocal, logger });
-  registerReviewRoutes(app, { manager: dependencies.manager, store: dependencies.store, logger });
+  registerReviewRoutes(app, machinery.review);
   return app;
 }

@@ -1,29 +1,28 @@
-// Reads a request's JSON body and validates it with a zod schema, giving the API's error shape on any failure.
+// Reads a request's JSON body and validates it with a zod schema; any failure is a ServiceError naming the field, answered by the app's one error path.
 import type { Context } from 'hono';
 import type { z } from 'zod';
-import { toErrorResponse, type ErrorResponse } from '@multiclaude/contract';
+import { toErrorResponse } from '@multiclaude/contract';
+import { ServiceError } from '../runs/errors.ts';
 
-export type ParsedBody<T> = { ok: true; value: T } | { ok: false; status: 400 | 413 | 415; body: ErrorResponse };
-
-export async function parseJsonBody<T extends z.ZodType>(context: Context, schema: T): Promise<ParsedBody<z.infer<T>>> {
+export async function readJsonBody<T extends z.ZodType>(context: Context, schema: T): Promise<z.infer<T>> {
   const contentType = context.req.header('content-type') ?? '';
   if (contentType && !/^application\/(.+\+)?json\b/i.test(contentType)) {
-    return { ok: false, status: 415, body: { error: 'request body must be JSON (Content-Type: application/json)' } };
+    throw new ServiceError('unsupported_media_type', 'request body must be JSON (Content-Type: application/json)');
   }
   let raw: unknown;
   try {
     raw = JSON.parse(await context.req.text());
   } catch {
-    return { ok: false, status: 400, body: { error: 'request body is not valid JSON' } };
+    throw new ServiceError('invalid_request', 'request body is not valid JSON');
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    return { ok: false, status: 400, body: { error: 'request body must be a JSON object' } };
+    throw new ServiceError('invalid_request', 'request body must be a JSON object');
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
-    const body = toErrorResponse(parsed.error);
+    const { error, field } = toErrorResponse(parsed.error);
     const tooLong = parsed.error.issues.some((issue) => issue.message.includes('at most') && issue.path[0] === 'prompt');
-    return { ok: false, status: tooLong ? 413 : 400, body };
+    throw new ServiceError(tooLong ? 'too_large' : 'invalid_request', error, field ? { field } : {});
   }
-  return { ok: true, value: parsed.data };
+  return parsed.data;
 }

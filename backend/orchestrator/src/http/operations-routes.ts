@@ -6,6 +6,9 @@ import { testDocker } from '../diagnostics/test-docker.ts';
 
 export interface OperationsDependencies extends DiagnosticsDependencies {
   logger: Logger;
+  /** The image /test-docker runs. */
+  dockerImage: string;
+  dockerCommand?: string;
   /** For the test container's whole life. */
   testDockerTimeoutMs?: number;
 }

@@ -1,11 +1,9 @@
-// Runs one agent of a run from start to end: its sandbox, its enhanced prompt, its SDK session, and the sandbox's removal, whatever happens.
-import path from 'node:path';
-import type { Logger } from 'pino';
-import type { AgentMessage } from '@multiclaude/contract';
-import { METADATA_DIRECTORY, type AgentWorktree } from '../git/run-repository.ts';
+// The real AgentExecutor: each agent in its own sandbox with its enhanced prompt and an SDK session, the sandbox removed whatever happens; checks in a fresh sandbox over the agent's worktree.
+import type { CheckResult } from '@multiclaude/contract';
 import { buildEnhancedPrompt } from '../agents/prompt.ts';
 import { runAgentSession, type AgentOutcome, type ModelSettings } from '../agents/agent-session.ts';
 import type { Sandbox, SandboxRuntime } from '../sandboxes/runtime.ts';
+import type { AgentExecutor, AgentJob, CheckJob } from './agent-executor.ts';
 
 export interface AgentRunnerSettings {
   runtime: SandboxRuntime;
@@ -13,40 +11,21 @@ export interface AgentRunnerSettings {
   claudeExecutable: string;
   maxTurns: number;
   agentTimeoutMs: number;
+  checkTimeoutMs: number;
   searchPath: string;
   runningAsRoot: boolean;
-}
-
-export interface AgentJob {
-  runId: string;
-  runDirectory: string;
-  agent: AgentWorktree;
-  userPrompt: string;
-  budgetUsd?: number;
-  logger: Logger;
-  signal: AbortSignal;
-  onMessage: (message: AgentMessage) => void;
 }
 
 function failed(error: string): AgentOutcome {
   return { status: 'error', output: '', error, messages: [], usage: { input_tokens: 0, output_tokens: 0 }, cost_usd: 0, duration_ms: 0, num_turns: 0 };
 }
 
-/** Never throws: every failure becomes an error outcome, so one agent cannot take the others down. */
-export async function runAgent(settings: AgentRunnerSettings, job: AgentJob): Promise<AgentOutcome> {
+async function runAgent(settings: AgentRunnerSettings, job: AgentJob): Promise<AgentOutcome> {
   const { agent, logger } = job;
-  const agentDirectory = path.join(job.runDirectory, METADATA_DIRECTORY, 'agents', `agent-${agent.agentId}`);
   let sandbox: Sandbox | undefined;
   let outcome: AgentOutcome;
   try {
-    sandbox = await settings.runtime.start({
-      runId: job.runId,
-      agentId: agent.agentId,
-      runDirectory: job.runDirectory,
-      worktreePath: agent.worktreePath,
-      logger,
-      signal: job.signal,
-    });
+    sandbox = await settings.runtime.start({ run: job.run, agent, logger, signal: job.signal });
     logger.info({ runtime: settings.runtime.name }, 'agent started');
     outcome = await runAgentSession({
       agentId: agent.agentId,
@@ -57,8 +36,8 @@ export async function runAgent(settings: AgentRunnerSettings, job: AgentJob): Pr
         userPrompt: job.userPrompt,
       }),
       sandbox,
-      configDirectory: path.join(agentDirectory, 'claude-home', '.claude'),
-      hostWorkingDirectory: agent.worktreePath,
+      configDirectory: agent.claudeConfigDirectory,
+      hostWorkingDirectory: agent.worktree,
       model: settings.model,
       claudeExecutable: settings.claudeExecutable,
       maxTurns: settings.maxTurns,
@@ -88,4 +67,25 @@ export async function runAgent(settings: AgentRunnerSettings, job: AgentJob): Pr
   const level = outcome.status === 'error' && !job.signal.aborted ? 'error' : 'info';
   logger[level]({ status: outcome.status, error: outcome.error, duration_ms: outcome.duration_ms, cost_usd: outcome.cost_usd }, 'agent finished');
   return outcome;
+}
+
+async function runCheck(settings: AgentRunnerSettings, job: CheckJob): Promise<CheckResult> {
+  const started = Date.now();
+  try {
+    const outcome = await settings.runtime.runCommand(
+      { run: job.run, agent: job.agent, logger: job.logger, signal: job.signal },
+      job.command,
+      { timeoutMs: settings.checkTimeoutMs },
+    );
+    const status = outcome.timedOut ? 'timed_out' : outcome.exitCode === 0 ? 'passed' : 'failed';
+    job.logger.info({ check_status: status, exit_code: outcome.exitCode, duration_ms: outcome.durationMs }, 'check finished');
+    return { status, exit_code: outcome.exitCode, duration_ms: outcome.durationMs, output_tail: outcome.outputTail };
+  } catch (error) {
+    job.logger.warn({ err: error }, 'check could not run');
+    return { status: 'error', exit_code: null, duration_ms: Date.now() - started, output_tail: (error as Error).message };
+  }
+}
+
+export function createSandboxExecutor(settings: AgentRunnerSettings): AgentExecutor {
+  return { runAgent: (job) => runAgent(settings, job), runCheck: (job) => runCheck(settings, job) };
 }

@@ -1,16 +1,9 @@
-// Tells live runs from orphaned ones: the owning process refreshes a lease file per run; a stale lease or a dead local owner means the run was interrupted.
-import { readFile, rename, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+// Tells live runs from orphaned ones: the owning process refreshes a lease per run in the store; a stale lease or a dead local owner means the run was interrupted.
 import { randomBytes } from 'node:crypto';
-
-export interface Lease {
-  owner: string;
-  host: string;
-  pid: number;
-  heartbeat_at: string;
-}
+import type { RunStore } from './run-store.ts';
 
 export interface LeaseOptions {
+  store: RunStore;
   /** This process's identity; unique per process start. */
   owner: string;
   host: string;
@@ -36,34 +29,14 @@ export class Leases {
     this.#options = options;
   }
 
-  #path(metadataDirectory: string): string {
-    return path.join(metadataDirectory, 'lease.json');
-  }
-
-  async renew(metadataDirectory: string): Promise<void> {
-    const lease: Lease = {
-      owner: this.#options.owner,
-      host: this.#options.host,
-      pid: this.#options.pid,
-      heartbeat_at: new Date((this.#options.now ?? Date.now)()).toISOString(),
-    };
-    const target = this.#path(metadataDirectory);
-    const temporary = `${target}.${randomBytes(4).toString('hex')}.tmp`;
-    await writeFile(temporary, JSON.stringify(lease));
-    await rename(temporary, target);
-  }
-
-  async read(metadataDirectory: string): Promise<Lease | undefined> {
-    try {
-      return JSON.parse(await readFile(this.#path(metadataDirectory), 'utf8')) as Lease;
-    } catch {
-      return undefined;
-    }
+  async renew(runId: string): Promise<void> {
+    const { owner, host, pid, now } = this.#options;
+    await this.#options.store.writeLease(runId, { owner, host, pid, heartbeat_at: new Date((now ?? Date.now)()).toISOString() });
   }
 
   /** Whether some live process still owns the run. */
-  async isLive(metadataDirectory: string): Promise<boolean> {
-    const lease = await this.read(metadataDirectory);
+  async isLive(runId: string): Promise<boolean> {
+    const lease = await this.#options.store.readLease(runId);
     if (!lease) return false;
     if (lease.owner === this.#options.owner) return true;
     // Same host, so a dead pid is certain: no need to wait out the TTL after a crash and restart.

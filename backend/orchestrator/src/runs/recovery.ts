@@ -15,14 +15,12 @@ export interface SweepOptions {
 
 export async function sweepInterruptedRuns({ store, leases, logger, isActive, now }: SweepOptions): Promise<string[]> {
   const interrupted: string[] = [];
-  for (const runId of await store.listRunIds()) {
-    if (isActive(runId)) continue;
+  for (const runId of await store.unfinishedRunIds()) {
+    if (isActive(runId) || (await leases.isLive(runId))) continue;
     const state = await store.readState(runId);
-    if (!state || (state.status !== 'queued' && state.status !== 'running')) continue;
-    if (await leases.isLive(store.metadataDirectory(runId))) continue;
+    if (!state) continue;
     const next = interruptState(state, now());
-    await store.repairEventLog(runId);
-    const id = (await store.lastEventId(runId)) + 1;
+    const id = ((await store.readEvents(runId)).at(-1)?.id ?? 0) + 1;
     // The final event lets every stream of this run end, on any replica.
     await store.appendEvents(runId, [{ type: 'run_finished', id, at: now(), run_id: runId, run: next }]);
     await store.writeState(next);
@@ -30,13 +28,4 @@ export async function sweepInterruptedRuns({ store, leases, logger, isActive, no
     interrupted.push(runId);
   }
   return interrupted;
-}
-
-export async function unfinishedRunIds(store: RunStore): Promise<string[]> {
-  const ids: string[] = [];
-  for (const runId of await store.listRunIds()) {
-    const state = await store.readState(runId);
-    if (state && (state.status === 'queued' || state.status === 'running')) ids.push(runId);
-  }
-  return ids;
 }

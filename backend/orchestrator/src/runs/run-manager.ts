@@ -1,52 +1,27 @@
-// Runs as durable jobs: accepts them, queues their agents for slots, runs them, records state and events on disk, cancels them, and marks orphaned runs interrupted.
-import { EventEmitter } from 'node:events';
+// Runs as durable jobs on this process: admits them, queues their agents for slots, runs each through the agent executor, records progress through the event log, cancels them, and keeps their leases.
 import type { Logger } from 'pino';
-import type {
-  AgentMessage,
-  AgentState,
-  AgentStatus,
-  CreateRunRequest,
-  RunEvent,
-  RunEventInput,
-  RunState,
-} from '@multiclaude/contract';
+import type { AgentMessage, AgentState, AgentStatus, CreateRunRequest, RunState } from '@multiclaude/contract';
 import { createRunRepository, type RunRepository } from '../git/run-repository.ts';
-import { createRunId } from './run-id.ts';
-import { runAgent, type AgentRunnerSettings } from './agent-runner.ts';
-import type { RunStore } from './run-store.ts';
+import { createRunId } from '../workspace/run-id.ts';
+import type { AgentPaths, WorkspaceLayout } from '../workspace/layout.ts';
+import type { RunStore, CancelTarget } from './run-store.ts';
 import type { Leases } from './lease.ts';
 import type { AgentSlots } from './agent-slots.ts';
+import type { AgentExecutor } from './agent-executor.ts';
+import { RunEventLog, type EventListener } from './event-log.ts';
+import { initialRunState } from './initial-state.ts';
 import { summarize, isTerminal, applyRanking } from './run-state.ts';
-import { runCheck, measureDiff, type ReviewJob } from './agent-review.ts';
-import { takeCancelRequest } from './cancel-requests.ts';
-import { sweepInterruptedRuns, unfinishedRunIds } from './recovery.ts';
-
-export class QueueFullError extends Error {
-  readonly code = 'queue_full';
-  readonly retryAfterSeconds: number;
-  constructor(limit: number, retryAfterSeconds: number) {
-    super(`the run queue is full (${limit} runs waiting); try again later`);
-    this.name = 'QueueFullError';
-    this.retryAfterSeconds = retryAfterSeconds;
-  }
-}
-
-export class NotFoundError extends Error {
-  readonly code = 'not_found';
-  constructor(message: string) {
-    super(message);
-    this.name = 'NotFoundError';
-  }
-}
+import { measureDiff } from './agent-review.ts';
+import { sweepInterruptedRuns } from './recovery.ts';
+import { ServiceError, runNotFound } from './errors.ts';
 
 export interface RunManagerOptions {
-  workspaceLocal: string;
+  layout: WorkspaceLayout;
   store: RunStore;
   leases: Leases;
   slots: AgentSlots;
+  executor: AgentExecutor;
   maxQueuedRuns: number;
-  agents: AgentRunnerSettings;
-  checkTimeoutMs: number;
   logger: Logger;
   heartbeatMs?: number;
   sweepMs?: number;
@@ -59,18 +34,11 @@ interface ActiveRun {
   budgetUsd: number | undefined;
   cancelRequested: boolean;
   agentControllers: Map<number, AbortController>;
-  /** Every event of this run, for replay to late subscribers without a gap. */
-  events: RunEvent[];
-  nextEventId: number;
-  bus: EventEmitter;
-  /** Disk writes in order: events and state never overtake each other. */
-  writes: Promise<void>;
+  log: RunEventLog;
   finished: Promise<RunState>;
   resolveFinished: (state: RunState) => void;
   logger: Logger;
 }
-
-export type EventListener = (event: RunEvent) => void;
 
 export class RunManager {
   readonly #options: RunManagerOptions;
@@ -115,75 +83,39 @@ export class RunManager {
     const queued = this.#queuedRuns().length;
     if (queued >= this.#options.maxQueuedRuns) {
       // A rough wait: the agents ahead of this run, over the slots, a minute each.
-      throw new QueueFullError(this.#options.maxQueuedRuns, Math.max(5, Math.min(300, queued * 30)));
+      throw new ServiceError('queue_full', `the run queue is full (${this.#options.maxQueuedRuns} runs waiting); try again later`, {
+        retryAfterSeconds: Math.max(5, Math.min(300, queued * 30)),
+      });
     }
     const createdAt = this.#options.now?.() ?? new Date();
-    const runId = createRunId(createdAt);
-    const logger = this.#options.logger.child({ run_id: runId });
-    const repository = await createRunRepository({
-      workspaceLocal: this.#options.workspaceLocal,
-      runId,
-      prompt: request.prompt,
-      agentCount: request.agent_count,
-      createdAt,
-    });
-    const results: AgentState[] = repository.agents.map((agent) => ({
-      agent_id: agent.agentId,
-      status: 'pending',
-      output: '',
-      workspace: { worktree_path: agent.relativePath, branch_name: agent.branchName },
-      messages: [],
-      usage: { input_tokens: 0, output_tokens: 0 },
-      cost_usd: 0,
-      duration_ms: null,
-      num_turns: 0,
-      started_at: null,
-      finished_at: null,
-      check: null,
-      diff_stats: null,
-      rank: null,
-      rank_reasons: [],
-      recommended: false,
-    }));
-    const state: RunState = {
-      status: 'queued',
-      queue_position: queued + 1,
-      prompt: request.prompt,
-      agent_count: request.agent_count,
-      created_at: createdAt.toISOString(),
-      started_at: null,
-      finished_at: null,
-      run_info: { run_id: runId, run_dir: repository.relativeDirectory, git_initialized: true },
-      summary: summarize(results),
-      results,
-      check_command: request.check_command ?? null,
-      base_commit: repository.baseCommit,
-      recommended_agent_id: null,
-      merges: [],
-    };
+    const paths = this.#options.layout.run(createRunId(createdAt));
+    const logger = this.#options.logger.child({ run_id: paths.runId });
+    const repository = await createRunRepository({ paths, prompt: request.prompt, agentCount: request.agent_count, createdAt });
     let resolveFinished!: (state: RunState) => void;
     const run: ActiveRun = {
-      state,
+      state: initialRunState(request, repository, createdAt, queued + 1),
       repository,
       budgetUsd: request.budget_usd,
       cancelRequested: false,
       agentControllers: new Map(repository.agents.map((agent) => [agent.agentId, new AbortController()])),
-      events: [],
-      nextEventId: 1,
-      bus: new EventEmitter(),
-      writes: Promise.resolve(),
+      log: new RunEventLog({ runId: paths.runId, store: this.#options.store, logger, now: () => this.#now() }),
       finished: new Promise((resolve) => (resolveFinished = resolve)),
       resolveFinished,
       logger,
     };
-    run.bus.setMaxListeners(0);
-    this.#active.set(runId, run);
-    await this.#options.leases.renew(this.#options.store.metadataDirectory(runId));
-    this.#emit(run, { type: 'run_status', status: 'queued', queue_position: state.queue_position });
-    await run.writes;
-    logger.info({ agent_count: request.agent_count, queue_position: state.queue_position }, 'run accepted');
+    this.#active.set(paths.runId, run);
+    await this.#options.leases.renew(paths.runId);
+    run.log.emit({ type: 'run_status', status: 'queued', queue_position: run.state.queue_position });
+    run.log.persist(this.#snapshot(run));
+    await run.log.flushed();
+    logger.info({ agent_count: request.agent_count, queue_position: run.state.queue_position }, 'run accepted');
     void this.#execute(run);
     return this.#snapshot(run);
+  }
+
+  /** Whether this process runs the run now. */
+  owns(runId: string): boolean {
+    return this.#active.has(runId);
   }
 
   /** Resolves with the final state once every agent of the run has ended. */
@@ -191,7 +123,7 @@ export class RunManager {
     const run = this.#active.get(runId);
     if (run) return run.finished;
     const state = await this.#options.store.readState(runId);
-    if (!state) throw new NotFoundError(`no run ${runId}`);
+    if (!state) throw runNotFound(runId);
     return state;
   }
 
@@ -231,30 +163,14 @@ export class RunManager {
 
   /**
    * Replays the run's events after `afterId`, then follows it live. Returns undefined when the run is
-   * not owned by this process (the caller follows the event log on disk instead).
+   * not owned by this process (the caller follows the store instead).
    */
   subscribe(runId: string, afterId: number, listener: EventListener): (() => void) | undefined {
-    const run = this.#active.get(runId);
-    if (!run) return undefined;
-    for (const event of run.events) if (event.id > afterId) listener(event);
-    run.bus.on('event', listener);
-    return () => run.bus.off('event', listener);
-  }
-  #emit(run: ActiveRun, input: RunEventInput): void {
-    const event = { ...input, id: run.nextEventId++, at: this.#now(), run_id: run.state.run_info.run_id } as RunEvent;
-    run.events.push(event);
-    const runId = run.state.run_info.run_id;
-    run.writes = run.writes
-      .then(() => this.#options.store.appendEvents(runId, [event]))
-      .catch((error: unknown) => run.logger.error({ err: error }, 'could not append to the event log'));
-    run.bus.emit('event', event);
+    return this.#active.get(runId)?.log.subscribe(afterId, listener);
   }
 
   #persist(run: ActiveRun): void {
-    const state = this.#snapshot(run);
-    run.writes = run.writes
-      .then(() => this.#options.store.writeState(state))
-      .catch((error: unknown) => run.logger.error({ err: error }, 'could not write run state'));
+    run.log.persist(this.#snapshot(run));
   }
 
   #setAgent(run: ActiveRun, agentId: number, change: Partial<AgentState>): AgentState {
@@ -265,44 +181,46 @@ export class RunManager {
   }
 
   async #execute(run: ActiveRun): Promise<void> {
-    this.#persist(run);
-    await Promise.all(run.repository.agents.map((agent) => this.#runOneAgent(run, agent.agentId)));
+    await Promise.all(run.repository.agents.map((agent) => this.#runOneAgent(run, agent)));
     run.state.status = run.cancelRequested ? 'cancelled' : 'completed';
     run.state.finished_at = this.#now();
     run.state.summary = summarize(run.state.results);
     applyRanking(run.state);
     this.#persist(run);
-    this.#emit(run, { type: 'run_finished', run: this.#snapshot(run) });
-    await run.writes;
+    run.log.emit({ type: 'run_finished', run: this.#snapshot(run) });
+    await run.log.flushed();
     this.#active.delete(run.state.run_info.run_id);
     run.logger.info({ status: run.state.status, ...run.state.summary }, 'run finished');
     run.resolveFinished(this.#snapshot(run));
   }
 
-  async #runOneAgent(run: ActiveRun, agentId: number): Promise<void> {
+  #diff(run: ActiveRun, agent: AgentPaths, logger: Logger) {
+    return measureDiff(run.repository.paths.directory, run.repository.baseCommit, agent.branchName, logger);
+  }
+
+  async #runOneAgent(run: ActiveRun, agent: AgentPaths): Promise<void> {
+    const agentId = agent.agentId;
     const controller = run.agentControllers.get(agentId)!;
-    const worktree = run.repository.agents.find((agent) => agent.agentId === agentId)!;
     const logger = run.logger.child({ agent_id: agentId });
     let release: () => void;
     try {
       release = await this.#options.slots.acquire(controller.signal);
     } catch {
-      this.#finishAgent(run, agentId, 'cancelled', { error: 'cancelled before it started', diff_stats: await measureDiff(this.#reviewJob(run, worktree, logger)) });
+      this.#finishAgent(run, agentId, 'cancelled', { error: 'cancelled before it started', diff_stats: await this.#diff(run, agent, logger) });
       return;
     }
     try {
       if (run.state.status === 'queued') {
         run.state.status = 'running';
         run.state.started_at = this.#now();
-        this.#emit(run, { type: 'run_status', status: 'running', queue_position: null });
+        run.log.emit({ type: 'run_status', status: 'running', queue_position: null });
       }
       this.#setAgent(run, agentId, { status: 'running', started_at: this.#now() });
-      this.#emit(run, { type: 'agent_status', agent_id: agentId, status: 'running' });
+      run.log.emit({ type: 'agent_status', agent_id: agentId, status: 'running' });
       this.#persist(run);
-      const outcome = await runAgent(this.#options.agents, {
-        runId: run.state.run_info.run_id,
-        runDirectory: run.repository.runDirectory,
-        agent: worktree,
+      const outcome = await this.#options.executor.runAgent({
+        run: run.repository.paths,
+        agent,
         userPrompt: run.state.prompt,
         ...(run.budgetUsd ? { budgetUsd: run.budgetUsd / run.state.agent_count } : {}),
         logger,
@@ -310,12 +228,15 @@ export class RunManager {
         onMessage: (message) => this.#onAgentMessage(run, agentId, message),
       });
       const status: AgentStatus = controller.signal.aborted ? 'cancelled' : outcome.status;
-      const review = { ...this.#reviewJob(run, worktree, logger), signal: controller.signal };
+      const command = run.state.check_command;
       // A cancelled agent is not judged; the others are checked in their own sandbox before the slot is freed.
-      const check = status !== 'cancelled' && review.checkCommand ? await runCheck(review, review.checkCommand) : null;
+      const check =
+        status !== 'cancelled' && command
+          ? await this.#options.executor.runCheck({ run: run.repository.paths, agent, command, logger, signal: controller.signal })
+          : null;
       this.#finishAgent(run, agentId, status, {
         check,
-        diff_stats: await measureDiff(review),
+        diff_stats: await this.#diff(run, agent, logger),
         output: outcome.output,
         ...(status === 'cancelled' ? { error: 'cancelled' } : outcome.error ? { error: outcome.error } : {}),
         messages: outcome.messages,
@@ -329,45 +250,35 @@ export class RunManager {
     }
   }
 
-  #reviewJob(run: ActiveRun, agent: RunRepository['agents'][number], logger: Logger): Omit<ReviewJob, 'signal'> {
-    return {
-      runtime: this.#options.agents.runtime,
-      runId: run.state.run_info.run_id,
-      runDirectory: run.repository.runDirectory,
-      baseCommit: run.repository.baseCommit,
-      agent,
-      checkCommand: run.state.check_command,
-      checkTimeoutMs: this.#options.checkTimeoutMs,
-      logger,
-    };
-  }
-
   #finishAgent(run: ActiveRun, agentId: number, status: AgentStatus, change: Partial<AgentState>): void {
     const agent = this.#setAgent(run, agentId, { ...change, status, finished_at: this.#now() });
-    this.#emit(run, { type: 'agent_status', agent_id: agentId, status, ...(agent.error ? { error: agent.error } : {}) });
-    this.#emit(run, { type: 'agent_result', agent_id: agentId, result: structuredClone(agent) });
+    run.log.emit({ type: 'agent_status', agent_id: agentId, status, ...(agent.error ? { error: agent.error } : {}) });
+    run.log.emit({ type: 'agent_result', agent_id: agentId, result: structuredClone(agent) });
     this.#persist(run);
   }
 
   #onAgentMessage(run: ActiveRun, agentId: number, message: AgentMessage): void {
-    if (message.type === 'text' && message.text) this.#emit(run, { type: 'agent_text', agent_id: agentId, text: message.text });
+    if (message.type === 'text' && message.text) run.log.emit({ type: 'agent_text', agent_id: agentId, text: message.text });
     else if (message.type === 'tool_use') {
-      this.#emit(run, { type: 'agent_tool_call', agent_id: agentId, tool: message.tool ?? '?', input_summary: message.input_summary ?? '' });
+      run.log.emit({ type: 'agent_tool_call', agent_id: agentId, tool: message.tool ?? '?', input_summary: message.input_summary ?? '' });
     } else if (message.type === 'tool_result' || message.type === 'tool_error') {
-      this.#emit(run, { type: 'agent_tool_result', agent_id: agentId, text: message.text ?? '', is_error: message.type === 'tool_error' });
+      run.log.emit({ type: 'agent_tool_result', agent_id: agentId, text: message.text ?? '', is_error: message.type === 'tool_error' });
     }
+  }
+
+  #applyCancelRequest(run: ActiveRun, target: CancelTarget): void {
+    if (target === 'all') this.#cancel(run);
+    else for (const agentId of target) this.cancelAgent(run.state.run_info.run_id, agentId);
   }
 
   async #heartbeat(): Promise<void> {
     for (const [runId, run] of this.#active) {
-      const metadataDirectory = this.#options.store.metadataDirectory(runId);
       await this.#options.leases
-        .renew(metadataDirectory)
+        .renew(runId)
         .catch((error: unknown) => this.#options.logger.warn({ err: error, run_id: runId }, 'could not renew run lease'));
-      // Another replica may have been asked to cancel this run; it leaves the request here.
-      const target = await takeCancelRequest(metadataDirectory);
-      if (target === 'all') this.#cancel(run);
-      else for (const agentId of target ?? []) this.cancelAgent(runId, agentId);
+      // Another replica may have been asked to cancel this run; it leaves the request in the store.
+      const target = await this.#options.store.takeCancelRequest(runId);
+      if (target) this.#applyCancelRequest(run, target);
     }
   }
 
@@ -375,10 +286,5 @@ export class RunManager {
   async sweepInterrupted(): Promise<string[]> {
     const { store, leases, logger } = this.#options;
     return sweepInterruptedRuns({ store, leases, logger, isActive: (runId) => this.#active.has(runId), now: () => this.#now() });
-  }
-
-  /** Runs still queued or running on disk; after a sweep, exactly those some live orchestrator owns. */
-  async unfinishedRunIds(): Promise<string[]> {
-    return unfinishedRunIds(this.#options.store);
   }
 }

@@ -1,35 +1,51 @@
-// Builds the run machinery (store, leases, slots, manager) from its settings; shared by main.ts and the tests.
+// Builds the run machinery (layout, store, leases, slots, manager) and the services entry points call; shared by main.ts and the tests.
 import os from 'node:os';
 import type { Logger } from 'pino';
-import { RunStore } from './run-store.ts';
+import { WorkspaceLayout } from '../workspace/layout.ts';
+import { FileRunStore, type RunStore } from './run-store.ts';
 import { Leases, newOwnerId } from './lease.ts';
 import { AgentSlots } from './agent-slots.ts';
 import { RunManager } from './run-manager.ts';
-import type { AgentRunnerSettings } from './agent-runner.ts';
+import { RunService } from './run-service.ts';
+import { ReviewService } from './review-service.ts';
+import type { AgentExecutor } from './agent-executor.ts';
 
 export interface RunMachineryOptions {
   workspaceLocal: string;
   maxConcurrentAgents: number;
   maxQueuedRuns: number;
-  agents: AgentRunnerSettings;
-  checkTimeoutMs?: number;
+  executor: AgentExecutor;
   logger: Logger;
   /** A lease older than this marks its run's owner dead (another host's replica). */
   leaseTtlMs?: number;
+  heartbeatMs?: number;
+  /** How often a follower of another replica's run re-reads its events. */
+  pollMs?: number;
 }
 
-export function createRunMachinery(options: RunMachineryOptions): { store: RunStore; manager: RunManager } {
-  const store = new RunStore(options.workspaceLocal);
-  const leases = new Leases({ owner: newOwnerId(), host: os.hostname(), pid: process.pid, ttlMs: options.leaseTtlMs ?? 30_000 });
+export interface RunMachinery {
+  layout: WorkspaceLayout;
+  store: RunStore;
+  manager: RunManager;
+  runs: RunService;
+  review: ReviewService;
+}
+
+export function createRunMachinery(options: RunMachineryOptions): RunMachinery {
+  const layout = new WorkspaceLayout(options.workspaceLocal);
+  const store = new FileRunStore(layout);
+  const leases = new Leases({ store, owner: newOwnerId(), host: os.hostname(), pid: process.pid, ttlMs: options.leaseTtlMs ?? 30_000 });
   const manager = new RunManager({
-    workspaceLocal: options.workspaceLocal,
+    layout,
     store,
     leases,
     slots: new AgentSlots(options.maxConcurrentAgents),
+    executor: options.executor,
     maxQueuedRuns: options.maxQueuedRuns,
-    agents: options.agents,
-    checkTimeoutMs: options.checkTimeoutMs ?? 10 * 60_000,
     logger: options.logger,
+    ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
   });
-  return { store, manager };
+  const runs = new RunService({ manager, store, ...(options.pollMs ? { pollMs: options.pollMs } : {}) });
+  const review = new ReviewService({ runs, store, layout, logger: options.logger });
+  return { layout, store, manager, runs, review };
 }

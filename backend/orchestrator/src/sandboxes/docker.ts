@@ -15,11 +15,22 @@
 // both sides own the same files. When it is root, the parts the agent writes (its worktree, and the
 // run's .git objects, refs, logs and its worktree admin dir) are chowned to the sandbox uid (10001)
 // first; root's own git then needs `-c safe.directory=*` on the run repository.
-import { readFile, stat, mkdir } from 'node:fs/promises';
+import { stat, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import type { Logger } from 'pino';
-import { SandboxError, tail, type CommandOptions, type CommandOutcome, type RuntimeCheck, type Sandbox, type SandboxRequest, type SandboxRuntime } from './runtime.ts';
+import type { Config } from '../config.ts';
+import { runCli, runToOutcome, type CliResult } from '../process/run-cli.ts';
+import {
+  SandboxError,
+  type CommandOptions,
+  type CommandOutcome,
+  type DiagnosticCheck,
+  type RuntimeCheck,
+  type Sandbox,
+  type SandboxRequest,
+  type SandboxRuntime,
+} from './runtime.ts';
 import { buildDockerRunArgs, containerName, LABEL_MANAGED, LABEL_RUN_ID, LABEL_WORKSPACE, CONTAINER_WORKSPACE } from './docker-spec.ts';
 
 export interface DockerRuntimeOptions {
@@ -28,12 +39,12 @@ export interface DockerRuntimeOptions {
   workspaceLocal: string;
   /** WORKSPACE_PATH: where the Docker engine sees it. */
   workspacePath: string;
-  memory?: string;
-  cpus?: string;
-  pidsLimit?: number;
+  memory: string;
+  cpus: string;
+  pidsLimit: number;
   /** The container user when the orchestrator runs as root. */
-  sandboxUid?: number;
-  dockerCommand?: string;
+  sandboxUid: number;
+  dockerCommand: string;
   logger: Logger;
 }
 
@@ -51,12 +62,6 @@ interface ContainerState {
   Error: string;
 }
 
-export interface CliResult {
-  ok: boolean;
-  stdout: string;
-  /** stderr, or the spawn/timeout error when there is none. */
-  detail: string;
-}
 type DockerResult = CliResult;
 
 const CHECK_TIMEOUT_MS = 15_000;
@@ -84,65 +89,52 @@ export function describeContainerState(state: ContainerState | undefined, memory
   return `the sandbox container exited with code ${state.ExitCode}${error}`;
 }
 
-/** Runs a CLI (docker, git, claude) with a timeout; never throws, a failure is `ok: false` with its words. */
-export async function runCli(command: string, args: string[], timeout: number, signal?: AbortSignal): Promise<CliResult> {
-  try {
-    const result = await execa(command, args, { timeout, cancelSignal: signal, stdin: 'ignore' });
-    return { ok: true, stdout: result.stdout, detail: result.stderr };
-  } catch (error) {
-    const failure = error as { stderr?: unknown; shortMessage?: unknown; message?: unknown };
-    const stderr = typeof failure.stderr === 'string' ? failure.stderr.trim() : '';
-    const message = typeof failure.shortMessage === 'string' ? failure.shortMessage : String(failure.message);
-    return { ok: false, stdout: '', detail: stderr || message };
-  }
-}
-
 export class DockerRuntime implements SandboxRuntime {
-  readonly name = 'docker' as const;
-  readonly #options: Required<DockerRuntimeOptions>;
+  readonly name = 'docker';
+  readonly #options: DockerRuntimeOptions;
 
   constructor(options: DockerRuntimeOptions) {
-    // `??` rather than a spread of defaults: an explicit `undefined` from the config keeps the default.
-    this.#options = {
-      ...options,
-      memory: options.memory ?? '2g',
-      cpus: options.cpus ?? '1',
-      pidsLimit: options.pidsLimit ?? 256,
-      sandboxUid: options.sandboxUid ?? 10001,
-      dockerCommand: options.dockerCommand ?? 'docker',
-    };
+    this.#options = options;
   }
 
   #docker(args: string[], timeout: number, signal?: AbortSignal): Promise<DockerResult> {
     return runCli(this.#options.dockerCommand, args, timeout, signal);
   }
 
-  async check(signal?: AbortSignal): Promise<RuntimeCheck> {
-    const { image, dockerCommand } = this.#options;
-    const version = await this.#docker(['version', '--format', '{{.Server.Version}}'], CHECK_TIMEOUT_MS, signal);
-    if (!version.ok) return { ok: false, detail: `Docker engine not reachable with \`${dockerCommand}\`: ${version.detail}` };
-    const inspect = await this.#docker(['image', 'inspect', '--format', '{{.Id}}', image], CHECK_TIMEOUT_MS, signal);
-    if (!inspect.ok) {
-      return isUnreachable(inspect.detail)
-        ? { ok: false, detail: `Docker engine not reachable with \`${dockerCommand}\`: ${inspect.detail}` }
-        : { ok: false, detail: `Docker image ${image} is missing: ${BUILD_HINT}` };
-    }
-    const id = inspect.stdout.trim().replace(/^sha256:/, '').slice(0, 12);
-    return { ok: true, detail: `docker runtime: engine ${version.stdout.trim()}, image ${image} (${id})` };
+  async #engine(signal?: AbortSignal) {
+    const result = await this.#docker(['version', '--format', '{{.Server.Version}}'], CHECK_TIMEOUT_MS, signal);
+    if (!result.ok) return { ok: false as const, error: `Docker engine not reachable with \`${this.#options.dockerCommand}\`: ${result.detail}` };
+    return { ok: true as const, version: result.stdout.trim() };
   }
 
-  /** The admin dir git made for this worktree; its name is in the worktree's `.git` file. */
+  async #image(signal?: AbortSignal) {
+    const { image, dockerCommand } = this.#options;
+    const result = await this.#docker(['image', 'inspect', '--format', '{{.Id}}\t{{.Created}}', image], CHECK_TIMEOUT_MS, signal);
+    if (!result.ok) {
+      const unreachable = isUnreachable(result.detail);
+      const error = unreachable ? `Docker engine not reachable with \`${dockerCommand}\`: ${result.detail}` : `Docker image ${image} is missing: ${BUILD_HINT}`;
+      return { ok: false as const, unreachable, error };
+    }
+    const [id = '', created = ''] = result.stdout.trim().split('\t');
+    return { ok: true as const, id: id.replace(/^sha256:/, '').slice(0, 12), created };
+  }
+
+  async check(signal?: AbortSignal): Promise<RuntimeCheck> {
+    const engine = await this.#engine(signal);
+    if (!engine.ok) return { ok: false, detail: engine.error };
+    const image = await this.#image(signal);
+    if (!image.ok) return { ok: false, detail: image.error };
+    return { ok: true, detail: `docker runtime: engine ${engine.version}, image ${this.#options.image} (${image.id})` };
+  }
+
+  /** The admin dir git keeps for this worktree, which the container needs as its GIT_DIR. */
   async #worktreeGitDirectory(request: SandboxRequest): Promise<string> {
-    const gitFile = path.join(request.worktreePath, '.git');
+    const admin = request.agent.gitAdministration;
     try {
-      const match = /^gitdir:\s*(.+?)\s*$/m.exec(await readFile(gitFile, 'utf8'));
-      if (!match?.[1]) throw new Error(`no gitdir line in ${gitFile}`);
-      // Only the name is taken from the file: its absolute path may be a realpath outside WORKSPACE_LOCAL.
-      const admin = path.join(request.runDirectory, '.git', 'worktrees', path.basename(match[1]));
       if (!(await stat(admin)).isDirectory()) throw new Error(`${admin} is not a directory`);
       return admin;
     } catch (error) {
-      throw new SandboxError('sandbox_setup_failed', `${request.worktreePath} is not a git worktree of ${request.runDirectory}: ${(error as Error).message}`, {
+      throw new SandboxError('sandbox_setup_failed', `${request.agent.worktree} is not a git worktree of ${request.run.directory}: ${(error as Error).message}`, {
         cause: error,
       });
     }
@@ -153,8 +145,8 @@ export class DockerRuntime implements SandboxRuntime {
     const uid = process.getuid?.() ?? this.#options.sandboxUid;
     if (uid !== 0) return { uid, gid: process.getgid?.() ?? uid };
     const sandboxUid = this.#options.sandboxUid;
-    const gitDirectory = path.join(request.runDirectory, '.git');
-    const writable = [request.worktreePath, admin, ...['objects', 'refs', 'logs'].map((name) => path.join(gitDirectory, name))];
+    const gitDirectory = request.run.gitDirectory;
+    const writable = [request.agent.worktree, admin, ...['objects', 'refs', 'logs'].map((name) => path.join(gitDirectory, name))];
     try {
       // A bind mount of a missing source fails; `logs` only exists once something wrote a reflog.
       for (const directory of writable.slice(2)) await mkdir(directory, { recursive: true });
@@ -208,10 +200,10 @@ export class DockerRuntime implements SandboxRuntime {
     const { uid, gid } = await this.#prepareOwnership(request, admin);
     const args = buildDockerRunArgs({
       image,
-      runId: request.runId,
-      agentId: request.agentId,
-      runDirectory: request.runDirectory,
-      worktreePath: request.worktreePath,
+      runId: request.run.runId,
+      agentId: request.agent.agentId,
+      runDirectory: request.run.directory,
+      worktreePath: request.agent.worktree,
       worktreeGitDirectory: admin,
       workspaceLocal,
       workspacePath,
@@ -241,23 +233,17 @@ export class DockerRuntime implements SandboxRuntime {
   }
 
   async runCommand(request: SandboxRequest, command: string, options: CommandOptions): Promise<CommandOutcome> {
-    const name = `${containerName(request.runId, request.agentId)}-check`;
+    const name = `${containerName(request.run.runId, request.agent.agentId)}-check`;
     const started = Date.now();
     await this.#createSandboxContainer(request, name, ['bash', '-c', command]);
     try {
-      const result = await execa(this.#options.dockerCommand, ['start', '--attach', name], {
-        timeout: options.timeoutMs,
-        cancelSignal: request.signal,
-        stdin: 'ignore',
-        all: true,
-        reject: false,
+      const outcome = await runToOutcome(this.#options.dockerCommand, ['start', '--attach', name], {
+        timeoutMs: options.timeoutMs,
+        ...(request.signal ? { signal: request.signal } : {}),
+        ...(options.tailBytes ? { tailBytes: options.tailBytes } : {}),
       });
-      return {
-        exitCode: result.timedOut ? null : (result.exitCode ?? null),
-        timedOut: Boolean(result.timedOut),
-        durationMs: Date.now() - started,
-        outputTail: tail(result.all ?? '', options.tailBytes),
-      };
+      // The container's creation is part of the check's time.
+      return { ...outcome, durationMs: Date.now() - started };
     } finally {
       await this.#remove(name, request.logger);
     }
@@ -265,7 +251,7 @@ export class DockerRuntime implements SandboxRuntime {
 
   async start(request: SandboxRequest): Promise<DockerSandbox> {
     const { memory, dockerCommand } = this.#options;
-    const name = containerName(request.runId, request.agentId);
+    const name = containerName(request.run.runId, request.agent.agentId);
     await this.#createSandboxContainer(request, name);
 
     const clientEnvironment: Record<string, string> = {};
@@ -301,11 +287,23 @@ export class DockerRuntime implements SandboxRuntime {
     };
   }
 
-  /**
-   * Removes this workspace's sandbox containers whose run is not live (left by a crash); for start-up.
-   * Returns the names removed. Never throws: a missing engine just means nothing to clean.
-   */
-  async removeStaleContainers(isRunLive: (runId: string) => boolean, signal?: AbortSignal): Promise<string[]> {
+  diagnostics(): Record<string, DiagnosticCheck> {
+    const { image } = this.#options;
+    return {
+      docker_engine: async (signal) => {
+        const engine = await this.#engine(signal);
+        return engine.ok ? { reachable: true, version: engine.version } : { status: 'error', reachable: false, error: engine.error };
+      },
+      mcp_image: async (signal) => {
+        const found = await this.#image(signal);
+        if (found.ok) return { image, present: true, id: found.id, created: found.created };
+        return { status: 'error', image, present: false, error: found.unreachable ? `cannot tell: ${found.error}` : found.error };
+      },
+    };
+  }
+
+  /** Removes this workspace's sandbox containers whose run is not live (left by a crash). */
+  async reapStale(isRunLive: (runId: string) => boolean, signal?: AbortSignal): Promise<string[]> {
     const { logger, workspacePath } = this.#options;
     const list = await this.#docker(
       [
@@ -332,7 +330,20 @@ export class DockerRuntime implements SandboxRuntime {
       await this.#remove(name, logger);
       removed.push(name);
     }
-    if (removed.length > 0) logger.info({ containers: removed }, 'removed stale sandbox containers');
     return removed;
   }
+}
+
+export function createDockerRuntime(config: Config, logger: Logger): DockerRuntime {
+  return new DockerRuntime({
+    image: config.dockerImage,
+    workspaceLocal: config.workspaceLocal,
+    workspacePath: config.workspacePath,
+    memory: config.sandbox.memory,
+    cpus: config.sandbox.cpus,
+    pidsLimit: config.sandbox.pidsLimit,
+    sandboxUid: config.sandbox.uid,
+    dockerCommand: 'docker',
+    logger,
+  });
 }

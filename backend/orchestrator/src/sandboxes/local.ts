@@ -1,33 +1,42 @@
 // The `local` runtime: the agent's `claude mcp serve` runs as a plain child process in its worktree (no isolation; for development and machines without Docker).
 import { mkdir, readdir, readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { SandboxError, tail, type CommandOptions, type CommandOutcome, type Sandbox, type SandboxRequest, type SandboxRuntime, type RuntimeCheck } from './runtime.ts';
 import { execa } from 'execa';
+import type { Config } from '../config.ts';
+import { runToOutcome } from '../process/run-cli.ts';
+import { SandboxError, type CommandOptions, type CommandOutcome, type Sandbox, type SandboxRequest, type SandboxRuntime, type RuntimeCheck } from './runtime.ts';
 
 export interface LocalRuntimeOptions {
   claudeExecutable: string;
   /** PATH given to the agent's tools. */
   searchPath: string;
-  /** Where each agent's sandbox HOME is made, given the run directory. */
-  homeFor?: (request: SandboxRequest) => string;
 }
 
-/** Marks the MCP server's process so `stop()` finds it even though the SDK spawned it. */
+/** Marks the MCP server's process so `stop()` and the start-up reaper find it even though the SDK spawned it. */
 const MARKER = 'MULTICLAUDE_SANDBOX';
 
-async function findMarkedProcesses(marker: string): Promise<number[]> {
-  const pids: number[] = [];
-  const needle = Buffer.from(`${MARKER}=${marker}\0`);
+/** Processes carrying the marker, with the marker's value (`<run id>/agent-<n>`). */
+async function markedProcesses(): Promise<Array<{ pid: number; marker: string }>> {
+  const found: Array<{ pid: number; marker: string }> = [];
+  const prefix = `${MARKER}=`;
   for (const entry of await readdir('/proc').catch(() => [])) {
     if (!/^\d+$/.test(entry)) continue;
-    const environment = await readFile(`/proc/${entry}/environ`).catch(() => null);
-    if (environment && Buffer.concat([environment, Buffer.from('\0')]).includes(needle)) pids.push(Number(entry));
+    const environment = await readFile(`/proc/${entry}/environ`, 'utf8').catch(() => '');
+    const variable = environment.split('\0').find((line) => line.startsWith(prefix));
+    if (variable) found.push({ pid: Number(entry), marker: variable.slice(prefix.length) });
   }
-  return pids;
+  return found;
+}
+
+function kill(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
 }
 
 export class LocalRuntime implements SandboxRuntime {
-  readonly name = 'local' as const;
+  readonly name = 'local';
   readonly #options: LocalRuntimeOptions;
 
   constructor(options: LocalRuntimeOptions) {
@@ -47,52 +56,48 @@ export class LocalRuntime implements SandboxRuntime {
     }
   }
 
-  #home(request: SandboxRequest): string {
-    return (
-      this.#options.homeFor?.(request) ??
-      path.join(request.runDirectory, '.multiclaude', 'agents', `agent-${request.agentId}`, 'sandbox-home')
-    );
+  diagnostics(): Record<string, never> {
+    return {};
+  }
+
+  async reapStale(isRunLive: (runId: string) => boolean): Promise<string[]> {
+    const removed: string[] = [];
+    for (const { pid, marker } of await markedProcesses()) {
+      const runId = marker.split('/')[0] ?? '';
+      if (isRunLive(runId)) continue;
+      kill(pid);
+      removed.push(`pid ${pid} (${marker})`);
+    }
+    return removed;
   }
 
   async runCommand(request: SandboxRequest, command: string, options: CommandOptions): Promise<CommandOutcome> {
-    const home = this.#home(request);
+    const home = request.agent.sandboxHome;
     await mkdir(home, { recursive: true });
-    const started = Date.now();
-    const result = await execa('bash', ['-c', command], {
-      cwd: request.worktreePath,
+    return runToOutcome('bash', ['-c', command], {
+      cwd: request.agent.worktree,
       // As for the agent's tools: no secret of the orchestrator's reaches the command.
       env: { PATH: this.#options.searchPath, HOME: home, LANG: 'C.UTF-8' },
-      extendEnv: false,
-      timeout: options.timeoutMs,
-      cancelSignal: request.signal,
-      stdin: 'ignore',
-      all: true,
-      reject: false,
-      killSignal: 'SIGKILL',
-      forceKillAfterDelay: 2_000,
+      timeoutMs: options.timeoutMs,
+      ...(request.signal ? { signal: request.signal } : {}),
+      ...(options.tailBytes ? { tailBytes: options.tailBytes } : {}),
     });
-    return {
-      exitCode: result.timedOut ? null : (result.exitCode ?? null),
-      timedOut: Boolean(result.timedOut),
-      durationMs: Date.now() - started,
-      outputTail: tail(result.all ?? '', options.tailBytes),
-    };
   }
 
   async start(request: SandboxRequest): Promise<Sandbox> {
-    const home = this.#home(request);
+    const home = request.agent.sandboxHome;
     try {
       await mkdir(home, { recursive: true });
     } catch (error) {
       throw new SandboxError('sandbox_setup_failed', `could not prepare the sandbox home ${home}`, { cause: error });
     }
-    const marker = `${request.runId}/agent-${request.agentId}`;
+    const marker = `${request.run.runId}/agent-${request.agent.agentId}`;
     // `env -i` so no secret of the orchestrator's reaches the agent's tools; `-C` starts the server in
     // the worktree, which a stdio MCP config cannot say.
     const args = [
       '-i',
       '-C',
-      request.worktreePath,
+      request.agent.worktree,
       `PATH=${this.#options.searchPath}`,
       `HOME=${home}`,
       `LANG=C.UTF-8`,
@@ -106,19 +111,17 @@ export class LocalRuntime implements SandboxRuntime {
     let stopped = false;
     return {
       mcpServer: { type: 'stdio', command: 'env', args, env: {} },
-      workingDirectory: request.worktreePath,
+      workingDirectory: request.agent.worktree,
       stop: async () => {
         if (stopped) return;
         stopped = true;
         // The SDK normally ends the server with its session; this reaps one left behind by a crash.
-        for (const pid of await findMarkedProcesses(marker)) {
-          try {
-            process.kill(pid, 'SIGKILL');
-          } catch {
-            // already gone
-          }
-        }
+        for (const process of await markedProcesses()) if (process.marker === marker) kill(process.pid);
       },
     };
   }
+}
+
+export function createLocalRuntime(config: Config, searchPath: string): LocalRuntime {
+  return new LocalRuntime({ claudeExecutable: config.claudeExecutable, searchPath });
 }

@@ -1,14 +1,11 @@
-// The sandbox runtime interface: where an agent's tools run, as a stdio MCP server the Claude Agent SDK starts.
+// The sandbox runtime interface: where an agent's tools run (a stdio MCP server the Claude Agent SDK starts), how a check runs beside them, and what a runtime reports about itself.
 import type { Logger } from 'pino';
+import type { AgentPaths, RunPaths } from '../workspace/layout.ts';
 
 /** What a runtime needs to give one agent a sandbox. Paths are as the orchestrator sees them (WORKSPACE_LOCAL). */
 export interface SandboxRequest {
-  runId: string;
-  agentId: number;
-  /** Absolute path of the run repository (holds `.git`). */
-  runDirectory: string;
-  /** Absolute path of this agent's worktree. */
-  worktreePath: string;
+  run: RunPaths;
+  agent: AgentPaths;
   logger: Logger;
   signal?: AbortSignal;
 }
@@ -52,21 +49,29 @@ export interface CommandOptions {
   tailBytes?: number;
 }
 
+/** One fact-finding check for /diagnostics: a status (ok unless said) and whatever facts it found. */
+export type DiagnosticFacts = { status?: 'ok' | 'warning' | 'error'; error?: string; [fact: string]: unknown };
+export type DiagnosticCheck = (signal: AbortSignal) => Promise<DiagnosticFacts>;
+
 export interface SandboxRuntime {
-  readonly name: 'local' | 'docker';
+  /** As AGENT_RUNTIME names it. */
+  readonly name: string;
   /** Prepares a sandbox for one agent; the SDK starts its MCP server. */
   start(request: SandboxRequest): Promise<Sandbox>;
   /** Runs a shell command in a fresh sandbox over the agent's worktree, with the same isolation as its tools. */
   runCommand(request: SandboxRequest, command: string, options: CommandOptions): Promise<CommandOutcome>;
-  /** Whether this runtime can start sandboxes now (for /ready). */
+  /** Whether this runtime can start sandboxes now (for /ready and AGENT_RUNTIME=auto). */
   check(signal?: AbortSignal): Promise<RuntimeCheck>;
+  /**
+   * Removes sandboxes a dead orchestrator left (containers, processes) whose run is not live; for
+   * start-up. Returns what it removed. Never throws: nothing reachable means nothing to clean.
+   */
+  reapStale(isRunLive: (runId: string) => boolean, signal?: AbortSignal): Promise<string[]>;
+  /** The runtime's own named checks for /diagnostics (e.g. the Docker engine and image). */
+  diagnostics(): Record<string, DiagnosticCheck>;
 }
 
 /** A sandbox that could not be prepared; the message is shown to the user as the agent's error. */
-export function tail(text: string, bytes = 4_000): string {
-  return text.length > bytes ? `…${text.slice(-bytes)}` : text;
-}
-
 export class SandboxError extends Error {
   readonly code: string;
   constructor(code: string, message: string, options?: { cause?: unknown }) {

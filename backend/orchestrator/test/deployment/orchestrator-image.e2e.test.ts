@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { OrchestrateResponseSchema } from '@multiclaude/contract';
 import { filesChangedOn, gitIn } from '../support/git-inspect.ts';
+import { skipUnlessRequired } from '../support/required.ts';
 
 const IMAGE = process.env['ORCHESTRATOR_IMAGE'] ?? 'orchestrator:latest';
 const FRONTEND_IMAGE = process.env['FRONTEND_IMAGE'] ?? 'frontend:latest';
@@ -32,10 +33,11 @@ function skipReason(): string | undefined {
   return undefined;
 }
 
-const skip = skipReason();
+const skip = skipUnlessRequired(skipReason());
 if (skip) console.log(`# orchestrator image tests skipped: ${skip}`);
 const skipFrontend =
-  skip ?? (spawnSync('docker', ['image', 'inspect', FRONTEND_IMAGE], { stdio: 'ignore', timeout: 15_000 }).status === 0 ? undefined : `image ${FRONTEND_IMAGE} is missing`);
+  skip ??
+  skipUnlessRequired(spawnSync('docker', ['image', 'inspect', FRONTEND_IMAGE], { stdio: 'ignore', timeout: 15_000 }).status === 0 ? undefined : `image ${FRONTEND_IMAGE} is missing`);
 
 let network = '';
 let container = '';

@@ -8,8 +8,13 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { execa } from 'execa';
 import pino from 'pino';
+import { loadConfig } from '../../src/config.ts';
 import { DockerRuntime, describeContainerState, type DockerSandbox } from '../../src/sandboxes/docker.ts';
 import { SandboxError } from '../../src/sandboxes/runtime.ts';
+import { WorkspaceLayout } from '../../src/workspace/layout.ts';
+import { createRunId } from '../../src/workspace/run-id.ts';
+import { createRunRepository } from '../../src/git/run-repository.ts';
+import { skipUnlessRequired } from '../support/required.ts';
 
 const IMAGE = process.env['DOCKER_MCP_IMAGE'] ?? 'claude-mcp:latest';
 const logger = pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
@@ -32,7 +37,7 @@ let localPath = '';
 const sandboxes: DockerSandbox[] = [];
 
 before(async () => {
-  skipReason = await dockerUnavailableReason();
+  skipReason = skipUnlessRequired(await dockerUnavailableReason());
   if (skipReason) console.log(`# docker runtime tests skipped: ${skipReason}`);
   root = await mkdtemp(path.join(os.tmpdir(), 'multiclaude-docker-'));
   enginePath = path.join(root, 'engine-view');
@@ -53,7 +58,19 @@ function skipWithoutDocker(t: TestContext): boolean {
 }
 
 function runtime(overrides: Partial<ConstructorParameters<typeof DockerRuntime>[0]> = {}): DockerRuntime {
-  return new DockerRuntime({ image: IMAGE, workspaceLocal: localPath, workspacePath: enginePath, logger, ...overrides });
+  const defaults = loadConfig({ HOME: os.tmpdir() }).sandbox;
+  return new DockerRuntime({
+    image: IMAGE,
+    workspaceLocal: localPath,
+    workspacePath: enginePath,
+    memory: defaults.memory,
+    cpus: defaults.cpus,
+    pidsLimit: defaults.pidsLimit,
+    sandboxUid: defaults.uid,
+    dockerCommand: 'docker',
+    logger,
+    ...overrides,
+  });
 }
 
 async function git(cwd: string, ...args: string[]): Promise<string> {
@@ -62,23 +79,14 @@ async function git(cwd: string, ...args: string[]): Promise<string> {
 }
 
 /** A run repository like the orchestrator makes: main with one commit, one worktree and branch per agent. */
-async function makeRun(agents: number): Promise<{ runId: string; runDirectory: string; worktree: (n: number) => string }> {
-  const runId = `test_${randomUUID().slice(0, 8)}`;
-  const runDirectory = path.join(localPath, 'runs', `run_${runId}`);
-  await mkdir(runDirectory, { recursive: true });
-  await git(runDirectory, 'init', '-q', '-b', 'main');
-  await git(runDirectory, 'config', 'user.name', 'Claude Agent');
-  await git(runDirectory, 'config', 'user.email', 'agent@claude-mcp.local');
-  await writeFile(path.join(runDirectory, '.git', 'info', 'exclude'), '/worktrees/\n');
-  await writeFile(path.join(runDirectory, 'README.md'), '# run\n');
-  await git(runDirectory, 'add', 'README.md');
-  await git(runDirectory, 'commit', '-q', '-m', 'initial');
-  for (let n = 1; n <= agents; n++) await git(runDirectory, 'worktree', 'add', '-q', '-b', `agent-${n}`, `worktrees/agent-${n}`);
-  return { runId, runDirectory, worktree: (n) => path.join(runDirectory, 'worktrees', `agent-${n}`) };
+async function makeRun(agents: number) {
+  const paths = new WorkspaceLayout(localPath).run(createRunId());
+  await createRunRepository({ paths, prompt: 'test', agentCount: agents, createdAt: new Date() });
+  return { runId: paths.runId, runDirectory: paths.directory, paths, worktree: (n: number) => paths.agent(n).worktree };
 }
 
 async function startSandbox(docker: DockerRuntime, run: Awaited<ReturnType<typeof makeRun>>, agentId: number): Promise<DockerSandbox> {
-  const sandbox = await docker.start({ runId: run.runId, agentId, runDirectory: run.runDirectory, worktreePath: run.worktree(agentId), logger });
+  const sandbox = await docker.start({ run: run.paths, agent: run.paths.agent(agentId), logger });
   sandboxes.push(sandbox);
   return sandbox;
 }
@@ -273,14 +281,14 @@ test('a container killed under the agent is reported by describeExit(), and a no
   await normal.stop();
 });
 
-test('removeStaleContainers() removes the containers of runs that are not live and keeps the others', async (t) => {
+test('reapStale() removes the containers of runs that are not live and keeps the others', async (t) => {
   if (skipWithoutDocker(t)) return;
   const docker = runtime();
   const stale = await makeRun(1);
   const live = await makeRun(1);
   const staleSandbox = await startSandbox(docker, stale, 1);
   const liveSandbox = await startSandbox(docker, live, 1);
-  const removed = await docker.removeStaleContainers((runId) => runId === live.runId);
+  const removed = await docker.reapStale((runId) => runId === live.runId);
   assert.ok(removed.includes(staleSandbox.containerName), removed.join(' '));
   assert.ok(!removed.includes(liveSandbox.containerName));
   assert.equal(await inspect(staleSandbox.containerName), undefined);

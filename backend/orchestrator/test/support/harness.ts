@@ -7,9 +7,11 @@ import { startOfflineModel, type OfflineModel } from '@multiclaude/offline-model
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createApp } from '../../src/http/app.ts';
-import { createRunMachinery } from '../../src/runs/wiring.ts';
+import { createRunMachinery, type RunMachinery } from '../../src/runs/wiring.ts';
 import type { RunManager } from '../../src/runs/run-manager.ts';
 import type { RunStore } from '../../src/runs/run-store.ts';
+import { createSandboxExecutor } from '../../src/runs/agent-runner.ts';
+import type { AgentExecutor } from '../../src/runs/agent-executor.ts';
 import { LocalRuntime } from '../../src/sandboxes/local.ts';
 import type { SandboxRuntime } from '../../src/sandboxes/runtime.ts';
 import type { Hono } from 'hono';
@@ -17,6 +19,7 @@ import type { Logger } from 'pino';
 
 export interface Harness {
   app: Hono;
+  machinery: RunMachinery;
   manager: RunManager;
   store: RunStore;
   workspace: string;
@@ -44,6 +47,8 @@ export function memoryLogger(): { logger: Logger; lines: string[] } {
 
 export interface HarnessOptions {
   runtime?: (config: ReturnType<typeof loadConfig>, logger: Logger) => SandboxRuntime;
+  /** Run agents through this instead of real SDK sessions in the runtime's sandboxes. */
+  executor?: AgentExecutor;
   agentTimeoutMs?: number;
   maxConcurrentAgents?: number;
   maxQueuedRuns?: number;
@@ -51,6 +56,7 @@ export interface HarnessOptions {
   checkTimeoutMs?: number;
   /** Log here instead of in memory (logLines then stays empty). */
   logger?: Logger;
+  heartbeatMs?: number;
   /** Use this workspace (and keep it on close) instead of a fresh temp one. */
   workspace?: string;
 }
@@ -61,26 +67,40 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const config = loadConfig({ WORKSPACE_LOCAL: workspace, HOME: workspace });
   const { logger, lines } = options.logger ? { logger: options.logger, lines: [] as string[] } : memoryLogger();
   const runtime = options.runtime?.(config, logger) ?? new LocalRuntime({ claudeExecutable: config.claudeExecutable, searchPath });
-  const { store, manager } = createRunMachinery({
-    workspaceLocal: workspace,
-    maxConcurrentAgents: options.maxConcurrentAgents ?? 10,
-    maxQueuedRuns: options.maxQueuedRuns ?? 20,
-    agents: {
+  const executor =
+    options.executor ??
+    createSandboxExecutor({
       runtime,
       model: { apiKey: 'offline-test-key', baseUrl: model.url, model: undefined },
       claudeExecutable: config.claudeExecutable,
       maxTurns: 10,
       agentTimeoutMs: options.agentTimeoutMs ?? 120_000,
+      checkTimeoutMs: options.checkTimeoutMs ?? config.checkTimeoutMs,
       searchPath,
       runningAsRoot: process.getuid?.() === 0,
-    },
-    ...(options.checkTimeoutMs ? { checkTimeoutMs: options.checkTimeoutMs } : {}),
+    });
+  const machinery = createRunMachinery({
+    workspaceLocal: workspace,
+    maxConcurrentAgents: options.maxConcurrentAgents ?? 10,
+    maxQueuedRuns: options.maxQueuedRuns ?? 20,
+    executor,
+    logger,
+    ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
+  });
+  const { store, manager } = machinery;
+  await manager.start();
+  const app = createApp({
+    machinery,
+    runtime,
+    workspaceLocal: workspace,
+    modelDescription: 'offline test model',
+    token: options.token,
+    operations: { dockerImage: config.dockerImage, claudeExecutable: config.claudeExecutable },
     logger,
   });
-  await manager.start();
-  const app = createApp({ manager, store, runtime, workspaceLocal: workspace, modelDescription: 'offline test model', token: options.token, operations: { dockerImage: config.dockerImage, claudeExecutable: config.claudeExecutable }, logger });
   return {
     app,
+    machinery,
     manager,
     store,
     workspace,

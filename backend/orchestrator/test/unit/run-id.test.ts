@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRunId, isRunId, runDirectoryName } from '../../src/runs/run-id.ts';
+import { createRunId, isRunId, runDirectoryName } from '../../src/workspace/run-id.ts';
 
 test('a run id is the UTC timestamp then eight hex digits', () => {
   const id = createRunId(new Date(Date.UTC(2026, 1, 4, 12, 34, 56)), () => Buffer.from([0xab, 0xc1, 0x23, 0x45]));

@@ -1,0 +1,32 @@
+// The seam between a run and its agents: what running one agent and checking its work means, so the run machinery can be driven by a fake in tests (as the MCP SDK's in-memory transport stands in for a real one).
+import type { Logger } from 'pino';
+import type { AgentMessage, CheckResult } from '@multiclaude/contract';
+import type { AgentOutcome } from '../agents/agent-session.ts';
+import type { AgentPaths, RunPaths } from '../workspace/layout.ts';
+
+export type { AgentOutcome };
+
+export interface AgentJob {
+  run: RunPaths;
+  agent: AgentPaths;
+  userPrompt: string;
+  budgetUsd?: number;
+  logger: Logger;
+  signal: AbortSignal;
+  onMessage: (message: AgentMessage) => void;
+}
+
+export interface CheckJob {
+  run: RunPaths;
+  agent: AgentPaths;
+  command: string;
+  logger: Logger;
+  signal: AbortSignal;
+}
+
+export interface AgentExecutor {
+  /** Runs one agent to its end. Never throws: every failure is an error outcome, so one agent cannot take the others down. */
+  runAgent(job: AgentJob): Promise<AgentOutcome>;
+  /** Runs the run's check command over the agent's work, with the same isolation as its tools. Never throws. */
+  runCheck(job: CheckJob): Promise<CheckResult>;
+}

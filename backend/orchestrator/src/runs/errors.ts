@@ -1,0 +1,38 @@
+// The run service's errors: a code an entry point maps to its own answer (HTTP status, CLI exit, MCP error), a message for people, and the request field at fault.
+export type ServiceErrorCode =
+  | 'invalid_request'
+  | 'unsupported_media_type'
+  | 'too_large'
+  | 'not_found'
+  | 'forbidden'
+  | 'conflict'
+  | 'queue_full';
+
+export interface ServiceErrorOptions {
+  field?: string;
+  /** For queue_full: when to try again. */
+  retryAfterSeconds?: number;
+  /** Extra fields of the answer, e.g. `conflicting_files` of a refused merge. */
+  details?: Record<string, unknown>;
+  cause?: unknown;
+}
+
+export class ServiceError extends Error {
+  readonly code: ServiceErrorCode;
+  readonly field: string | undefined;
+  readonly retryAfterSeconds: number | undefined;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ServiceErrorCode, message: string, options: ServiceErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ServiceError';
+    this.code = code;
+    this.field = options.field;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+    this.details = options.details ?? {};
+  }
+}
+
+export function runNotFound(runId: string): ServiceError {
+  return new ServiceError('not_found', `no run ${runId}`);
+}

@@ -1,0 +1,111 @@
+// The run API every entry point (HTTP, CLI, MCP) calls: submit, read, list, cancel and follow runs, whichever replica owns them.
+import type { CancelResponse, CreateRunRequest, CreateRunResponse, OrchestrateResponse, RunEvent, RunList, RunState } from '@multiclaude/contract';
+import type { RunManager } from './run-manager.ts';
+import type { RunStore } from './run-store.ts';
+import { isTerminal, toOrchestrateResponse } from './run-state.ts';
+import { ServiceError, runNotFound } from './errors.ts';
+
+export interface RunServiceOptions {
+  manager: RunManager;
+  store: RunStore;
+  /** How often a follower of a run owned by another replica re-reads its events. */
+  pollMs?: number;
+}
+
+export class RunService {
+  readonly #manager: RunManager;
+  readonly #store: RunStore;
+  readonly #pollMs: number;
+
+  constructor(options: RunServiceOptions) {
+    this.#manager = options.manager;
+    this.#store = options.store;
+    this.#pollMs = options.pollMs ?? 250;
+  }
+
+  async submit(request: CreateRunRequest): Promise<CreateRunResponse> {
+    const state = await this.#manager.submit(request);
+    return { run_id: state.run_info.run_id, status: state.status, queue_position: state.queue_position };
+  }
+
+  /** Submits and waits for the end: the design's synchronous answer. The run goes on if the caller goes away. */
+  async orchestrate(request: CreateRunRequest): Promise<OrchestrateResponse> {
+    const accepted = await this.#manager.submit(request);
+    return toOrchestrateResponse(await this.#manager.waitForRun(accepted.run_info.run_id));
+  }
+
+  async get(runId: string): Promise<RunState> {
+    const state = await this.#manager.get(runId);
+    if (!state) throw runNotFound(runId);
+    return state;
+  }
+
+  async list(limit: number, before?: string): Promise<RunList> {
+    const page = await this.#store.list(limit, before);
+    return { runs: page.runs, next_before: page.nextBefore };
+  }
+
+  /** Cancels the run, or one of its agents; the owning replica acts on it (this one at once, another at its next heartbeat). */
+  async cancel(runId: string, agent?: number | string): Promise<CancelResponse> {
+    if (agent === undefined) {
+      if (this.#manager.cancelRun(runId)) return { run_id: runId, status: 'cancelling' };
+      const state = await this.get(runId);
+      if (state.status !== 'queued' && state.status !== 'running') {
+        throw new ServiceError('conflict', `run ${runId} has already ended (${state.status})`);
+      }
+      await this.#store.requestCancel(runId, 'all');
+      return { run_id: runId, status: 'cancelling' };
+    }
+    const state = await this.get(runId);
+    const agentId = Number(agent);
+    const found = Number.isInteger(agentId) ? state.results.find((result) => result.agent_id === agentId) : undefined;
+    if (!found) throw new ServiceError('not_found', `run ${runId} has no agent ${agent}`);
+    const outcome = this.#manager.cancelAgent(runId, agentId);
+    if (outcome === 'already_finished' || (outcome === 'not_found' && isTerminal(found.status))) {
+      throw new ServiceError('conflict', `agent ${agentId} has already ended (${found.status})`);
+    }
+    if (outcome === 'not_found') await this.#store.requestCancel(runId, [agentId]);
+    return { run_id: runId, agent_id: agentId, status: 'cancelling' };
+  }
+
+  /**
+   * The run's events after `afterId`, live while this process runs it and from the store otherwise (another
+   * replica's run, or one that has ended); ends after `run_finished` or when the signal aborts.
+   */
+  async *events(runId: string, afterId: number, signal: AbortSignal): AsyncGenerator<RunEvent> {
+    await this.get(runId);
+    const queue: RunEvent[] = [];
+    let wake: () => void = () => {};
+    const unsubscribe = this.#manager.subscribe(runId, afterId, (event) => {
+      queue.push(event);
+      wake();
+    });
+    const onAbort = (): void => wake();
+    signal.addEventListener('abort', onAbort);
+    let lastId = afterId;
+    try {
+      while (!signal.aborted) {
+        if (!unsubscribe) queue.push(...(await this.#store.readEvents(runId, lastId)));
+        while (queue.length > 0 && !signal.aborted) {
+          const event = queue.shift()!;
+          if (event.id <= lastId) continue;
+          lastId = event.id;
+          yield event;
+          if (event.type === 'run_finished') return;
+        }
+        if (signal.aborted) return;
+        await new Promise<void>((resolve) => {
+          const timer = unsubscribe ? undefined : setTimeout(resolve, this.#pollMs);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = () => {};
+      }
+    } finally {
+      unsubscribe?.();
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+}

@@ -1,0 +1,144 @@
+// The run service without HTTP or claude: queueing, cancelling, replaying and following events, driven by the fake agent executor.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { RunEvent } from '@multiclaude/contract';
+import { startHarness, type Harness } from '../support/harness.ts';
+import { FakeExecutor } from '../support/fake-executor.ts';
+import { createRunMachinery } from '../../src/runs/wiring.ts';
+import { ServiceError } from '../../src/runs/errors.ts';
+
+async function withHarness(options: Parameters<typeof startHarness>[0], body: (harness: Harness, executor: FakeExecutor) => Promise<void>): Promise<void> {
+  const executor = (options?.executor as FakeExecutor | undefined) ?? new FakeExecutor();
+  const harness = await startHarness({ ...options, executor });
+  try {
+    await body(harness, executor);
+  } finally {
+    await harness.close();
+  }
+}
+
+async function collect(events: AsyncIterable<RunEvent>): Promise<RunEvent[]> {
+  const all: RunEvent[] = [];
+  for await (const event of events) all.push(event);
+  return all;
+}
+
+test('agents beyond the slots wait, first in first out, and start as slots free', async () => {
+  await withHarness({ maxConcurrentAgents: 2 }, async ({ machinery }, executor) => {
+    const first = await machinery.runs.submit({ prompt: 'first', agent_count: 2 });
+    const second = await machinery.runs.submit({ prompt: 'second', agent_count: 2 });
+    assert.deepEqual([second.status, second.queue_position], ['queued', 1], 'the first run took the slots, so the second is next');
+    await executor.whenRunning(2);
+    assert.deepEqual(executor.running.sort(), [`${first.run_id}/1`, `${first.run_id}/2`]);
+    assert.equal((await machinery.runs.get(second.run_id)).status, 'queued');
+    executor.release(first.run_id, 1);
+    await executor.whenRunning(2);
+    assert.deepEqual(executor.started.slice(2), [`${second.run_id}/1`]);
+    executor.release(first.run_id, 2);
+    await executor.whenRunning(2);
+    assert.deepEqual(executor.running.sort(), [`${second.run_id}/1`, `${second.run_id}/2`]);
+    executor.release(second.run_id, 1);
+    executor.release(second.run_id, 2);
+    const finished = await machinery.manager.waitForRun(second.run_id);
+    assert.equal(finished.status, 'completed');
+    assert.equal(finished.summary.successful, 2);
+    assert.equal((await machinery.runs.get(first.run_id)).status, 'completed');
+  });
+});
+
+test('a full queue refuses a run with queue_full and a retry time, and creates nothing', async () => {
+  await withHarness({ maxConcurrentAgents: 1, maxQueuedRuns: 1 }, async ({ machinery }, executor) => {
+    const running = await machinery.runs.submit({ prompt: 'runs', agent_count: 1 });
+    await executor.whenRunning(1);
+    await machinery.runs.submit({ prompt: 'waits', agent_count: 1 });
+    const before = await machinery.runs.list(100);
+    await assert.rejects(machinery.runs.submit({ prompt: 'one too many', agent_count: 1 }), (error: unknown) => {
+      assert.ok(error instanceof ServiceError);
+      assert.equal(error.code, 'queue_full');
+      assert.ok((error.retryAfterSeconds ?? 0) > 0);
+      return true;
+    });
+    assert.deepEqual(await machinery.runs.list(100), before);
+    await machinery.runs.cancel(running.run_id);
+  });
+});
+
+test('cancelling a queued run ends it cancelled without starting any of its agents', async () => {
+  await withHarness({ maxConcurrentAgents: 1 }, async ({ machinery }, executor) => {
+    const holder = await machinery.runs.submit({ prompt: 'holds the slot', agent_count: 1 });
+    const queued = await machinery.runs.submit({ prompt: 'never starts', agent_count: 2 });
+    await executor.whenRunning(1);
+    assert.deepEqual(await machinery.runs.cancel(queued.run_id), { run_id: queued.run_id, status: 'cancelling' });
+    const state = await machinery.manager.waitForRun(queued.run_id);
+    assert.equal(state.status, 'cancelled');
+    assert.deepEqual(state.results.map((agent) => [agent.status, agent.error]), [
+      ['cancelled', 'cancelled before it started'],
+      ['cancelled', 'cancelled before it started'],
+    ]);
+    assert.ok(!executor.started.some((key) => key.startsWith(queued.run_id)));
+    executor.release(holder.run_id, 1);
+  });
+});
+
+test('cancelling one agent ends it cancelled with its commit kept while the others go on; cancelling it again conflicts', async () => {
+  await withHarness({}, async ({ machinery }, executor) => {
+    const run = await machinery.runs.submit({ prompt: 'two agents', agent_count: 2 });
+    await executor.whenRunning(2);
+    await machinery.runs.cancel(run.run_id, 1);
+    executor.release(run.run_id, 2);
+    const state = await machinery.manager.waitForRun(run.run_id);
+    assert.deepEqual(state.results.map((agent) => agent.status), ['cancelled', 'success']);
+    assert.equal(state.results[0]?.diff_stats?.files, 1, 'the cancelled agent’s commit is kept and measured');
+    await assert.rejects(machinery.runs.cancel(run.run_id, 1), { code: 'conflict' });
+    await assert.rejects(machinery.runs.cancel(run.run_id, 3), { code: 'not_found' });
+    await assert.rejects(machinery.runs.cancel(run.run_id), { code: 'conflict' });
+  });
+});
+
+test('a late follower gets every event from the first, and a resumed one only those after its last id', async () => {
+  await withHarness({}, async ({ machinery }, executor) => {
+    const run = await machinery.runs.submit({ prompt: 'events', agent_count: 2 });
+    await executor.whenRunning(2);
+    executor.release(run.run_id, 1);
+    executor.release(run.run_id, 2);
+    await machinery.manager.waitForRun(run.run_id);
+    const all = await collect(machinery.runs.events(run.run_id, 0, AbortSignal.timeout(10_000)));
+    assert.deepEqual(all.map((event) => event.id), all.map((_, index) => index + 1), 'ids count up from 1 without a gap');
+    assert.equal(all[0]?.type, 'run_status');
+    assert.equal(all.at(-1)?.type, 'run_finished');
+    assert.ok(all.some((event) => event.type === 'agent_text' && event.text === 'agent 2 at work'));
+    const resumed = await collect(machinery.runs.events(run.run_id, 5, AbortSignal.timeout(10_000)));
+    assert.deepEqual(resumed, all.slice(5));
+  });
+});
+
+test('another process follows a run it does not own through the store, live, to run_finished; its cancel reaches the owner', async () => {
+  await withHarness({ heartbeatMs: 50 }, async (owner, executor) => {
+    const replica = createRunMachinery({ workspaceLocal: owner.workspace, maxConcurrentAgents: 1, maxQueuedRuns: 1, executor: new FakeExecutor(), logger: owner.logger, pollMs: 20 });
+    const run = await owner.machinery.runs.submit({ prompt: 'followed', agent_count: 2 });
+    await executor.whenRunning(2);
+    const followed = collect(replica.runs.events(run.run_id, 0, AbortSignal.timeout(20_000)));
+    assert.equal((await replica.runs.get(run.run_id)).status, 'running');
+    await replica.runs.cancel(run.run_id, 2);
+    executor.release(run.run_id, 1);
+    const events = await followed;
+    assert.equal(events.at(-1)?.type, 'run_finished');
+    const final = events.at(-1);
+    assert.ok(final?.type === 'run_finished');
+    assert.deepEqual(final.run.results.map((agent) => agent.status), ['success', 'cancelled']);
+  });
+});
+
+test('an unknown run is not_found for every call', async () => {
+  await withHarness({}, async ({ machinery }) => {
+    for (const call of [
+      () => machinery.runs.get('20250101_000000_deadbeef'),
+      () => machinery.runs.cancel('20250101_000000_deadbeef'),
+      () => machinery.runs.get('../../etc'),
+      () => collect(machinery.runs.events('20250101_000000_deadbeef', 0, AbortSignal.timeout(1_000))),
+      () => machinery.review.diff('20250101_000000_deadbeef', 1),
+    ]) {
+      await assert.rejects(call(), { code: 'not_found' });
+    }
+  });
+});

@@ -1,0 +1,83 @@
+// An AgentExecutor that runs no model and no sandbox: each agent says a line, commits one file with real git, and holds until the test releases it or cancels it.
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { CheckResult } from '@multiclaude/contract';
+import type { AgentExecutor, AgentJob, AgentOutcome, CheckJob } from '../../src/runs/agent-executor.ts';
+import { git } from '../../src/git/git.ts';
+
+type Release = (outcome?: Partial<AgentOutcome>) => void;
+
+export interface FakeExecutorOptions {
+  /** Agents hold until released (default); false lets them finish at once. */
+  hold?: boolean;
+  check?: (job: CheckJob) => CheckResult;
+}
+
+export class FakeExecutor implements AgentExecutor {
+  /** `<run id>/<agent id>` of every agent started, in order. */
+  readonly started: string[] = [];
+  readonly #held = new Map<string, Release>();
+  readonly #waiters = new Set<() => void>();
+  readonly #options: FakeExecutorOptions;
+
+  constructor(options: FakeExecutorOptions = {}) {
+    this.#options = options;
+  }
+
+  /** Agents running now. */
+  get running(): string[] {
+    return [...this.#held.keys()];
+  }
+
+  async runAgent(job: AgentJob): Promise<AgentOutcome> {
+    const key = `${job.run.runId}/${job.agent.agentId}`;
+    this.started.push(key);
+    job.onMessage({ type: 'text', text: `agent ${job.agent.agentId} at work` });
+    await writeFile(path.join(job.agent.worktree, `agent-${job.agent.agentId}.md`), `by agent ${job.agent.agentId}\n`);
+    await git(['add', '-A'], { cwd: job.agent.worktree });
+    await git(['commit', '-q', '-m', `Agent ${job.agent.agentId}: fake work`], { cwd: job.agent.worktree });
+    let change: Partial<AgentOutcome> = {};
+    if (this.#options.hold !== false) {
+      change = await new Promise<Partial<AgentOutcome>>((resolve) => {
+        const release: Release = (outcome = {}) => {
+          this.#held.delete(key);
+          resolve(outcome);
+        };
+        this.#held.set(key, release);
+        job.signal.addEventListener('abort', () => release({ status: 'error', error: 'aborted' }), { once: true });
+        this.#notify();
+      });
+    }
+    return {
+      status: 'success',
+      output: `agent ${job.agent.agentId} done`,
+      messages: [{ type: 'text', text: `agent ${job.agent.agentId} done` }],
+      usage: { input_tokens: 10, output_tokens: 5 },
+      cost_usd: 0.001,
+      duration_ms: 1,
+      num_turns: 1,
+      ...change,
+    };
+  }
+
+  async runCheck(job: CheckJob): Promise<CheckResult> {
+    return this.#options.check?.(job) ?? { status: 'passed', exit_code: 0, duration_ms: 1, output_tail: '' };
+  }
+
+  /** Lets a held agent finish, with what it should report. */
+  release(runId: string, agentId: number, outcome?: Partial<AgentOutcome>): void {
+    const release = this.#held.get(`${runId}/${agentId}`);
+    if (!release) throw new Error(`agent ${runId}/${agentId} is not running`);
+    release(outcome);
+  }
+
+  /** Resolves once `count` agents are being held at the same time. */
+  async whenRunning(count: number): Promise<void> {
+    while (this.#held.size < count) await new Promise<void>((resolve) => this.#waiters.add(resolve));
+  }
+
+  #notify(): void {
+    for (const waiter of this.#waiters) waiter();
+    this.#waiters.clear();
+  }
+}
