@@ -1,15 +1,19 @@
 // The orchestrator's HTTP API as typed calls: bearer token, deadlines, answers parsed with the contract's zod schemas, failures turned into CliErrors that name the fix.
 import { z } from 'zod';
 import {
+  CancelResponseSchema,
   CreateRunResponseSchema,
   DiffResponseSchema,
+  HealthResponseSchema,
   MergeResponseSchema,
   ReadyResponseSchema,
   RunListSchema,
   RunStateSchema,
+  type CancelResponse,
   type CreateRunRequest,
   type CreateRunResponse,
   type DiffResponse,
+  type HealthResponse,
   type MergeResponse,
   type ReadyResponse,
   type RunList,
@@ -27,16 +31,11 @@ export function sourceNotTaken(url: string, source: RunSource): string {
   return `the orchestrator at ${url} does not take a run source yet, so the agents start from a fresh repository, not from ${source.repo}${source.ref ? ` at ${source.ref}` : ''}`;
 }
 
-/** POST /runs answers this; queue_position is there but not in the contract's schema. */
-const StartRunResponseSchema = CreateRunResponseSchema.extend({ queue_position: z.number().int().nullable().optional() });
-export type StartRunResponse = CreateRunResponse & { queue_position?: number | null | undefined };
 
 /** POST /runs/:id/agents/:n/push, as the API will answer it; not in the contract until the server has the route. */
 export const PushResponseSchema = z.object({ remote: z.string(), branch: z.string(), commit: z.string() });
 export type PushResponse = z.infer<typeof PushResponseSchema>;
 
-export const CancelResponseSchema = z.object({ run_id: z.string(), agent_id: z.number().int().optional(), status: z.string() });
-export type CancelResponse = z.infer<typeof CancelResponseSchema>;
 
 const ErrorBodySchema = z.object({ error: z.string(), field: z.string().optional(), conflicting_files: z.array(z.string()).optional() });
 
@@ -85,7 +84,7 @@ export class OrchestratorClient {
     throw await this.failure(method, pathName, response);
   }
 
-  async json<T extends z.ZodType>(schema: T, method: string, pathName: string, options: { body?: unknown; signal?: AbortSignal } = {}): Promise<z.infer<T>> {
+  async json<T extends z.ZodType>(schema: T, method: string, pathName: string, options: { body?: unknown; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<z.infer<T>> {
     const response = await this.send(method, pathName, options);
     const text = await response.text();
     let raw: unknown;
@@ -150,8 +149,8 @@ export class OrchestratorClient {
     return new CliError('server_error', `the orchestrator failed on ${method} ${pathName.split('?')[0]} (${status} ${said}): see its logs (scripts/view-logs.sh)`, { status });
   }
 
-  health(signal?: AbortSignal): Promise<unknown> {
-    return this.send('GET', '/health', { timeoutMs: 2_000, ...(signal ? { signal } : {}) }).then((response) => response.json());
+  health(signal?: AbortSignal): Promise<HealthResponse> {
+    return this.json(HealthResponseSchema, 'GET', '/health', { timeoutMs: 2_000, ...(signal ? { signal } : {}) });
   }
 
   /** /ready answers 503 with the same body when a check fails; that is still an answer. */
@@ -165,8 +164,8 @@ export class OrchestratorClient {
     }
   }
 
-  startRun(request: StartRunRequest, signal?: AbortSignal): Promise<StartRunResponse> {
-    return this.json(StartRunResponseSchema, 'POST', '/runs', { body: request, ...(signal ? { signal } : {}) });
+  startRun(request: StartRunRequest, signal?: AbortSignal): Promise<CreateRunResponse> {
+    return this.json(CreateRunResponseSchema, 'POST', '/runs', { body: request, ...(signal ? { signal } : {}) });
   }
 
   listRuns(options: { limit?: number; before?: string } = {}): Promise<RunList> {

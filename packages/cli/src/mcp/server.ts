@@ -4,6 +4,8 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import {
+  CancelResponseSchema,
+  CreateRunResponseSchema,
   DiffResponseSchema,
   MAX_AGENTS,
   MergeResponseSchema,
@@ -11,7 +13,7 @@ import {
   RunStateSchema,
   type RunState,
 } from '@multiclaude/contract';
-import { CancelResponseSchema, PushResponseSchema, RunSourceSchema, sourceNotTaken, type OrchestratorClient } from '../client.ts';
+import { PushResponseSchema, RunSourceSchema, sourceNotTaken, type OrchestratorClient } from '../client.ts';
 import { connect, type Connection } from '../connection.ts';
 import { CliError, describeError } from '../errors.ts';
 import { followEvents } from '../events.ts';
@@ -35,10 +37,7 @@ const StartRunInput = {
   check_command: z.string().min(1).optional().describe('A command run in each agent\'s sandbox after it ends, e.g. "npm test"; a passed check ranks first.'),
   budget_usd: z.number().positive().optional().describe('Spending limit for the whole run in US dollars, shared equally by its agents.'),
 };
-const StartRunOutput = z.object({
-  run_id: z.string(),
-  status: z.string(),
-  queue_position: z.number().int().nullable().optional(),
+const StartRunOutput = CreateRunResponseSchema.extend({
   warnings: z.array(z.string()).describe('Things the caller should know, e.g. a source the orchestrator does not take yet.'),
 });
 const WaitRunOutput = z.object({
