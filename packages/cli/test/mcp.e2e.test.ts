@@ -1,5 +1,9 @@
-// `multiclaude mcp` reached by the MCP SDK's own client over stdio: tools listed with schemas, a 2-agent run started, waited for with progress notifications, its diff read.
+// `multiclaude mcp` reached by the MCP SDK's own client over stdio (tools listed with schemas, a 2-agent run started, waited for with progress notifications, its diff read), and by Claude Code as the README configures it.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -7,6 +11,7 @@ import type { Progress } from '@modelcontextprotocol/sdk/types.js';
 import { DiffResponseSchema, MergeResponseSchema } from '@multiclaude/contract';
 import { alive, CLI_BIN, cleanEnvironment, makeRepository, scratchHome, startOrchestrator, unusedPort, type Orchestrator } from './support/processes.ts';
 
+const REPOSITORY_ROOT = path.resolve(import.meta.dirname, '..', '..', '..');
 let orchestrator: Orchestrator;
 let scratch: Awaited<ReturnType<typeof scratchHome>>;
 
@@ -132,5 +137,31 @@ async function waitUntilGone(pid: number): Promise<void> {
   while (alive(pid)) {
     if (Date.now() > deadline) assert.fail(`process ${pid} is still running`);
     await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+test('the documented Claude Code configuration works: `claude mcp add multiclaude -- npx multiclaude mcp`, then Claude Code connects to it', async (context) => {
+  const claude = claudeBinary();
+  if (!claude) return context.skip('no claude binary for this platform (@anthropic-ai/claude-agent-sdk-linux-x64)');
+  const home = await scratchHome();
+  try {
+    // Claude Code's own config lives under HOME; the command is run from the repository, where `npx multiclaude` resolves.
+    const environment = cleanEnvironment({ ...home.environment, DISABLE_AUTOUPDATER: '1', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', ORCHESTRATOR_URL: orchestrator.url });
+    const options = { cwd: REPOSITORY_ROOT, env: environment, timeout: 90_000 };
+    const added = await promisify(execFile)(claude, ['mcp', 'add', 'multiclaude', '--', 'npx', 'multiclaude', 'mcp'], options);
+    assert.match(added.stdout, /Added stdio MCP server multiclaude with command: npx multiclaude mcp/);
+    const listed = await promisify(execFile)(claude, ['mcp', 'list'], options);
+    assert.match(listed.stdout, /multiclaude: npx multiclaude mcp - ✔ Connected/);
+  } finally {
+    await home.remove();
+  }
+});
+
+function claudeBinary(): string | undefined {
+  try {
+    const require = createRequire(import.meta.url);
+    return path.join(path.dirname(require.resolve('@anthropic-ai/claude-agent-sdk-linux-x64/package.json')), 'claude');
+  } catch {
+    return undefined;
   }
 }
