@@ -19,19 +19,15 @@ export interface LocalRuntimeOptions {
 /** Marks the MCP server's process so `stop()` and the start-up reaper find it even though the SDK spawned it. */
 const MARKER = 'MULTICLAUDE_SANDBOX';
 
-/** Processes carrying the marker, with the marker's value (`<run id>/agent-<n>`) and their parent's pid. */
-async function markedProcesses(): Promise<Array<{ pid: number; parent: number; marker: string }>> {
-  const found: Array<{ pid: number; parent: number; marker: string }> = [];
+/** Processes carrying the marker, with the marker's value (`<run id>/agent-<n>`). */
+async function markedProcesses(): Promise<Array<{ pid: number; marker: string }>> {
+  const found: Array<{ pid: number; marker: string }> = [];
   const prefix = `${MARKER}=`;
   for (const entry of await readdir('/proc').catch(() => [])) {
     if (!/^\d+$/.test(entry)) continue;
     const environment = await readFile(`/proc/${entry}/environ`, 'utf8').catch(() => '');
     const variable = environment.split('\0').find((line) => line.startsWith(prefix));
-    if (!variable) continue;
-    // The parent is the field after the command's closing parenthesis in /proc/<pid>/stat.
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-    const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] ?? 0);
-    found.push({ pid: Number(entry), parent, marker: variable.slice(prefix.length) });
+    if (variable) found.push({ pid: Number(entry), marker: variable.slice(prefix.length) });
   }
   return found;
 }
@@ -42,33 +38,6 @@ function kill(pid: number): void {
   } catch {
     // already gone
   }
-}
-
-/** How often the local tool server is looked for: reading every process's environment costs a few ms. */
-const WATCH_INTERVAL_MS = 1_000;
-
-/**
- * The local tool server is claude's child, so its exit status is claude's to see; what shows here is a
- * second server appearing for the same agent after the first vanished, which is Claude Code replacing a
- * server that died while in use (at a normal end none is started again).
- */
-function watchToolServer(marker: string, onDeath: (reason: string) => void): () => void {
-  let first: number | undefined;
-  const timer = setInterval(() => {
-    void markedProcesses().then((found) => {
-      const mine = found.filter((process) => process.marker === marker);
-      const pids = mine.map((process) => process.pid);
-      // The server is the marked process whose parent is not marked: its tools' commands carry the marker
-      // too, and once pids wrap around one of them may have the lowest pid.
-      if (first === undefined) first = mine.find((process) => !pids.includes(process.parent))?.pid;
-      else if (!pids.includes(first) && pids.length > 0) {
-        clearInterval(timer);
-        onDeath(`its tool server (pid ${first}) died and Claude Code started another`);
-      }
-    });
-  }, WATCH_INTERVAL_MS);
-  timer.unref();
-  return () => clearInterval(timer);
 }
 
 export class LocalRuntime implements SandboxRuntime {
@@ -153,7 +122,6 @@ export class LocalRuntime implements SandboxRuntime {
     return {
       mcpServer: { type: 'stdio', command: 'env', args, env: {} },
       workingDirectory: request.agent.worktree,
-      watch: (onDeath) => watchToolServer(marker, onDeath),
       stop: async () => {
         if (stopped) return;
         stopped = true;
