@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { parseByteSize } from './logging/byte-size.ts';
 import { RUNTIME_NAMES, type RuntimeName } from './sandboxes/registry.ts';
+import { DEFAULT_UID_RANGE, type UidRange } from './sandboxes/sandbox-users.ts';
 
 const LOG_LEVELS = { DEBUG: 'debug', INFO: 'info', WARNING: 'warn', WARN: 'warn', ERROR: 'error', CRITICAL: 'fatal' } as const;
 
@@ -64,7 +65,16 @@ const EnvironmentSchema = z.object({
   SANDBOX_MEMORY: optionalString.transform((value) => value ?? '2g'),
   SANDBOX_CPUS: optionalString.transform((value) => value ?? '1'),
   SANDBOX_PIDS_LIMIT: positiveInteger('SANDBOX_PIDS_LIMIT').default(256),
-  SANDBOX_UID: positiveInteger('SANDBOX_UID').default(10001),
+  SANDBOX_UID_RANGE: optionalString.transform((value, context) => {
+    if (value === undefined) return DEFAULT_UID_RANGE;
+    const match = /^(\d+)-(\d+)$/.exec(value);
+    const [first, last] = match ? [Number(match[1]), Number(match[2])] : [0, -1];
+    if (!match || first < 1000 || last < first || last > 4_294_967_294) {
+      context.addIssue({ code: 'custom', message: 'SANDBOX_UID_RANGE must be FIRST-LAST with 1000 <= FIRST <= LAST, e.g. 20000-29999' });
+      return z.NEVER;
+    }
+    return { first, last };
+  }),
   CLAUDE_CODE_EXECUTABLE: optionalString,
   ORCHESTRATOR_TOKEN: optionalString,
   MAX_CONCURRENT_AGENTS: positiveInteger('MAX_CONCURRENT_AGENTS').optional(),
@@ -93,7 +103,8 @@ export interface Config {
   agentRuntime: 'auto' | RuntimeName;
   agentTimeoutMs: number;
   maxAgentTurns: number;
-  sandbox: { memory: string; cpus: string; pidsLimit: number; uid: number };
+  /** uidRange: each sandbox's own user when the orchestrator runs as root (SANDBOX_UID_RANGE). */
+  sandbox: { memory: string; cpus: string; pidsLimit: number; uidRange: UidRange };
   claudeExecutable: string;
   orchestratorToken: string | undefined;
   maxConcurrentAgents: number;
@@ -148,7 +159,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
       memory: env.SANDBOX_MEMORY,
       cpus: env.SANDBOX_CPUS,
       pidsLimit: env.SANDBOX_PIDS_LIMIT,
-      uid: env.SANDBOX_UID,
+      uidRange: env.SANDBOX_UID_RANGE,
     },
     claudeExecutable: env.CLAUDE_CODE_EXECUTABLE ?? defaultClaudeExecutable(),
     orchestratorToken: env.ORCHESTRATOR_TOKEN,

@@ -1,8 +1,9 @@
-// The real AgentExecutor: each agent in its own sandbox with its enhanced prompt and an SDK session, the sandbox removed whatever happens; checks in a fresh sandbox over the agent's worktree.
+// The real AgentExecutor: each agent in its own sandbox with its enhanced prompt and an SDK session, its work imported into the run repository and the sandbox removed whatever happens; checks in a fresh sandbox over the agent's repository.
 import type { CheckResult } from '@multiclaude/contract';
 import { buildEnhancedPrompt } from '../agents/prompt.ts';
 import { runAgentSession, type AgentOutcome, type ModelSettings } from '../agents/agent-session.ts';
 import type { Sandbox, SandboxRuntime } from '../sandboxes/runtime.ts';
+import { importAgentWork } from '../git/agent-import.ts';
 import type { AgentExecutor, AgentJob, CheckJob } from './agent-executor.ts';
 
 export interface AgentRunnerSettings {
@@ -37,7 +38,7 @@ async function runAgent(settings: AgentRunnerSettings, job: AgentJob): Promise<A
       }),
       sandbox,
       configDirectory: agent.claudeConfigDirectory,
-      hostWorkingDirectory: agent.worktree,
+      hostWorkingDirectory: agent.claudeWorkingDirectory,
       model: settings.model,
       claudeExecutable: settings.claudeExecutable,
       maxTurns: settings.maxTurns,
@@ -62,6 +63,16 @@ async function runAgent(settings: AgentRunnerSettings, job: AgentJob): Promise<A
   if (outcome.status === 'error' && !job.signal.aborted && sandbox?.describeExit) {
     const exit = await sandbox.describeExit();
     if (exit) outcome = { ...outcome, error: `${outcome.error ?? 'the agent failed'}: ${exit}` };
+  }
+  if (sandbox) {
+    // Whatever the end (success, error, cancel), the agent's commits are brought into the run repository,
+    // checked, while its repository still belongs to the sandbox's user and nothing runs there any more.
+    const imported = await importAgentWork(job.run, agent, { user: sandbox.user });
+    await sandbox.release();
+    if (!imported.imported) {
+      logger.warn({ reason: imported.reason }, 'agent work not imported');
+      outcome = { ...outcome, status: 'error', error: `${outcome.error ? `${outcome.error}; ` : ''}its work could not be imported: ${imported.reason}` };
+    }
   }
   // A failed agent is an error line, so orchestrator-errors.log holds every failure; a cancel is not one.
   const level = outcome.status === 'error' && !job.signal.aborted ? 'error' : 'info';

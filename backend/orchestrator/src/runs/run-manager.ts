@@ -195,7 +195,7 @@ export class RunManager {
   }
 
   #diff(run: ActiveRun, agent: AgentPaths, logger: Logger) {
-    return measureDiff(run.repository.paths.directory, run.repository.baseCommit, agent.branchName, logger);
+    return measureDiff(run.repository.paths.gitDirectory, run.repository.baseCommit, agent.branchName, logger);
   }
 
   async #runOneAgent(run: ActiveRun, agent: AgentPaths): Promise<void> {

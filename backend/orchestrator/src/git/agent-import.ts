@@ -1,0 +1,95 @@
+// Imports an agent's work into the run repository: fetches its branch from the agent's own repository with every object checked, as the agent's user, and moves `agent-N` in the run repository.
+//
+// The agent's repository is attacker-controlled: its config, hooks, refs, alternates and object files
+// are whatever the agent wrote. So the host never runs git *in* it with its own configuration. The run
+// repository (the host's) runs `git fetch`, whose only contact with the agent's repository is an
+// `upload-pack` started (1) with the fixed configuration on its command line (a local upload-pack does
+// not inherit `-c`), so a planted `core.fsmonitor`, hook or `uploadpack.packObjectsHook` never runs,
+// and (2) when the orchestrator is root, as the agent's own user (setpriv), so a symlink or an
+// `include.path` planted there can read nothing that user could not read already. What arrives is
+// checked (`fetch.fsckObjects`) before any ref moves; `refs/heads/` refuses anything but a commit.
+import { lstat } from 'node:fs/promises';
+import path from 'node:path';
+import { git, GitError } from './git.ts';
+import type { AgentPaths, RunPaths } from '../workspace/layout.ts';
+
+/** A user to read an agent's repository as (the sandbox's); none means this process's own. */
+export interface RepositoryUser {
+  uid: number;
+  gid: number;
+}
+
+export interface ImportOptions {
+  user?: RepositoryUser | undefined;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+export type ImportOutcome = { imported: true; commit: string } | { imported: false; reason: string };
+
+const SETPRIV = '/usr/bin/setpriv';
+
+/** Configuration of the upload-pack that reads the agent's repository: nothing it finds there may run a program. */
+const UPLOAD_PACK_CONFIG = [
+  'core.fsmonitor=false',
+  'core.hooksPath=/dev/null',
+  'core.alternateRefsCommand=',
+  'uploadpack.allowFilter=false',
+  'uploadpack.allowAnySHA1InWant=false',
+  'safe.directory=*',
+];
+
+/** The `--upload-pack` command line (git runs it through `sh -c`, appending the quoted repository path). */
+export function uploadPackCommand(user: RepositoryUser | undefined): string {
+  for (const id of user ? [user.uid, user.gid] : []) {
+    if (!Number.isSafeInteger(id) || id <= 0) throw new GitError(['fetch'], `not a sandbox user id: ${id}`);
+  }
+  const asUser = user ? [SETPRIV, `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--no-new-privs', '--'] : [];
+  const environment = ['env', 'GIT_CONFIG_NOSYSTEM=1', 'GIT_CONFIG_GLOBAL=/dev/null', 'HOME=/nonexistent'];
+  return [...asUser, ...environment, 'git', ...UPLOAD_PACK_CONFIG.flatMap((setting) => ['-c', setting]), 'upload-pack'].join(' ');
+}
+
+/** Why the agent's repository cannot be read safely, or undefined when it can. */
+async function refuseReason(agent: AgentPaths): Promise<string | undefined> {
+  const gitDirectory = await lstat(agent.gitDirectory).catch(() => undefined);
+  if (!gitDirectory?.isDirectory()) return `${agent.relativeWorktree}/.git is not a directory (replaced or removed)`;
+  // An alternates file would make upload-pack serve objects from wherever it points.
+  for (const name of ['alternates', 'http-alternates']) {
+    if (await lstat(path.join(agent.gitDirectory, 'objects', 'info', name)).catch(() => undefined)) {
+      return `${agent.relativeWorktree} borrows objects from another repository (objects/info/${name})`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Fetches `agent-N` from the agent's repository into the run repository's `agent-N`. Call it once the
+ * agent's processes have ended (its repository is quiescent). Never throws: a refused or failed import
+ * leaves the run's `agent-N` where it was and says why.
+ */
+export async function importAgentWork(run: RunPaths, agent: AgentPaths, options: ImportOptions = {}): Promise<ImportOutcome> {
+  const refused = await refuseReason(agent);
+  if (refused) return { imported: false, reason: refused };
+  const branch = `refs/heads/${agent.branchName}`;
+  const gitOptions = { gitDirectory: run.gitDirectory, timeoutMs: options.timeoutMs ?? 5 * 60_000, ...(options.signal ? { signal: options.signal } : {}) };
+  try {
+    await git(
+      [
+        'fetch',
+        '--quiet',
+        '--no-tags',
+        '--no-write-fetch-head',
+        '--no-recurse-submodules',
+        '--no-auto-gc',
+        `--upload-pack=${uploadPackCommand(options.user)}`,
+        '--end-of-options',
+        agent.gitDirectory,
+        `+${branch}:${branch}`,
+      ],
+      gitOptions,
+    );
+    return { imported: true, commit: (await git(['rev-parse', '--verify', '--end-of-options', `${branch}^{commit}`], gitOptions)).trim() };
+  } catch (error) {
+    return { imported: false, reason: (error as Error).message };
+  }
+}
