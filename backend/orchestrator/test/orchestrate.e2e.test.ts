@@ -43,7 +43,10 @@ test('three agents each commit their own file on their own branch, in the design
     assert.deepEqual(filesChangedOn(runDirectory, `agent-${agentId}`), [`agent-${agentId}.md`]);
     assert.equal(gitIn(runDirectory, 'log', '-1', '--format=%s', `agent-${agentId}`), `Agent ${agentId}: add agent-${agentId}.md`);
   }
-  assert.equal(gitIn(runDirectory, 'status', '--porcelain'), '', 'the run repo main worktree stays clean');
+  assert.equal(gitIn(runDirectory, 'rev-parse', '--is-bare-repository'), 'true', 'the run repository checks nothing out');
+  for (const agentId of [1, 2, 3]) {
+    assert.equal(gitIn(path.join(runDirectory, 'worktrees', `agent-${agentId}`), 'status', '--porcelain'), '', `agent ${agentId}'s own repository is clean`);
+  }
   assert.equal(gitIn(runDirectory, 'log', '--format=%ae', '-1', 'main'), 'agent@claude-mcp.local');
   assert.match(gitIn(runDirectory, 'show', 'main:README.md'), /Build a typescript app which shows a digital clock\./);
 });

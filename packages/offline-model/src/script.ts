@@ -9,6 +9,9 @@
 //                                    answer after the second tool result on, e.g. after the commit)
 //   [[file name=clock.ts]]           the file to write (default agent-<N>.md)
 //   [[text]]                         answer with text only, no tools
+//   [[bash agent=2 cmd="echo hi"]]   first run this command through the Bash tool (one tool call per directive,
+//                                    in order, before the usual write and commit); the value is a JSON string.
+//                                    For tests that act as a hostile agent, through the agent's own tools.
 
 export interface ToolUse {
   type: 'tool_use';
@@ -48,19 +51,33 @@ export interface MessagesRequest {
   tools?: Array<{ name: string }>;
 }
 
-const DIRECTIVE = /\[\[(\w+)((?:\s+\w+=[^\]\s]+)*)\s*\]\]/g;
+/** A directive's value: bare (no space or `]`), or a JSON string in double quotes. */
+const VALUE = String.raw`(?:"(?:[^"\\]|\\.)*"|[^\]\s"]+)`;
+const DIRECTIVE = new RegExp(String.raw`\[\[(\w+)((?:\s+\w+=${VALUE})*)\s*\]\]`, 'g');
+const ARGUMENT = new RegExp(String.raw`(\w+)=(${VALUE})`, 'g');
+
+function argumentValue(raw: string): string {
+  if (!raw.startsWith('"')) return raw;
+  try {
+    return JSON.parse(raw) as string;
+  } catch {
+    return raw.slice(1, -1);
+  }
+}
 
 export function parseDirectives(task: string): Directive[] {
   const directives: Directive[] = [];
   for (const match of task.matchAll(DIRECTIVE)) {
     const args: Record<string, string> = {};
-    for (const pair of (match[2] ?? '').trim().split(/\s+/).filter(Boolean)) {
-      const [key, value] = pair.split('=');
-      if (key && value !== undefined) args[key] = value;
-    }
+    for (const pair of (match[2] ?? '').matchAll(ARGUMENT)) args[pair[1]!] = argumentValue(pair[2]!);
     directives.push({ name: match[1]!, args });
   }
   return directives;
+}
+
+/** Every directive of that name that applies to the agent, in order. */
+export function directivesFor(directives: Directive[], name: string, agentId: number | null): Directive[] {
+  return directives.filter((directive) => directiveFor([directive], name, agentId));
 }
 
 /** A directive applies to an agent when it names no agent, or names this one (agent=2 or agent=1,3). */
@@ -156,7 +173,20 @@ export function scriptReply(request: MessagesRequest, overloadsServed: number, i
   const directory = (context.workingDirectory ?? '.').replace(/\/+$/, '') || '/';
   const fileName = directiveFor(directives, 'file', agentId)?.args['name'] ?? `agent-${agentId}.md`;
   const filePath = `${directory === '/' ? '' : directory}/${fileName}`;
-  const step = toolResultsSoFar(request);
+  const commands = directivesFor(directives, 'bash', agentId).map((directive) => directive.args['cmd'] ?? 'true');
+  const results = toolResultsSoFar(request);
+  if (results < commands.length) {
+    return {
+      kind: 'message',
+      content: [
+        { type: 'text', text: `Running command ${results + 1} of ${commands.length}.` },
+        { type: 'tool_use', id: `toolu_${idSeed}_bash${results}`, name: bash, input: { command: commands[results]!, description: 'Scripted command' } },
+      ],
+      stopReason: 'tool_use',
+      delayMs,
+    };
+  }
+  const step = results - commands.length;
   if (step === 0) {
     return {
       kind: 'message',

@@ -93,3 +93,30 @@ export async function importAgentWork(run: RunPaths, agent: AgentPaths, options:
     return { imported: false, reason: (error as Error).message };
   }
 }
+
+/** How often a running agent's commits are imported, so a crash of the orchestrator loses at most this much of them. */
+export const IMPORT_INTERVAL_MS = 5_000;
+
+export interface ImportSchedule {
+  /** Stops the periodic imports, then imports once more (call after the agent's processes have ended). */
+  finish(): Promise<ImportOutcome>;
+}
+
+/** Imports the agent's work every `intervalMs` while it runs (failures wait for the next turn), one import at a time. */
+export function scheduleImports(run: RunPaths, agent: AgentPaths, options: ImportOptions & { intervalMs?: number }): ImportSchedule {
+  let last: Promise<ImportOutcome | undefined> = Promise.resolve(undefined);
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    last = importAgentWork(run, agent, options).finally(() => (busy = false));
+  }, options.intervalMs ?? IMPORT_INTERVAL_MS);
+  timer.unref();
+  return {
+    finish: async () => {
+      clearInterval(timer);
+      await last;
+      return importAgentWork(run, agent, options);
+    },
+  };
+}

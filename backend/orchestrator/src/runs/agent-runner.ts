@@ -3,7 +3,7 @@ import type { CheckResult } from '@multiclaude/contract';
 import { buildEnhancedPrompt } from '../agents/prompt.ts';
 import { runAgentSession, type AgentOutcome, type ModelSettings } from '../agents/agent-session.ts';
 import type { Sandbox, SandboxRuntime } from '../sandboxes/runtime.ts';
-import { importAgentWork } from '../git/agent-import.ts';
+import { scheduleImports, type ImportSchedule } from '../git/agent-import.ts';
 import type { AgentExecutor, AgentJob, CheckJob } from './agent-executor.ts';
 
 export interface AgentRunnerSettings {
@@ -24,9 +24,12 @@ function failed(error: string): AgentOutcome {
 async function runAgent(settings: AgentRunnerSettings, job: AgentJob): Promise<AgentOutcome> {
   const { agent, logger } = job;
   let sandbox: Sandbox | undefined;
+  let imports: ImportSchedule | undefined;
   let outcome: AgentOutcome;
   try {
     sandbox = await settings.runtime.start({ run: job.run, agent, logger, signal: job.signal });
+    // Commits reach the run repository while the agent works, so a crashed orchestrator keeps them.
+    imports = scheduleImports(job.run, agent, { user: sandbox.user });
     logger.info({ runtime: settings.runtime.name }, 'agent started');
     outcome = await runAgentSession({
       agentId: agent.agentId,
@@ -64,10 +67,10 @@ async function runAgent(settings: AgentRunnerSettings, job: AgentJob): Promise<A
     const exit = await sandbox.describeExit();
     if (exit) outcome = { ...outcome, error: `${outcome.error ?? 'the agent failed'}: ${exit}` };
   }
-  if (sandbox) {
+  if (sandbox && imports) {
     // Whatever the end (success, error, cancel), the agent's commits are brought into the run repository,
     // checked, while its repository still belongs to the sandbox's user and nothing runs there any more.
-    const imported = await importAgentWork(job.run, agent, { user: sandbox.user });
+    const imported = await imports.finish();
     await sandbox.release();
     if (!imported.imported) {
       logger.warn({ reason: imported.reason }, 'agent work not imported');

@@ -1,12 +1,14 @@
 // The `local` runtime: the agent's `claude mcp serve` runs as a child process over its own repository — as root's orchestrator, under an unprivileged user of its own in a PID namespace of its own; otherwise as the orchestrator's user, with minimal isolation.
 //
-// As root, each sandbox is `env -i … setpriv --pdeathsig KILL -- unshare --pid --fork --kill-child
-// --mount-proc -- setpriv --reuid U --regid U --clear-groups --no-new-privs --pdeathsig KILL -- claude mcp
-// serve`: no variable of the orchestrator's, a uid that owns only the agent's repository and sandbox
-// HOME (0700) and is in no group (no Docker socket), and a PID namespace whose every process the kernel
-// kills when its first one dies — which happens when the sandbox is stopped, when the SDK's `claude`
-// ends, and when the orchestrator is SIGKILLed (each link dies with its parent). /proc inside shows only
-// the sandbox's own processes. Not isolated: the network, the machine's files readable by everyone, CPU
+// As root, each sandbox is `env -i … unshare --pid --fork --kill-child --mount-proc -- setpriv --reuid U
+// --regid U --clear-groups --no-new-privs --pdeathsig KILL -- claude mcp serve`: no variable of the
+// orchestrator's, a uid that owns only the agent's repository and sandbox HOME (0700) and is in no group
+// (no Docker socket), and a PID namespace whose every process the kernel kills when its first one (the
+// MCP server) dies — which happens when the sandbox is stopped, and when the SDK's `claude` ends (the
+// server exits at the end of its stdin), also when the orchestrator is SIGKILLed (claude dies with it,
+// claude-process.ts). Not PR_SET_PDEATHSIG on the server's outermost process: it fires when the *thread*
+// that spawned it exits, and claude spawns from threads that come and go (servers died mid-session).
+// /proc inside shows only the sandbox's own processes. Not isolated: the network, the machine's files readable by everyone, CPU
 // and memory (no limits), the kernel.
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { execa } from 'execa';
@@ -85,10 +87,6 @@ export function localSandboxArguments(input: LocalSandboxCommand): string[] {
     `${MARKER}=${input.marker}`,
     'DISABLE_AUTOUPDATER=1',
     'CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1',
-    SETPRIV,
-    '--pdeathsig',
-    'KILL',
-    '--',
     ...(input.namespaces ? [UNSHARE, '--pid', '--fork', '--kill-child=SIGKILL', '--mount-proc', '--'] : []),
     ...(input.user
       ? [SETPRIV, `--reuid=${input.user.uid}`, `--regid=${input.user.gid}`, '--clear-groups', '--no-new-privs', '--pdeathsig', 'KILL', '--']
