@@ -6,9 +6,10 @@
 // `upload-pack` started (1) with the fixed configuration on its command line (a local upload-pack does
 // not inherit `-c`), so a planted `core.fsmonitor`, hook or `uploadpack.packObjectsHook` never runs,
 // and (2) when the orchestrator is root, as the agent's own user (setpriv), so a symlink or an
-// `include.path` planted there can read nothing that user could not read already. What arrives is
+// `include.path` planted there can read nothing that user could not read already (it is handed the
+// repository's directory, so it needs no way through the workspace's parents). What arrives is
 // checked (`fetch.fsckObjects`) before any ref moves; `refs/heads/` refuses anything but a commit.
-import { lstat } from 'node:fs/promises';
+import { lstat, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { git, GitError } from './git.ts';
 import type { AgentPaths, RunPaths } from '../workspace/layout.ts';
@@ -39,14 +40,25 @@ const UPLOAD_PACK_CONFIG = [
   'safe.directory=*',
 ];
 
-/** The `--upload-pack` command line (git runs it through `sh -c`, appending the quoted repository path). */
-export function uploadPackCommand(user: RepositoryUser | undefined): string {
+function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The `--upload-pack` command line. git runs it through `sh -c`, appending the repository path, which is
+ * ignored: the shell enters `gitDirectory` (a physical path, as this process's user, so the sandbox user
+ * needs no way through the directories above it), refuses it if it is not that very directory (a symlink
+ * swapped in), and only then becomes the sandbox user and serves `.`.
+ */
+export function uploadPackCommand(user: RepositoryUser | undefined, gitDirectory: string): string {
   for (const id of user ? [user.uid, user.gid] : []) {
     if (!Number.isSafeInteger(id) || id <= 0) throw new GitError(['fetch'], `not a sandbox user id: ${id}`);
   }
   const asUser = user ? [SETPRIV, `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--no-new-privs', '--'] : [];
   const environment = ['env', 'GIT_CONFIG_NOSYSTEM=1', 'GIT_CONFIG_GLOBAL=/dev/null', 'HOME=/nonexistent'];
-  return [...asUser, ...environment, 'git', ...UPLOAD_PACK_CONFIG.flatMap((setting) => ['-c', setting]), 'upload-pack'].join(' ');
+  const uploadPack = [...asUser, ...environment, 'git', ...UPLOAD_PACK_CONFIG.flatMap((setting) => ['-c', setting]), 'upload-pack', '.'].join(' ');
+  const script = `cd -P -- "$0" && [ "$(pwd -P)" = "$0" ] && exec ${uploadPack}`;
+  return `sh -c ${shellQuote(script)} ${shellQuote(gitDirectory)}`;
 }
 
 /** Why the agent's repository cannot be read safely, or undefined when it can. */
@@ -70,6 +82,8 @@ async function refuseReason(agent: AgentPaths): Promise<string | undefined> {
 export async function importAgentWork(run: RunPaths, agent: AgentPaths, options: ImportOptions = {}): Promise<ImportOutcome> {
   const refused = await refuseReason(agent);
   if (refused) return { imported: false, reason: refused };
+  // The worktrees directory is the orchestrator's, so its physical path is no agent's choice.
+  const physical = path.join(await realpath(run.worktreesDirectory), agent.branchName, '.git');
   const branch = `refs/heads/${agent.branchName}`;
   const gitOptions = { gitDirectory: run.gitDirectory, timeoutMs: options.timeoutMs ?? 5 * 60_000, ...(options.signal ? { signal: options.signal } : {}) };
   try {
@@ -81,7 +95,7 @@ export async function importAgentWork(run: RunPaths, agent: AgentPaths, options:
         '--no-write-fetch-head',
         '--no-recurse-submodules',
         '--no-auto-gc',
-        `--upload-pack=${uploadPackCommand(options.user)}`,
+        `--upload-pack=${uploadPackCommand(options.user, physical)}`,
         '--end-of-options',
         agent.gitDirectory,
         `+${branch}:${branch}`,

@@ -30,7 +30,7 @@ import {
   type SandboxRequest,
   type SandboxRuntime,
 } from './runtime.ts';
-import { SandboxUsers, allowPassage, handRepositoryTo, takeRepositoryBack, type SandboxUser, type UidRange } from './sandbox-users.ts';
+import { SandboxUsers, handRepositoryTo, takeRepositoryBack, type SandboxUser, type UidRange } from './sandbox-users.ts';
 import { buildDockerRunArgs, containerName, LABEL_MANAGED, LABEL_RUN_ID, LABEL_WORKSPACE, CONTAINER_WORKSPACE } from './docker-spec.ts';
 
 export interface DockerRuntimeOptions {
@@ -143,8 +143,6 @@ export class DockerRuntime implements SandboxRuntime {
     if (uid !== 0 || !this.#users) return { uid, gid: process.getgid?.() ?? uid, user: undefined };
     const user = this.#users.allocate();
     try {
-      // The host reads the repository as this user (agent-import.ts), so the user must be able to reach it.
-      await allowPassage(request.agent.worktree, request.run.workspaceRoot);
       await handRepositoryTo(request.agent.worktree, user, request.signal);
     } catch (error) {
       this.#users.release(user);
