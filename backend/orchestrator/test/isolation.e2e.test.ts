@@ -7,7 +7,7 @@
 // What is asserted is what happened on the host: refs, fsck, records, files outside the run.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -17,11 +17,11 @@ import { startHarness, type Harness } from './support/harness.ts';
 import { readEvents } from './support/sse.ts';
 import { gitIn } from './support/git-inspect.ts';
 import { freePort } from './support/ports.ts';
+import { startOrchestratorProcess } from './support/orchestrator-process.ts';
 import { processesMentioning, waitForNoProcesses } from './support/processes.ts';
 import { createDockerRuntime } from '../src/sandboxes/docker.ts';
 import { skipUnlessRequired } from './support/required.ts';
 
-const root = path.resolve(import.meta.dirname, '../../..');
 const SECRET = 'SECRET-OF-AGENT-1';
 const API_KEY = 'offline-test-key';
 
@@ -210,26 +210,11 @@ test('docker runtime: agents attacking the run, each other and the host through 
   }
 });
 
-async function startOrchestrator(workspace: string, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'backend/orchestrator/src/main.ts'], {
-    cwd: root,
-    env: { PATH: process.env['PATH'] ?? '', HOME: workspace, WORKSPACE_LOCAL: workspace, PORT: String(port), AGENT_RUNTIME: 'local', LOG_LEVEL: 'WARNING' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const health = await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined);
-    if (health?.ok) return child;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  child.kill('SIGKILL');
-  throw new Error('orchestrator did not start');
-}
 
 test('local runtime: processes an agent detaches (setsid, nohup) die when the orchestrator is SIGKILLed', async () => {
   const workspace = await mkdtemp(path.join(os.tmpdir(), 'multiclaude-kill-'));
   const port = await freePort();
-  const child = await startOrchestrator(workspace, port);
+  const child = await startOrchestratorProcess(workspace, port);
   // Sleep lengths no other process on the machine has in its command line.
   const marks = [`${700 + Math.floor(Math.random() * 200)}.${process.pid}1`, `${700 + Math.floor(Math.random() * 200)}.${process.pid}2`];
   try {

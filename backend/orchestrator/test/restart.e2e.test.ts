@@ -1,7 +1,6 @@
 // A real orchestrator process killed with SIGKILL mid-run, then restarted on the same workspace: the run becomes `interrupted`, never stuck.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,29 +8,14 @@ import { RunStateSchema } from '@multiclaude/contract';
 import { filesChangedOn } from './support/git-inspect.ts';
 import { waitForNoProcesses } from './support/processes.ts';
 import { freePort } from './support/ports.ts';
+import { startOrchestratorProcess } from './support/orchestrator-process.ts';
 
-const root = path.resolve(import.meta.dirname, '../../..');
 
-async function startOrchestrator(workspace: string, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'backend/orchestrator/src/main.ts'], {
-    cwd: root,
-    env: { PATH: process.env['PATH'] ?? '', HOME: workspace, WORKSPACE_LOCAL: workspace, PORT: String(port), AGENT_RUNTIME: 'local', LOG_LEVEL: 'WARNING' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const health = await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined);
-    if (health?.ok) return child;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  child.kill('SIGKILL');
-  throw new Error('orchestrator did not start');
-}
 
 test('after SIGKILL mid-run and a restart on the same workspace, the run is interrupted with its commits kept', async () => {
   const workspace = await mkdtemp(path.join(os.tmpdir(), 'multiclaude-restart-'));
   const port = await freePort();
-  let child = await startOrchestrator(workspace, port);
+  let child = await startOrchestratorProcess(workspace, port);
   try {
     const created = await fetch(`http://127.0.0.1:${port}/runs`, {
       method: 'POST',
@@ -50,7 +34,7 @@ test('after SIGKILL mid-run and a restart on the same workspace, the run is inte
     await new Promise((resolve) => child.once('exit', resolve));
     assert.deepEqual(await waitForNoProcesses(runId, 10_000), [], 'the dead orchestrator’s agents and sandboxes die with it');
 
-    child = await startOrchestrator(workspace, port);
+    child = await startOrchestratorProcess(workspace, port);
     const state = RunStateSchema.parse(await (await fetch(`http://127.0.0.1:${port}/runs/${runId}`)).json());
     assert.equal(state.status, 'interrupted');
     for (const agent of state.results) {
