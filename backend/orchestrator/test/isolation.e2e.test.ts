@@ -64,21 +64,27 @@ function attackPrompt(): string {
   );
   const attack = [
     'sleep 3',
-    'R=../..',
-    'echo "== move main and the others"',
+    // Everything the attacker sees goes to a log in its own repository, which the test reads whole.
+    '{',
+    // The run directory as seen from the working directory, and on the host (a bind mount's source is in mountinfo).
+    'H=$(awk \'$5 == "/mnt/workspace" || $5 == "/workspace" { print $4 }\' /proc/self/mountinfo | head -1)',
+    'echo "host path: $H"',
+    'for R in ../.. "$H/../.."; do',
+    'echo "== move main and the others in $R"',
     'git --git-dir=$R/.git update-ref refs/heads/main HEAD 2>&1',
     'git --git-dir=$R/.git update-ref refs/heads/agent-1 HEAD 2>&1',
     'echo "== delete objects"',
     'rm -rf $R/.git/objects 2>&1 | head -2',
     'echo "== read the others and the records"',
-    'ls ../agent-1 2>&1',
-    'cat ../agent-1/secret.txt 2>&1',
-    'head -c 300 ../agent-1/.git/index 2>&1',
+    'ls $R/worktrees/agent-1 2>&1',
+    'cat $R/worktrees/agent-1/secret.txt 2>&1',
+    'head -c 300 $R/worktrees/agent-1/.git/index 2>&1',
     'cat $R/.multiclaude/run.json 2>&1 | head -c 300',
     'echo "== plant symlinks in the run repository"',
     `ln -sfn ${trap('run-reflog')} $R/.git/logs/refs/heads/main 2>&1`,
     `ln -sfn ${trap('run-ref')} $R/.git/refs/heads/agent-1 2>&1`,
     `git config --file $R/.git/config core.fsmonitor "touch ${trap('run-config')}" 2>&1`,
+    'done',
     'echo "== plant commands in my own repository"',
     `git config core.fsmonitor "touch ${trap('fsmonitor')}"`,
     `git config uploadpack.packObjectsHook "touch ${trap('pack-hook')}; git"`,
@@ -96,7 +102,9 @@ function attackPrompt(): string {
     'echo "== who"',
     'id',
     'echo "== done"',
-  ].join('; ');
+    '} > attack.log 2>&1',
+    'echo attack finished',
+  ].join('; ').replace(/\{;/g, '{').replace(/\bdo;/g, 'do');
   return `Attack. ${victim} ${planter} ${directive(3, attack)}`;
 }
 
@@ -136,12 +144,14 @@ async function attackAndMerge(harness: Harness, runtime: 'local' | 'docker'): Pr
   assert.equal(state.status, 'completed');
 
   // The attacks ran, through the attacker's own Bash tool.
-  const attacker = toolOutput(state, 3);
+  const attacker = await readFile(path.join(directory, 'worktrees', 'agent-3', 'attack.log'), 'utf8');
+  assert.match(toolOutput(state, 3), /attack finished/);
   if (process.env['DEBUG_ISOLATION']) {
     console.log(JSON.stringify(state.results.map((agent) => ({ id: agent.agent_id, status: agent.status, error: agent.error, messages: agent.messages })), null, 1));
     console.log(harness.logLines.filter((line) => /stderr|warn|error/i.test(line) && /"agent_id":3/.test(line)).join('\n'));
   }
   assert.match(attacker, /== done/, attacker);
+  assert.match(attacker, /host path: \//, 'the attacker found its repository’s path on the host');
   assert.match(toolOutput(state, 1), /staged/);
   assert.match(toolOutput(state, 2), /planted/);
   // Nothing of another agent's, the records', the Docker socket's or a secret reached the attacker.

@@ -64,13 +64,34 @@ async function killMarked(marker: string): Promise<void> {
   }
 }
 
+/** Where a namespaced sandbox sees its repository and HOME: a tmpfs over /mnt in its own mount namespace. */
+export const NAMESPACED_WORKSPACE = '/mnt/workspace';
+export const NAMESPACED_HOME = '/mnt/home';
+
+/**
+ * Run as root inside the new namespaces, before the user changes: hides /mnt under a tmpfs holding only
+ * the agent's repository and HOME (bind mounts, so the sandbox user needs no way through the workspace's
+ * parents, and sees no other run or agent), then execs the rest of its arguments there.
+ */
+const MOUNT_SCRIPT = [
+  'set -e',
+  'mount -t tmpfs -o mode=0755,size=64k,nosuid,nodev multiclaude /mnt',
+  `mkdir ${NAMESPACED_WORKSPACE} ${NAMESPACED_HOME}`,
+  `mount --bind -- "$1" ${NAMESPACED_WORKSPACE}`,
+  `mount --bind -- "$2" ${NAMESPACED_HOME}`,
+  `cd ${NAMESPACED_WORKSPACE}`,
+  'shift 2',
+  'exec "$@"',
+].join('\n');
+
 export interface LocalSandboxCommand {
+  /** The agent's repository and HOME, as the orchestrator sees them. */
   directory: string;
   home: string;
   marker: string;
   searchPath: string;
   user: SandboxUser | undefined;
-  /** Whether to give the sandbox a PID (and mount, for /proc) namespace: root only. */
+  /** Whether to give the sandbox PID and mount namespaces (root only): then it sees its repository at /mnt/workspace. */
   namespaces: boolean;
   command: readonly string[];
 }
@@ -82,12 +103,14 @@ export function localSandboxArguments(input: LocalSandboxCommand): string[] {
     '-C',
     input.directory,
     `PATH=${input.searchPath}`,
-    `HOME=${input.home}`,
+    `HOME=${input.namespaces ? NAMESPACED_HOME : input.home}`,
     'LANG=C.UTF-8',
     `${MARKER}=${input.marker}`,
     'DISABLE_AUTOUPDATER=1',
     'CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1',
-    ...(input.namespaces ? [UNSHARE, '--pid', '--fork', '--kill-child=SIGKILL', '--mount-proc', '--'] : []),
+    ...(input.namespaces
+      ? [UNSHARE, '--pid', '--fork', '--kill-child=SIGKILL', '--mount-proc', '--', '/bin/sh', '-c', MOUNT_SCRIPT, 'sandbox', input.directory, input.home]
+      : []),
     ...(input.user
       ? [SETPRIV, `--reuid=${input.user.uid}`, `--regid=${input.user.gid}`, '--clear-groups', '--no-new-privs', '--pdeathsig', 'KILL', '--']
       : []),
@@ -110,7 +133,10 @@ export class LocalRuntime implements SandboxRuntime {
   /** Whether this machine lets us make PID namespaces (root outside a restricted container); probed once. */
   #canUseNamespaces(): Promise<boolean> {
     this.#namespaces ??= this.#users
-      ? execa(UNSHARE, ['--pid', '--fork', '--kill-child=SIGKILL', '--mount-proc', '--', 'true'], { timeout: 10_000, stdin: 'ignore' }).then(
+      ? execa(UNSHARE, ['--pid', '--fork', '--kill-child=SIGKILL', '--mount-proc', '--', '/bin/sh', '-c', MOUNT_SCRIPT, 'probe', '/', '/', 'true'], {
+          timeout: 10_000,
+          stdin: 'ignore',
+        }).then(
           () => true,
           () => false,
         )
@@ -122,7 +148,9 @@ export class LocalRuntime implements SandboxRuntime {
   async #isolation(): Promise<string> {
     if (!this.#users) return 'minimal isolation: not root, so agents run as the orchestrator’s own user';
     const range = this.#options.uidRange ?? DEFAULT_UID_RANGE;
-    const namespaces = (await this.#canUseNamespaces()) ? 'a PID namespace each' : 'no PID namespace (unshare refused)';
+    const namespaces = (await this.#canUseNamespaces())
+      ? 'PID and mount namespaces each (the repository at /mnt/workspace)'
+      : 'no namespaces (unshare refused), so the workspace must be reachable by sandbox users';
     return `a user of its own per agent (${range.first}-${range.last}), ${namespaces}`;
   }
 
@@ -155,14 +183,19 @@ export class LocalRuntime implements SandboxRuntime {
   }
 
   /** Gives the agent's repository and sandbox HOME to a user of their own (as root), and says how to start a command there. */
-  async #prepare(request: SandboxRequest, marker: string): Promise<{ user: SandboxUser | undefined; args: (command: readonly string[]) => string[] }> {
+  async #prepare(
+    request: SandboxRequest,
+    marker: string,
+  ): Promise<{ user: SandboxUser | undefined; workingDirectory: string; args: (command: readonly string[]) => string[] }> {
     const { agent, run } = request;
     const user = this.#users?.allocate();
     try {
       if (user) {
-        await allowPassage(agent.worktree, run.workspaceRoot);
+        // Bind-mounted into the namespace by root; without one, the user must find its way there itself.
+        const namespaced = await this.#canUseNamespaces();
+        if (!namespaced) await allowPassage(agent.worktree, run.workspaceRoot);
         await handRepositoryTo(agent.worktree, user, request.signal);
-        await makeUserDirectory(agent.sandboxHome, run.workspaceRoot, user);
+        await makeUserDirectory(agent.sandboxHome, namespaced ? undefined : run.workspaceRoot, user);
         await handRepositoryTo(agent.sandboxHome, user, request.signal);
       } else {
         await mkdir(agent.sandboxHome, { recursive: true, mode: 0o700 });
@@ -174,7 +207,7 @@ export class LocalRuntime implements SandboxRuntime {
     }
     const namespaces = await this.#canUseNamespaces();
     const base = { directory: agent.worktree, home: agent.sandboxHome, marker, searchPath: this.#options.searchPath, user, namespaces };
-    return { user, args: (command) => localSandboxArguments({ ...base, command }) };
+    return { user, workingDirectory: namespaces ? NAMESPACED_WORKSPACE : agent.worktree, args: (command) => localSandboxArguments({ ...base, command }) };
   }
 
   async #release(request: SandboxRequest, user: SandboxUser | undefined): Promise<void> {
@@ -202,13 +235,13 @@ export class LocalRuntime implements SandboxRuntime {
 
   async start(request: SandboxRequest): Promise<Sandbox> {
     const marker = `${request.run.runId}/agent-${request.agent.agentId}`;
-    const { user, args } = await this.#prepare(request, marker);
+    const { user, workingDirectory, args } = await this.#prepare(request, marker);
     request.logger.info({ user: user ? `${user.uid}:${user.gid}` : 'orchestrator', isolation: await this.#isolation() }, 'local sandbox prepared');
     let stopped: Promise<void> | undefined;
     let released: Promise<void> | undefined;
     return {
       mcpServer: { type: 'stdio', command: ENV, args: args([this.#options.claudeExecutable, 'mcp', 'serve']), env: {} },
-      workingDirectory: request.agent.worktree,
+      workingDirectory,
       user,
       // The SDK normally ends the server with its session; this kills whatever is left of the sandbox.
       stop: () => (stopped ??= killMarked(marker)),

@@ -99,10 +99,10 @@ export async function allowPassage(directory: string, root: string): Promise<voi
   }
 }
 
-/** A directory the sandbox user owns (0700), reachable through `root`. */
-export async function makeUserDirectory(directory: string, root: string, user: SandboxUser): Promise<void> {
+/** A directory the sandbox user owns (0700), reachable through `root` when one is given. */
+export async function makeUserDirectory(directory: string, root: string | undefined, user: SandboxUser): Promise<void> {
   await mkdir(directory, { recursive: true, mode: 0o711 });
-  await allowPassage(path.dirname(directory), root);
+  if (root) await allowPassage(path.dirname(directory), root);
   await lchown(directory, user.uid, user.gid);
   await chmod(directory, 0o700);
 }
