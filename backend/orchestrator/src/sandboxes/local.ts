@@ -118,6 +118,30 @@ export function localSandboxArguments(input: LocalSandboxCommand): string[] {
   ];
 }
 
+/** How often the local tool server is looked for: reading every process's environment costs a few ms. */
+const WATCH_INTERVAL_MS = 1_000;
+
+/**
+ * The local tool server is claude's child, so its exit status is claude's to see; what shows here is a
+ * second server appearing for the same agent after the first vanished, which is Claude Code replacing a
+ * server that died while in use (at a normal end none is started again).
+ */
+function watchToolServer(marker: string, onDeath: (reason: string) => void): () => void {
+  let first: number | undefined;
+  const timer = setInterval(() => {
+    void markedProcesses().then((found) => {
+      const pids = found.filter((process) => process.marker === marker).map((process) => process.pid);
+      if (first === undefined) first = pids[0];
+      else if (!pids.includes(first) && pids.length > 0) {
+        clearInterval(timer);
+        onDeath(`its tool server (pid ${first}) died and Claude Code started another`);
+      }
+    });
+  }, WATCH_INTERVAL_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 export class LocalRuntime implements SandboxRuntime {
   readonly name = 'local';
   readonly #options: LocalRuntimeOptions;
@@ -249,6 +273,7 @@ export class LocalRuntime implements SandboxRuntime {
         await stopped;
         await this.#release(request, user);
       })()),
+      watch: (onDeath) => watchToolServer(marker, onDeath),
     };
   }
 }
