@@ -15,6 +15,8 @@ export const SANDBOX_TOOLS = ['Bash', 'Read', 'Write', 'Edit', 'NotebookEdit'] a
 // The rest of what `claude mcp serve` offers would let an agent reach out (web) or start more agents.
 export const DENIED_TOOLS = ['Agent', 'WebFetch', 'WebSearch', 'CronCreate', 'CronDelete', 'CronList', 'ScheduleWakeup', 'SendMessage', 'Workflow', 'EnterWorktree', 'ExitWorktree', 'Skill', 'Monitor', 'TaskStop', 'ListAgents', 'ReportFindings', 'ToolSearch'];
 const MAX_MESSAGES = 500;
+/** How long `claude` waits for the sandbox's tool server to connect before the first model request. */
+export const MCP_CONNECT_TIMEOUT_MS = 60_000;
 
 /**
  * The SDK options that make a sandbox's MCP server the agent's only tools: built-ins off, host settings
@@ -117,6 +119,11 @@ export async function runAgentSession(input: AgentSessionInput): Promise<AgentOu
       CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
       DISABLE_TELEMETRY: '1',
       DISABLE_ERROR_REPORTING: '1',
+      // Claude Code waits a limited time for a tool server to connect and otherwise starts the session
+      // without its tools (the agent then answers in text only); ten sandboxes starting at once on a busy
+      // machine were seen to take longer than the default.
+      MCP_CONNECT_TIMEOUT_MS: String(MCP_CONNECT_TIMEOUT_MS),
+      MCP_TIMEOUT: String(MCP_CONNECT_TIMEOUT_MS),
     };
     if (input.model.baseUrl) environment['ANTHROPIC_BASE_URL'] = input.model.baseUrl;
     // Claude Code refuses to bypass permissions as root unless told it is sandboxed; the agent's tools

@@ -9,7 +9,7 @@
 // `include.path` planted there can read nothing that user could not read already (it is handed the
 // repository's directory, so it needs no way through the workspace's parents). What arrives is
 // checked (`fetch.fsckObjects`) before any ref moves; `refs/heads/` refuses anything but a commit.
-import { lstat, realpath } from 'node:fs/promises';
+import { lstat, readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { git, GitError } from './git.ts';
 import type { AgentPaths, RunPaths } from '../workspace/layout.ts';
@@ -70,6 +70,16 @@ async function refuseReason(agent: AgentPaths): Promise<string | undefined> {
     if (await lstat(path.join(agent.gitDirectory, 'objects', 'info', name)).catch(() => undefined)) {
       return `${agent.relativeWorktree} borrows objects from another repository (objects/info/${name})`;
     }
+  }
+  // A symlink among the objects or refs would make upload-pack serve whatever it points at (as this
+  // process's user when there is no sandbox user to read as).
+  for (const name of ['objects', 'refs']) {
+    const entries = await readdir(path.join(agent.gitDirectory, name), { recursive: true, withFileTypes: true }).catch(() => []);
+    const link = entries.find((entry) => entry.isSymbolicLink());
+    if (link) return `${agent.relativeWorktree}/.git/${name} holds a symlink (${path.relative(agent.gitDirectory, path.join(link.parentPath ?? link.path, link.name))})`;
+  }
+  for (const name of ['HEAD', 'packed-refs', 'shallow', 'commondir']) {
+    if ((await lstat(path.join(agent.gitDirectory, name)).catch(() => undefined))?.isSymbolicLink()) return `${agent.relativeWorktree}/.git/${name} is a symlink`;
   }
   return undefined;
 }

@@ -67,8 +67,11 @@ test('the import brings the agent’s commit into the run’s agent-N and runs n
   assert.deepEqual(await readdir(outside), []);
 });
 
-test('an agent repository that borrows objects, or whose .git is a symlink, is refused and the run’s branch stays', async () => {
-  const run = await newRun(2);
+test('an agent repository that borrows objects, links a ref or an object elsewhere, or whose .git is a symlink, is refused and the run’s branch stays', async () => {
+  const run = await newRun(3);
+  await symlink(path.join(run.agent(2).gitDirectory, 'refs', 'heads', 'agent-2'), path.join(run.agent(3).gitDirectory, 'refs', 'heads', 'stolen'));
+  const linkedRef = await importAgentWork(run, run.agent(3));
+  assert.match(linkedRef.imported ? '' : linkedRef.reason, /refs holds a symlink \(refs\/heads\/stolen\)/);
   const base = runGit(run, 'rev-parse', 'agent-1');
   await writeFile(path.join(run.agent(1).gitDirectory, 'objects', 'info', 'alternates'), `${run.agent(2).gitDirectory}/objects\n`);
   const borrowed = await importAgentWork(run, run.agent(1));
