@@ -118,6 +118,26 @@ export function localSandboxArguments(input: LocalSandboxCommand): string[] {
   ];
 }
 
+/** The parent pid of a process, from /proc (undefined once it is gone). */
+async function parentOf(pid: number): Promise<number | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // Fields after the command name, which is in parentheses and may hold spaces: state, then the parent pid.
+  const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  return Number.isInteger(parent) ? parent : undefined;
+}
+
+/**
+ * The sandbox's first process (the one claude started): the marked process whose parent is not marked.
+ * Not the lowest pid: the sandbox's tools carry the marker too, and pids wrap around on a busy machine.
+ */
+async function sandboxRoot(pids: number[]): Promise<number | undefined> {
+  for (const pid of pids) {
+    const parent = await parentOf(pid);
+    if (parent !== undefined && !pids.includes(parent)) return pid;
+  }
+  return undefined;
+}
+
 /** How often the local tool server is looked for: reading every process's environment costs a few ms. */
 const WATCH_INTERVAL_MS = 1_000;
 
@@ -129,9 +149,9 @@ const WATCH_INTERVAL_MS = 1_000;
 function watchToolServer(marker: string, onDeath: (reason: string) => void): () => void {
   let first: number | undefined;
   const timer = setInterval(() => {
-    void markedProcesses().then((found) => {
+    void markedProcesses().then(async (found) => {
       const pids = found.filter((process) => process.marker === marker).map((process) => process.pid);
-      if (first === undefined) first = pids[0];
+      if (first === undefined) first = await sandboxRoot(pids);
       else if (!pids.includes(first) && pids.length > 0) {
         clearInterval(timer);
         onDeath(`its tool server (pid ${first}) died and Claude Code started another`);
