@@ -9,7 +9,7 @@
 // `include.path` planted there can read nothing that user could not read already (it is handed the
 // repository's directory, so it needs no way through the workspace's parents). What arrives is
 // checked (`fetch.fsckObjects`) before any ref moves; `refs/heads/` refuses anything but a commit.
-import { lstat, readdir, realpath } from 'node:fs/promises';
+import { lstat, readdir, readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { git, GitError } from './git.ts';
 import type { AgentPaths, RunPaths } from '../workspace/layout.ts';
@@ -126,14 +126,31 @@ export interface ImportSchedule {
   finish(): Promise<ImportOutcome>;
 }
 
-/** Imports the agent's work every `intervalMs` while it runs (failures wait for the next turn), one import at a time. */
+/**
+ * What the agent's branch looks like on disk (its loose ref and packed-refs), only to tell whether it
+ * moved since the last import: compared, never parsed or trusted. Symlinks are not followed.
+ */
+async function branchFingerprint(agent: AgentPaths): Promise<string> {
+  const read = async (file: string) => ((await lstat(file).catch(() => undefined))?.isFile() ? await readFile(file, 'utf8').catch(() => '') : '?');
+  return `${await read(path.join(agent.gitDirectory, 'refs', 'heads', agent.branchName))}\0${await read(path.join(agent.gitDirectory, 'packed-refs'))}`;
+}
+
+/**
+ * Imports the agent's work every `intervalMs` while it runs, one import at a time and only when its
+ * branch moved (so ten idle agents cost ten small file reads, not ten fetches); failures wait for the next turn.
+ */
 export function scheduleImports(run: RunPaths, agent: AgentPaths, options: ImportOptions & { intervalMs?: number }): ImportSchedule {
-  let last: Promise<ImportOutcome | undefined> = Promise.resolve(undefined);
+  let last: Promise<unknown> = Promise.resolve();
   let busy = false;
+  let imported = '';
   const timer = setInterval(() => {
     if (busy) return;
     busy = true;
-    last = importAgentWork(run, agent, options).finally(() => (busy = false));
+    last = (async () => {
+      const fingerprint = await branchFingerprint(agent);
+      if (fingerprint === imported) return;
+      if ((await importAgentWork(run, agent, options)).imported) imported = fingerprint;
+    })().finally(() => (busy = false));
   }, options.intervalMs ?? IMPORT_INTERVAL_MS);
   timer.unref();
   return {
