@@ -237,16 +237,16 @@ test('local runtime: processes an agent detaches (setsid, nohup) die when the or
     assert.equal(created.status, 202);
     // Generous: on a loaded machine the agent's first tool call can take a minute.
     const deadline = Date.now() + 180_000;
-    while (marks.some((mark) => processesMentioning(`sleep ${mark}`).length === 0)) {
+    while (marks.some((mark) => processesMentioning(`sleep\0${mark}`).length === 0)) {
       assert.ok(Date.now() < deadline, 'the agent started its detached processes');
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('exit', resolve));
-    for (const mark of marks) assert.deepEqual(await waitForNoProcesses(`sleep ${mark}`, 10_000), [], `sleep ${mark} died with the orchestrator`);
+    for (const mark of marks) assert.deepEqual(await waitForNoProcesses(`sleep\0${mark}`, 10_000), [], `sleep ${mark} died with the orchestrator`);
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
-    for (const mark of marks) for (const pid of processesMentioning(`sleep ${mark}`)) process.kill(pid, 'SIGKILL');
+    for (const mark of marks) for (const pid of processesMentioning(`sleep\0${mark}`)) process.kill(pid, 'SIGKILL');
     await rm(workspace, { recursive: true, force: true });
   }
 });

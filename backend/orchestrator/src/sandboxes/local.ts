@@ -147,14 +147,23 @@ const WATCH_INTERVAL_MS = 1_000;
  * server that died while in use (at a normal end none is started again).
  */
 function watchToolServer(marker: string, onDeath: (reason: string) => void): () => void {
-  let first: number | undefined;
+  let first: { pid: number; commandLine: string } | undefined;
+  const commandLine = (pid: number) => readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
   const timer = setInterval(() => {
     void markedProcesses().then(async (found) => {
       const pids = found.filter((process) => process.marker === marker).map((process) => process.pid);
-      if (first === undefined) first = await sandboxRoot(pids);
-      else if (!pids.includes(first) && pids.length > 0) {
+      if (first === undefined) {
+        const root = await sandboxRoot(pids);
+        if (root !== undefined) first = { pid: root, commandLine: await commandLine(root) };
+        return;
+      }
+      if (pids.includes(first.pid)) return;
+      // A replacement is the same command started again; processes of the old one still dying are not.
+      for (const pid of pids) {
+        if ((await commandLine(pid)) !== first.commandLine) continue;
         clearInterval(timer);
-        onDeath(`its tool server (pid ${first}) died and Claude Code started another`);
+        onDeath(`its tool server (pid ${first.pid}) died and Claude Code started another`);
+        return;
       }
     });
   }, WATCH_INTERVAL_MS);
