@@ -11,7 +11,7 @@ import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { query, type SDKMessage } from '@anthropic-ai/claude-agent-sdk';
 import { buildEnhancedPrompt } from '../../backend/orchestrator/src/agents/prompt.ts';
-import { MCP_CONNECT_TIMEOUT_MS, sandboxToolOptions } from '../../backend/orchestrator/src/agents/agent-session.ts';
+import { SANDBOX_CONNECT_TIMEOUT_MS, sandboxToolOptions } from '../../backend/orchestrator/src/agents/agent-session.ts';
 import type { FloorSession } from '../lib/floor.ts';
 import { readStat, waitForNoDescendants } from '../lib/processes.ts';
 
@@ -84,8 +84,9 @@ async function session(runDirectory: string, agentId: number): Promise<Omit<Sess
           CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
           DISABLE_TELEMETRY: '1',
           DISABLE_ERROR_REPORTING: '1',
-          MCP_CONNECT_TIMEOUT_MS: String(MCP_CONNECT_TIMEOUT_MS),
-          MCP_TIMEOUT: String(MCP_CONNECT_TIMEOUT_MS),
+          // As agent-session.ts: the session waits for its tool server before the first turn.
+          MCP_CONNECTION_NONBLOCKING: 'false',
+          MCP_CONNECT_TIMEOUT_MS: String(SANDBOX_CONNECT_TIMEOUT_MS),
           ...(process.getuid?.() === 0 ? { IS_SANDBOX: '1' } : {}),
         },
       },

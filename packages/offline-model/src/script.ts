@@ -12,6 +12,8 @@
 //   [[bash agent=2 cmd="echo hi"]]   first run this command through the Bash tool (one tool call per directive,
 //                                    in order, before the usual write and commit); the value is a JSON string.
 //                                    For tests that act as a hostile agent, through the agent's own tools.
+//   [[usage input_tokens=1000000 output_tokens=10]]
+//                                    report these token counts in each answer's usage (for budget tests)
 
 export interface ToolUse {
   type: 'tool_use';
@@ -25,8 +27,16 @@ export interface TextBlock {
 }
 export type ContentBlock = TextBlock | ToolUse;
 
+/** Token counts an answer reports instead of the estimate. */
+export interface ReportedUsage {
+  input_tokens?: number;
+  output_tokens?: number;
+  cache_creation_input_tokens?: number;
+  cache_read_input_tokens?: number;
+}
+
 export type ScriptedReply =
-  | { kind: 'message'; content: ContentBlock[]; stopReason: 'end_turn' | 'tool_use'; delayMs: number }
+  | { kind: 'message'; content: ContentBlock[]; stopReason: 'end_turn' | 'tool_use'; delayMs: number; usage?: ReportedUsage }
   | { kind: 'error'; status: number; errorType: string; message: string; delayMs: number };
 
 export interface Directive {
@@ -122,6 +132,16 @@ function toolResultsSoFar(request: MessagesRequest): number {
   return count;
 }
 
+function reportedUsage(directive: Directive | undefined): ReportedUsage | undefined {
+  if (!directive) return undefined;
+  const usage: ReportedUsage = {};
+  for (const key of ['input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'] as const) {
+    const value = Number(directive.args[key]);
+    if (Number.isInteger(value) && value >= 0) usage[key] = value;
+  }
+  return usage;
+}
+
 function findTool(request: MessagesRequest, name: string): string | undefined {
   return (request.tools ?? []).map((tool) => tool.name).find((tool) => tool === name || tool.endsWith(`__${name}`));
 }
@@ -136,6 +156,14 @@ function firstLine(task: string): string {
  * `[[overload times=N]]` stops after N.
  */
 export function scriptReply(request: MessagesRequest, overloadsServed: number, idSeed: string): ScriptedReply {
+  const reply = scriptedContent(request, overloadsServed, idSeed);
+  if (reply.kind !== 'message') return reply;
+  const context = readAgentContext(request);
+  const usage = reportedUsage(directiveFor(parseDirectives(context.task), 'usage', context.agentId));
+  return usage ? { ...reply, usage } : reply;
+}
+
+function scriptedContent(request: MessagesRequest, overloadsServed: number, idSeed: string): ScriptedReply {
   const context = readAgentContext(request);
   const directives = parseDirectives(context.task);
   const slow = directiveFor(directives, 'slow', context.agentId);

@@ -63,3 +63,8 @@ test('bash directives for an agent run first, in order, through its Bash tool, t
   assert.equal(toolCall(0, 1)?.input['command'], 'pwd');
   assert.equal(toolCall(1, 1)?.input['command'], 'whoami');
 });
+
+test('a usage directive sets the token counts an answer reports', () => {
+  const reply = scriptReply({ messages: [{ role: 'user', content: prompt('x [[usage input_tokens=1000000 output_tokens=5]]') }], tools }, 0, 'a');
+  assert.deepEqual(reply.kind === 'message' && reply.usage, { input_tokens: 1_000_000, output_tokens: 5 });
+});
