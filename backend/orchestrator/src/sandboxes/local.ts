@@ -154,13 +154,14 @@ function watchToolServer(marker: string, onDeath: (reason: string) => void): () 
       const pids = found.filter((process) => process.marker === marker).map((process) => process.pid);
       if (first === undefined) {
         const root = await sandboxRoot(pids);
-        if (root !== undefined) first = { pid: root, commandLine: await commandLine(root) };
+        const line = root === undefined ? '' : await commandLine(root);
+        if (root !== undefined && line !== '') first = { pid: root, commandLine: line };
         return;
       }
       if (pids.includes(first.pid)) return;
       // A replacement is the same command started again; processes of the old one still dying are not.
       for (const pid of pids) {
-        if ((await commandLine(pid)) !== first.commandLine) continue;
+        if (pid === first.pid || (await commandLine(pid)) !== first.commandLine) continue;
         clearInterval(timer);
         onDeath(`its tool server (pid ${first.pid}) died and Claude Code started another`);
         return;
