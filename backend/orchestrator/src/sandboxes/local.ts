@@ -118,60 +118,6 @@ export function localSandboxArguments(input: LocalSandboxCommand): string[] {
   ];
 }
 
-/** The parent pid of a process, from /proc (undefined once it is gone). */
-async function parentOf(pid: number): Promise<number | undefined> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  // Fields after the command name, which is in parentheses and may hold spaces: state, then the parent pid.
-  const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  return Number.isInteger(parent) ? parent : undefined;
-}
-
-/**
- * The sandbox's first process (the one claude started): the marked process whose parent is not marked.
- * Not the lowest pid: the sandbox's tools carry the marker too, and pids wrap around on a busy machine.
- */
-async function sandboxRoot(pids: number[]): Promise<number | undefined> {
-  for (const pid of pids) {
-    const parent = await parentOf(pid);
-    if (parent !== undefined && !pids.includes(parent)) return pid;
-  }
-  return undefined;
-}
-
-/** How often the local tool server is looked for: reading every process's environment costs a few ms. */
-const WATCH_INTERVAL_MS = 1_000;
-
-/**
- * The local tool server is claude's child, so its exit status is claude's to see; what shows here is a
- * second server appearing for the same agent after the first vanished, which is Claude Code replacing a
- * server that died while in use (at a normal end none is started again).
- */
-function watchToolServer(marker: string, onDeath: (reason: string) => void): () => void {
-  let first: { pid: number; commandLine: string } | undefined;
-  const commandLine = (pid: number) => readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-  const timer = setInterval(() => {
-    void markedProcesses().then(async (found) => {
-      const pids = found.filter((process) => process.marker === marker).map((process) => process.pid);
-      if (first === undefined) {
-        const root = await sandboxRoot(pids);
-        const line = root === undefined ? '' : await commandLine(root);
-        if (root !== undefined && line !== '') first = { pid: root, commandLine: line };
-        return;
-      }
-      if (pids.includes(first.pid)) return;
-      // A replacement is the same command started again; processes of the old one still dying are not.
-      for (const pid of pids) {
-        if (pid === first.pid || (await commandLine(pid)) !== first.commandLine) continue;
-        clearInterval(timer);
-        onDeath(`its tool server (pid ${first.pid}) died and Claude Code started another`);
-        return;
-      }
-    });
-  }, WATCH_INTERVAL_MS);
-  timer.unref();
-  return () => clearInterval(timer);
-}
-
 export class LocalRuntime implements SandboxRuntime {
   readonly name = 'local';
   readonly #options: LocalRuntimeOptions;
@@ -303,7 +249,6 @@ export class LocalRuntime implements SandboxRuntime {
         await stopped;
         await this.#release(request, user);
       })()),
-      watch: (onDeath) => watchToolServer(marker, onDeath),
     };
   }
 }
