@@ -78,6 +78,17 @@ export type MergeOutcome =
   | { merged: true; commit: string; fastForward: boolean }
   | { merged: false; conflictingFiles: string[] };
 
+/** The files merging `branch` into main would conflict on, found with `git merge-tree` (nothing is written but objects). */
+export async function mergeConflicts(runDirectory: string, branch: string): Promise<string[]> {
+  const probe = await gitStatus(['merge-tree', '--write-tree', '--name-only', '--no-messages', 'main', branch], { cwd: runDirectory });
+  if (probe.exitCode === 1) {
+    const [, ...files] = probe.stdout.split('\n').filter(Boolean);
+    return [...new Set(files)];
+  }
+  if (probe.exitCode !== 0) throw new GitError(['merge-tree'], `git merge-tree failed: ${probe.stderr.trim()}`);
+  return [];
+}
+
 /**
  * Merges `branch` into main in the run repository's main worktree. Conflicts are found first with
  * `git merge-tree` (no worktree or index is touched), so a refused merge leaves main exactly as it was.
@@ -91,12 +102,8 @@ export async function mergeIntoMain(runDirectory: string, branch: string, messag
   }
   const before = await resolveCommit(runDirectory, 'main');
   const tip = await resolveCommit(runDirectory, branch);
-  const probe = await gitStatus(['merge-tree', '--write-tree', '--name-only', '--no-messages', 'main', branch], options);
-  if (probe.exitCode === 1) {
-    const [, ...files] = probe.stdout.split('\n').filter(Boolean);
-    return { merged: false, conflictingFiles: [...new Set(files)] };
-  }
-  if (probe.exitCode !== 0) throw new GitError(['merge-tree'], `git merge-tree failed: ${probe.stderr.trim()}`);
+  const conflictingFiles = await mergeConflicts(runDirectory, branch);
+  if (conflictingFiles.length > 0) return { merged: false, conflictingFiles };
   const fastForward = (await gitStatus(['merge-base', '--is-ancestor', before, tip], options)).exitCode === 0;
   await git(['merge', '--no-edit', fastForward ? '--ff-only' : '--no-ff', '-m', message, branch], options);
   return { merged: true, commit: await resolveCommit(runDirectory, 'main'), fastForward };
@@ -104,7 +111,7 @@ export async function mergeIntoMain(runDirectory: string, branch: string, messag
 
 export type ExportFormat = 'bundle' | 'tar' | 'zip';
 
-/** Streams the branch as a git bundle (full history, opens with `git clone`) or an archive of its tip. */
+/** Streams the branch (an agent's, or main) as a git bundle (full history, opens with `git clone`) or an archive of its tip. */
 export function exportBranch(runDirectory: string, branch: string, format: ExportFormat, signal?: AbortSignal): ResultPromise {
   const args =
     format === 'bundle'

@@ -1,6 +1,6 @@
 // The real AgentExecutor: each agent in its own sandbox with its enhanced prompt and an SDK session, the sandbox removed whatever happens; checks in a fresh sandbox over the agent's worktree.
 import type { CheckResult } from '@multiclaude/contract';
-import { buildEnhancedPrompt } from '../agents/prompt.ts';
+import { buildEnhancedPrompt, buildFollowUpPrompt } from '../agents/prompt.ts';
 import { runAgentSession, type AgentOutcome, type ModelSettings } from '../agents/agent-session.ts';
 import type { Sandbox, SandboxRuntime } from '../sandboxes/runtime.ts';
 import type { AgentExecutor, AgentJob, CheckJob } from './agent-executor.ts';
@@ -26,15 +26,14 @@ async function runAgent(settings: AgentRunnerSettings, job: AgentJob): Promise<A
   let outcome: AgentOutcome;
   try {
     sandbox = await settings.runtime.start({ run: job.run, agent, logger, signal: job.signal });
-    logger.info({ runtime: settings.runtime.name }, 'agent started');
+    logger.info({ runtime: settings.runtime.name, resumed: job.resumeSessionId !== undefined }, 'agent started');
+    job.onSandboxReady?.();
+    const promptInput = { agentId: agent.agentId, branchName: agent.branchName, workingDirectory: sandbox.workingDirectory, userPrompt: job.userPrompt };
     outcome = await runAgentSession({
       agentId: agent.agentId,
-      prompt: buildEnhancedPrompt({
-        agentId: agent.agentId,
-        branchName: agent.branchName,
-        workingDirectory: sandbox.workingDirectory,
-        userPrompt: job.userPrompt,
-      }),
+      prompt: job.resumeSessionId ? buildFollowUpPrompt(promptInput) : buildEnhancedPrompt(promptInput),
+      ...(job.resumeSessionId ? { resumeSessionId: job.resumeSessionId } : {}),
+      ...(job.onUsage ? { onUsage: job.onUsage } : {}),
       sandbox,
       configDirectory: agent.claudeConfigDirectory,
       hostWorkingDirectory: agent.worktree,

@@ -1,5 +1,5 @@
 // The run API every entry point (HTTP, CLI, MCP) calls: submit, read, list, cancel and follow runs, whichever replica owns them.
-import type { CancelResponse, CreateRunRequest, CreateRunResponse, OrchestrateResponse, RunEvent, RunList, RunState } from '@multiclaude/contract';
+import type { CancelResponse, ContinueResponse, CreateRunRequest, CreateRunResponse, OrchestrateResponse, RunEvent, RunList, RunState } from '@multiclaude/contract';
 import type { RunManager } from './run-manager.ts';
 import type { RunStore } from './run-store.ts';
 import { isTerminal, toOrchestrateResponse } from './run-state.ts';
@@ -66,6 +66,14 @@ export class RunService {
     }
     if (outcome === 'not_found') await this.#store.requestCancel(runId, [agentId]);
     return { run_id: runId, agent_id: agentId, status: 'cancelling' };
+  }
+
+  /** Sends a follow-up to one agent of an ended run (see RunManager.continueAgent); the run's events follow it. */
+  async continue(runId: string, agent: number | string, prompt: string): Promise<ContinueResponse> {
+    const agentId = Number(agent);
+    if (!Number.isInteger(agentId)) throw new ServiceError('not_found', `run ${runId} has no agent ${agent}`);
+    const state = await this.#manager.continueAgent(runId, agentId, prompt);
+    return { run_id: runId, agent_id: agentId, status: state.status };
   }
 
   /**
