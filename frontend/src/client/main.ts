@@ -227,6 +227,8 @@ async function submit(): Promise<void> {
     showFormError(null);
     void historyList.refresh();
     await openRun(accepted.run_id, { prompt, agentCount });
+    // Bring the new run into view: its overview is what the user watches next.
+    byId<HTMLElement>('run').scrollIntoView({ block: 'start' });
   } catch (error) {
     // The prompt stays in the box: the user fixes the problem and presses Run again.
     formError.dataset['field'] = error instanceof ApiError ? (error.field ?? '') : '';

@@ -32,7 +32,7 @@ export function problemsOf(page: Page): string[] {
 /** Types the prompt, sets the slider with the keyboard, and presses Run. */
 export async function startRun(page: Page, prompt: string, agents: number): Promise<string> {
   await page.getByLabel('Prompt').fill(prompt);
-  const slider = page.getByLabel('Agents');
+  const slider = page.getByLabel('Agents', { exact: true });
   await slider.focus();
   await page.keyboard.press('Home');
   for (let count = 1; count < agents; count += 1) await page.keyboard.press('ArrowRight');
