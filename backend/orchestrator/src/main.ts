@@ -49,6 +49,7 @@ const machinery = createRunMachinery({
   workspaceLocal: config.workspaceLocal,
   maxConcurrentAgents: config.maxConcurrentAgents,
   maxQueuedRuns: config.maxQueuedRuns,
+  minFreeDiskBytes: config.minFreeDiskBytes,
   executor: createSandboxExecutor({
     runtime,
     model: { apiKey: config.anthropicApiKey ?? 'offline-demo', baseUrl, model: config.model },
@@ -56,6 +57,7 @@ const machinery = createRunMachinery({
     maxTurns: config.maxAgentTurns,
     agentTimeoutMs: config.agentTimeoutMs,
     checkTimeoutMs: config.checkTimeoutMs,
+    diskQuotaBytes: config.sandbox.diskBytes,
     searchPath,
     runningAsRoot: process.getuid?.() === 0,
   }),
@@ -75,6 +77,7 @@ const app = createApp({
   otherRuntimes: known.filter((candidate) => candidate !== runtime),
   runtimeReason: reason,
   workspaceLocal: config.workspaceLocal,
+  minFreeDiskBytes: config.minFreeDiskBytes,
   modelDescription,
   token: config.orchestratorToken,
   operations: { dockerImage: config.dockerImage, claudeExecutable: config.claudeExecutable, logDirectory: config.logDirectory },

@@ -12,10 +12,10 @@ import { freePort } from './support/ports.ts';
 
 const root = path.resolve(import.meta.dirname, '../../..');
 
-async function startOrchestrator(workspace: string, port: number): Promise<ChildProcess> {
+async function startOrchestrator(workspace: string, port: number, extra: Record<string, string> = {}): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'backend/orchestrator/src/main.ts'], {
     cwd: root,
-    env: { PATH: process.env['PATH'] ?? '', HOME: workspace, WORKSPACE_LOCAL: workspace, PORT: String(port), AGENT_RUNTIME: 'local', LOG_LEVEL: 'WARNING' },
+    env: { PATH: process.env['PATH'] ?? '', HOME: workspace, WORKSPACE_LOCAL: workspace, PORT: String(port), AGENT_RUNTIME: 'local', LOG_LEVEL: 'WARNING', ...extra },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const deadline = Date.now() + 30_000;
@@ -62,6 +62,42 @@ test('after SIGKILL mid-run and a restart on the same workspace, the run is inte
     // The event stream of an interrupted run ends too, instead of hanging.
     const events = await (await fetch(`http://127.0.0.1:${port}/runs/${runId}/events`)).text();
     assert.match(events, /event: run_finished/);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve)));
+    await rm(workspace, { recursive: true, force: true });
+  }
+});
+
+test('after SIGKILL with one run running and one queued, a restart ends both interrupted with their streams closed, and takes new runs', async () => {
+  const workspace = await mkdtemp(path.join(os.tmpdir(), 'multiclaude-restart-'));
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const post = (body: unknown) => fetch(`${base}/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  let child = await startOrchestrator(workspace, port, { MAX_CONCURRENT_AGENTS: '1' });
+  try {
+    const running = (await (await post({ prompt: 'Commit, then ponder. [[slow ms=120000 from=2]]', agent_count: 1 })).json()) as { run_id: string };
+    const queued = (await (await post({ prompt: 'Wait for the slot.', agent_count: 1 })).json()) as { run_id: string; status: string };
+    assert.equal(queued.status, 'queued');
+    const runDirectory = path.join(workspace, 'runs', `run_${running.run_id}`);
+    const deadline = Date.now() + 60_000;
+    while (filesChangedOn(runDirectory, 'agent-1').length === 0) {
+      assert.ok(Date.now() < deadline, 'the running agent committed');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+
+    child = await startOrchestrator(workspace, port, { MAX_CONCURRENT_AGENTS: '1' });
+    for (const runId of [running.run_id, queued.run_id]) {
+      const state = RunStateSchema.parse(await (await fetch(`${base}/runs/${runId}`)).json());
+      assert.equal(state.status, 'interrupted', runId);
+      assert.ok(state.results.every((agent) => agent.status === 'error' && /interrupted/.test(agent.error ?? '')));
+      const events = await (await fetch(`${base}/runs/${runId}/events`)).text();
+      assert.match(events, /event: run_finished/, `the stream of ${runId} ends`);
+    }
+    const fresh = await post({ prompt: 'After the restart. [[text]]', agent_count: 1 });
+    assert.equal(fresh.status, 202);
   } finally {
     child.kill('SIGTERM');
     await new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve)));

@@ -252,6 +252,8 @@ export const RunStateSchema = z.object({
   /** The run's spending limit, shared equally by its agents; null when it has none. */
   budget_usd: z.number().nullable().default(null),
   followups: z.array(FollowUpSchema).default([]),
+  /** Set while the run's end could not be recorded (e.g. a full disk): the orchestrator keeps retrying. */
+  error: z.string().optional(),
 });
 export type RunState = z.infer<typeof RunStateSchema>;
 

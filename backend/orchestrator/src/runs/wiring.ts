@@ -14,6 +14,7 @@ export interface RunMachineryOptions {
   workspaceLocal: string;
   maxConcurrentAgents: number;
   maxQueuedRuns: number;
+  minFreeDiskBytes: number;
   executor: AgentExecutor;
   logger: Logger;
   /** A lease older than this marks its run's owner dead (another host's replica). */
@@ -42,6 +43,7 @@ export function createRunMachinery(options: RunMachineryOptions): RunMachinery {
     slots: new AgentSlots(options.maxConcurrentAgents),
     executor: options.executor,
     maxQueuedRuns: options.maxQueuedRuns,
+    minFreeDiskBytes: options.minFreeDiskBytes,
     logger: options.logger,
     ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
   });

@@ -114,7 +114,7 @@ test('a late follower gets every event from the first, and a resumed one only th
 
 test('another process follows a run it does not own through the store, live, to run_finished; its cancel reaches the owner', async () => {
   await withHarness({ heartbeatMs: 50 }, async (owner, executor) => {
-    const replica = createRunMachinery({ workspaceLocal: owner.workspace, maxConcurrentAgents: 1, maxQueuedRuns: 1, executor: new FakeExecutor(), logger: owner.logger, pollMs: 20 });
+    const replica = createRunMachinery({ workspaceLocal: owner.workspace, maxConcurrentAgents: 1, maxQueuedRuns: 1, minFreeDiskBytes: 1, executor: new FakeExecutor(), logger: owner.logger, pollMs: 20 });
     const run = await owner.machinery.runs.submit({ prompt: 'followed', agent_count: 2 });
     await executor.whenRunning(2);
     const followed = collect(replica.runs.events(run.run_id, 0, AbortSignal.timeout(20_000)));

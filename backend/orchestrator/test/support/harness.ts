@@ -57,6 +57,8 @@ export interface HarnessOptions {
   /** Log here instead of in memory (logLines then stays empty). */
   logger?: Logger;
   heartbeatMs?: number;
+  diskQuotaBytes?: number;
+  minFreeDiskBytes?: number;
   /** Use this workspace (and keep it on close) instead of a fresh temp one. */
   workspace?: string;
 }
@@ -76,6 +78,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       maxTurns: 10,
       agentTimeoutMs: options.agentTimeoutMs ?? 120_000,
       checkTimeoutMs: options.checkTimeoutMs ?? config.checkTimeoutMs,
+      diskQuotaBytes: options.diskQuotaBytes ?? config.sandbox.diskBytes,
+      diskCheckIntervalMs: 500,
       searchPath,
       runningAsRoot: process.getuid?.() === 0,
     });
@@ -83,6 +87,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     workspaceLocal: workspace,
     maxConcurrentAgents: options.maxConcurrentAgents ?? 10,
     maxQueuedRuns: options.maxQueuedRuns ?? 20,
+    minFreeDiskBytes: options.minFreeDiskBytes ?? config.minFreeDiskBytes,
     executor,
     logger,
     ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
@@ -93,6 +98,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     machinery,
     runtime,
     workspaceLocal: workspace,
+    minFreeDiskBytes: options.minFreeDiskBytes ?? config.minFreeDiskBytes,
     modelDescription: 'offline test model',
     token: options.token,
     operations: { dockerImage: config.dockerImage, claudeExecutable: config.claudeExecutable },
