@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AgentStateSchema, RunStateSchema, type AgentState, type RunEvent, type RunEventInput, type RunState } from '@multiclaude/contract';
-import { agentElapsedMs, applyEvent, applyMerge, applySnapshot, canFollowUp, canMerge, isRunActive, mergeOf, newRun, runTotals, type RunView } from '../src/client/state.ts';
+import { agentElapsedMs, applyEvent, applyMerge, applySnapshot, canFollowUp, canMerge, moreEventsExpected, isRunActive, mergeOf, newRun, runTotals, type RunView } from '../src/client/state.ts';
 import { diffStatsText, formatCost, formatDuration, formatTokens, promptTitle } from '../src/client/format.ts';
 
 const RUN_ID = '20260204_123456_abc12345';
@@ -188,6 +188,9 @@ test('a follow-up runs an ended run again: the agent goes back to pending withou
   assert.deepEqual([agent.status, agent.error, agent.check, agent.status_detail], ['running', null, null, 'starting its sandbox']);
   assert.deepEqual(agent.timeline.at(-1), { kind: 'followup', text: 'Now also time zones' });
   assert.deepEqual(view.followups.map((followUp) => followUp.prompt), ['Now also time zones']);
+  assert.equal(moreEventsExpected(view), false);
+  const reopened = applySnapshot(newRun(RUN_ID, 1), runState({ status: 'completed', agent_count: 1, followups: [{ agent_id: 1, prompt: 'Now also time zones', requested_at: '2026-02-04T12:01:00.000Z' }] }));
+  assert.equal(moreEventsExpected(reopened), true, 'a reopened run with a follow-up reads on past its first run_finished');
   assert.equal(canFollowUp(view, agent), false);
 });
 

@@ -93,6 +93,12 @@ test('a follow-up resumes the agent’s own session: the model sees the earlier 
   assert.equal(gitIn(directory, 'rev-parse', 'agent-2'), agent2Tip, 'the other branch is untouched');
   assert.equal(gitIn(directory, 'rev-parse', 'main'), mainTip, 'main is untouched');
 
+  // A late client reads the whole story: the run, then the follow-up, to the last run_finished.
+  const whole = await eventsAfter(runId);
+  assert.deepEqual(whole.filter((event) => event.type === 'run_finished').length, 2);
+  assert.equal(whole.at(-1)?.type, 'run_finished');
+  assert.ok(whole.some((event) => event.type === 'agent_followup'));
+
   const listed = (await (await harness.app.request('/runs?limit=5')).json()) as { runs: Array<{ run_id: string; followups: unknown[] }> };
   assert.equal(listed.runs.find((run) => run.run_id === runId)?.followups.length, 1, 'the history lists the follow-up under its run');
 });

@@ -5,7 +5,7 @@ import { ApiError, cancelAgent, cancelRun, continueAgent, eventsUrl, exportMainU
 import { byId, setText, showMessage } from './dom.ts';
 import { HistoryList } from './history.ts';
 import { RunSection } from './run-view.ts';
-import { applyEvent, applyMerge, applySnapshot, isRunActive, newRun, type RunView } from './state.ts';
+import { applyEvent, applyMerge, applySnapshot, isRunActive, moreEventsExpected, newRun, type RunView } from './state.ts';
 
 const EVENT_TYPES: RunEventType[] = [
   'run_status',
@@ -120,7 +120,9 @@ function openStream(generation: number): void {
     scheduleRender();
     if (event.type === 'run_finished') {
       closeStream();
-      void historyList.refresh();
+      // A replayed run with follow-ups has more events after this run_finished: read on from here.
+      if (moreEventsExpected(current)) openStream(generation);
+      else void historyList.refresh();
     }
   };
   for (const type of EVENT_TYPES) source.addEventListener(type, onEvent as EventListener);

@@ -54,6 +54,8 @@ export interface RunView {
   no_recommendation_reason: string | null;
   merges: MergeRecord[];
   followups: FollowUp[];
+  /** Follow-ups the last snapshot knew of: when the event stream has shown fewer, more events are to come. */
+  known_followups: number;
   /** The id of the last event applied; events at or below it are repeats and are ignored. */
   last_event_id: number;
   /** Set by `run_finished`, the stream's last event. */
@@ -116,6 +118,7 @@ export function newRun(runId: string, agentCount: number, prompt: string | null 
     no_recommendation_reason: null,
     merges: [],
     followups: [],
+    known_followups: 0,
     last_event_id: 0,
     finished: false,
   };
@@ -170,7 +173,7 @@ export function applySnapshot(view: RunView, state: RunState): RunView {
     budget_usd: state.budget_usd ?? null,
     created_at: state.created_at,
     check_command: state.check_command ?? null,
-    followups: state.followups ?? [],
+    known_followups: (state.followups ?? []).length,
     // Merges happen after the run, outside the event stream: the snapshot is their only source.
     merges: state.merges ?? [],
   };
@@ -267,7 +270,7 @@ export function applyEvent(view: RunView, event: RunEvent): RunView {
         finished_at: event.run.finished_at,
         recommended_agent_id: event.run.recommended_agent_id ?? null,
         no_recommendation_reason: event.run.no_recommendation_reason ?? null,
-        followups: event.run.followups ?? next.followups,
+        known_followups: Math.max(next.known_followups, (event.run.followups ?? []).length),
         finished: true,
       };
       for (const result of event.run.results) {
@@ -326,4 +329,9 @@ export function runTotals(view: RunView): RunTotals {
 /** A finished agent with a session can take a follow-up once its run has ended. */
 export function canFollowUp(view: RunView, agent: AgentView): boolean {
   return !isRunActive(view) && !isAgentActive(agent.status) && agent.session_id !== null;
+}
+
+/** After a run_finished: whether the run's events go on (a follow-up the snapshot knows of has not been replayed yet). */
+export function moreEventsExpected(view: RunView): boolean {
+  return view.followups.length < view.known_followups;
 }

@@ -78,7 +78,8 @@ export class RunService {
 
   /**
    * The run's events after `afterId`, live while this process runs it and from the store otherwise (another
-   * replica's run, or one that has ended); ends after `run_finished` or when the signal aborts.
+   * replica's run, or one that has ended); ends after the last `run_finished` it has (a follow-up adds
+   * events after one) or when the signal aborts.
    */
   async *events(runId: string, afterId: number, signal: AbortSignal): AsyncGenerator<RunEvent> {
     await this.get(runId);
@@ -99,7 +100,8 @@ export class RunService {
           if (event.id <= lastId) continue;
           lastId = event.id;
           yield event;
-          if (event.type === 'run_finished') return;
+          // A follow-up runs an ended run again: its events come after the earlier run_finished, so only the last one ends the stream.
+          if (event.type === 'run_finished' && queue.length === 0) return;
         }
         if (signal.aborted) return;
         await new Promise<void>((resolve) => {
