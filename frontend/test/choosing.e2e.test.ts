@@ -57,18 +57,20 @@ describe('choosing and finishing in Chromium', { skip }, () => {
 
   test('a 10-agent run is seen at a glance: an overview row per agent, waiting agents say so, cards fold, rows sort and jump; at 1280×900 and 390×844', async () => {
     const page = await openPage();
-    await setCheck(page, 'test -s agent-3.md');
+    await setCheck(page, 'ls agent-*.md');
     const runId = await startRun(page, 'Build a clock, ten ways. [[slow ms=300]]', 10);
     const rows = page.locator('.overview-table tbody tr');
     await waitForText(page.locator('.overview-table tbody'), /waiting for a free slot \(\d ahead\)/, RUN_TIMEOUT_MS);
     assert.equal(await rows.count(), 10);
     assert.equal(await page.locator('.agent.collapsed').count(), 10, 'more than three cards start folded to their summary');
     await page.screenshot({ path: path.join(ARTIFACTS, 'choosing-10-running.png') });
-    await waitForRunStatus(page, 'completed');
+    // Ten agents on three slots of a shared machine take a while.
+    await waitForRunStatus(page, 'completed', 6 * RUN_TIMEOUT_MS);
     await page.waitForTimeout(300);
-    // Agent 3's file is the one the check looks for: it alone passes, and is recommended with its reasons.
-    await waitForText(page.locator('#run-recommendation'), /^Recommended: Agent 3 — check passed; diff \+\d+ −0 in 1 file; cost \$/, 5_000);
-    const third = page.locator('.overview-table tr[data-agent="3"]');
+    // The best-ranked agent is recommended, with its reasons above the table and a star in its row.
+    const recommendation = await waitForText(page.locator('#run-recommendation'), /^Recommended: Agent \d+ — check passed; diff \+\d+ −0 in 1 file; cost \$/, 5_000);
+    const best = /Agent (\d+)/.exec(recommendation)![1]!;
+    const third = page.locator(`.overview-table tr[data-agent="${best}"]`);
     assert.match((await third.locator('td[data-column="rank"]').textContent()) ?? '', /^1 ★$/);
     assert.equal(await third.locator('td[data-column="check"]').textContent(), 'passed');
     for (const column of ['time', 'turns', 'tokens', 'cost', 'changes']) {
@@ -86,10 +88,10 @@ describe('choosing and finishing in Chromium', { skip }, () => {
 
     // Sorting by rank puts the recommended agent first; again reverses.
     await page.getByRole('button', { name: 'Rank' }).click();
-    assert.equal(await rows.first().getAttribute('data-agent'), '3');
+    assert.equal(await rows.first().getAttribute('data-agent'), best);
     assert.equal(await page.locator('th[data-column="rank"]').getAttribute('aria-sort'), 'ascending');
     await page.getByRole('button', { name: 'Rank' }).click();
-    assert.equal(await rows.last().getAttribute('data-agent'), '3');
+    assert.equal(await rows.last().getAttribute('data-agent'), best);
 
     // A row jumps to its card and opens it.
     await page.getByRole('button', { name: 'Go to agent 7' }).click();
@@ -246,7 +248,7 @@ describe('choosing and finishing in Chromium', { skip }, () => {
     await page.getByRole('button', { name: 'Cancel run' }).click();
     await page.getByRole('button', { name: 'Yes, cancel the run' }).click();
     await waitForRunStatus(page, 'cancelled');
-    assert.equal(await panel(page, 1).locator('.error').first().textContent(), 'cancelled');
+    assert.equal(await panel(page, 1).locator('p.error').first().textContent(), 'cancelled');
 
     // The skip link goes to the prompt and leaves the open run in the address.
     await page.keyboard.press('Home');
@@ -273,10 +275,13 @@ describe('choosing and finishing in Chromium', { skip }, () => {
     const failedRun = await startRun(page, 'Fail one agent. [[fail agent=2]]', 2);
     await waitForRunStatus(page, 'completed');
     assert.equal(await page.locator('#run-budget').textContent(), '$5.00');
-    const error = (await panel(page, 2).locator('.error').first().textContent()) ?? '';
+    const error = (await panel(page, 2).locator('p.error').first().textContent()) ?? '';
     assert.ok(error.length > 0);
     const panelText = await panel(page, 2).innerText();
     assert.equal(panelText.split(error).length - 1, 1, `the error is shown once in: ${panelText}`);
+    // Nor is the model's error message repeated as the agent's last words.
+    const said = /API Error: [^\n]+/.exec(error)?.[0];
+    if (said) assert.equal(panelText.split(said).length - 1, 1, `"${said}" is shown once in: ${panelText}`);
     assert.notEqual(failedRun, runId);
     await page.close();
   });
@@ -291,7 +296,7 @@ describe('choosing and finishing in Chromium', { skip }, () => {
       await lonelyOrchestrator.stop();
       await waitForRunStatus(page, 'cancelled');
       for (const agentId of [1, 2]) {
-        assert.match((await panel(page, agentId).locator('.error').first().textContent()) ?? '', /^cancelled: the orchestrator was shut down/);
+        assert.match((await panel(page, agentId).locator('p.error').first().textContent()) ?? '', /^cancelled: the orchestrator was shut down/);
       }
       await page.close();
     } finally {

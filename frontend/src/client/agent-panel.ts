@@ -192,13 +192,14 @@ export class AgentPanel {
     this.#cancel.hidden = !(runActive && isAgentActive(agent.status));
     // The error is shown once: not again as the agent's last words when it repeats them.
     const last = agent.timeline.at(-1);
-    const timeline = error && last?.kind === 'text' && last.text.trim() === error.trim() ? agent.timeline.slice(0, -1) : agent.timeline;
+    const repeated = error !== null && last?.kind === 'text' && last.text.trim() !== '' && error.includes(last.text.trim());
+    const timeline = repeated ? agent.timeline.slice(0, -1) : agent.timeline;
     this.#updateTimeline(timeline);
     this.#empty.hidden = timeline.length > 0 || agent.status !== 'pending';
     const lastText = [...timeline].reverse().find((item) => item.kind === 'text');
     // The result usually repeats the agent's last words; show it only when it adds something.
     const showResult =
-      !isAgentActive(agent.status) && agent.output.trim() !== '' && agent.output.trim() !== error?.trim() && (lastText?.kind !== 'text' || lastText.text.trim() !== agent.output.trim());
+      !isAgentActive(agent.status) && agent.output.trim() !== '' && !error?.includes(agent.output.trim()) && (lastText?.kind !== 'text' || lastText.text.trim() !== agent.output.trim());
     this.#result.hidden = !showResult;
     if (showResult) setText(this.#resultText, clip(agent.output));
     this.#review.update(agent, { mergeable: context.mergeable, merge: context.merge, runEnded: !runActive, conflicts: context.conflicts });

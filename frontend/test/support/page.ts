@@ -52,8 +52,8 @@ export async function waitForText(locator: Locator, pattern: RegExp, timeoutMs: 
   }
 }
 
-export async function waitForRunStatus(page: Page, status: string): Promise<void> {
-  await page.locator(`#run[data-status="${status}"]`).waitFor({ timeout: RUN_TIMEOUT_MS });
+export async function waitForRunStatus(page: Page, status: string, timeoutMs = RUN_TIMEOUT_MS): Promise<void> {
+  await page.locator(`#run[data-status="${status}"]`).waitFor({ timeout: timeoutMs });
 }
 
 export function panel(page: Page, agentId: number): Locator {
