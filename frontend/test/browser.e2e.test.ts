@@ -5,9 +5,9 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
-import { startFrontendProcess, startOrchestrator, type Service } from './support/processes.ts';
+import { startFrontendProcess, type Service } from './support/processes.ts';
 import { unusedPort } from './support/servers.ts';
-import { CHROMIUM, RUN_TIMEOUT_MS, launchChromium, openPage as openPageIn, panel, problemsOf, startRun, waitForRunStatus, waitForText } from './support/page.ts';
+import { CHROMIUM, startPageStack, type PageStack, RUN_TIMEOUT_MS, openPage as openPageIn, panel, problemsOf, startRun, waitForRunStatus, waitForText } from './support/page.ts';
 import { skipUnlessRequired } from '../../backend/orchestrator/test/support/required.ts';
 
 const TOKEN = 'e2e-orchestrator-token-81c2';
@@ -24,17 +24,15 @@ let twoAgentRunId = '';
 const openPage = (url: string, viewport?: { width: number; height: number }) => openPageIn(browser!, url, viewport);
 
 describe('the web page in Chromium', { skip }, () => {
+  let stack: PageStack | undefined;
   before(async () => {
     if (skip) return;
     await mkdir(ARTIFACTS, { recursive: true });
-    orchestrator = await startOrchestrator({ token: TOKEN });
-    frontend = await startFrontendProcess({ orchestratorUrl: orchestrator.url, token: TOKEN });
-    browser = await launchChromium();
+    stack = await startPageStack(TOKEN);
+    ({ orchestrator, frontend, browser } = stack);
   });
   after(async () => {
-    await browser?.close();
-    await frontend?.stop();
-    await orchestrator?.stop();
+    await stack?.stop();
   });
 
   test('a user sets 2 agents with the keyboard, runs a prompt, and sees both agents’ streamed results, branches and the run id', async () => {

@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startFrontendProcess, startOrchestrator, type Service } from './support/processes.ts';
-import { CHROMIUM, RUN_TIMEOUT_MS, launchChromium, openPage as openPageIn, panel, problemsOf, startRun, waitForRunStatus, waitForText } from './support/page.ts';
+import { CHROMIUM, startPageStack, type PageStack, RUN_TIMEOUT_MS, openPage as openPageIn, panel, problemsOf, startRun, waitForRunStatus, waitForText } from './support/page.ts';
 import { skipUnlessRequired } from '../../backend/orchestrator/test/support/required.ts';
 
 const TOKEN = 'e2e-orchestrator-token-5d0e';
@@ -41,18 +41,16 @@ async function setCheck(page: Page, command: string): Promise<void> {
 }
 
 describe('choosing and finishing in Chromium', { skip }, () => {
+  let stack: PageStack | undefined;
   before(async () => {
     if (skip) return;
     await mkdir(ARTIFACTS, { recursive: true });
     // Three slots for ten agents, so the rest say they wait for one.
-    orchestrator = await startOrchestrator({ token: TOKEN, environment: { MAX_CONCURRENT_AGENTS: '3' } });
-    frontend = await startFrontendProcess({ orchestratorUrl: orchestrator.url, token: TOKEN });
-    browser = await launchChromium();
+    stack = await startPageStack(TOKEN, { MAX_CONCURRENT_AGENTS: '3' });
+    ({ orchestrator, frontend, browser } = stack);
   });
   after(async () => {
-    await browser?.close();
-    await frontend?.stop();
-    await orchestrator?.stop();
+    await stack?.stop();
   });
 
   test('a 10-agent run is seen at a glance: an overview row per agent, waiting agents say so, cards fold, rows sort and jump; at 1280×900 and 390×844', async () => {

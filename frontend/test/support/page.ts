@@ -1,6 +1,7 @@
 // Test support for the real-Chromium page tests: launching Chromium, opening the page with a watch on errors and outside requests, and driving the run form.
 import assert from 'node:assert/strict';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { startFrontendProcess, startOrchestrator, type Service } from './processes.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const RUN_TIMEOUT_MS = 120_000;
@@ -10,6 +11,30 @@ export function launchChromium(): Promise<Browser> {
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
+}
+
+/** What a browser test runs against: the real orchestrator (offline model) and frontend as processes, and Chromium. */
+export interface PageStack {
+  orchestrator: Service & { home: string };
+  frontend: Service;
+  browser: Browser;
+  stop(): Promise<void>;
+}
+
+export async function startPageStack(token: string, environment?: NodeJS.ProcessEnv): Promise<PageStack> {
+  const orchestrator = await startOrchestrator({ token, ...(environment ? { environment } : {}) });
+  const frontend = await startFrontendProcess({ orchestratorUrl: orchestrator.url, token });
+  const browser = await launchChromium();
+  return {
+    orchestrator,
+    frontend,
+    browser,
+    stop: async () => {
+      await browser.close();
+      await frontend.stop();
+      await orchestrator.stop();
+    },
+  };
 }
 
 export async function openPage(browser: Browser, url: string, viewport = { width: 1280, height: 900 }): Promise<Page> {
