@@ -62,8 +62,16 @@ export async function startRun(page: Page, prompt: string, agents: number): Prom
   await page.keyboard.press('Home');
   for (let count = 1; count < agents; count += 1) await page.keyboard.press('ArrowRight');
   assert.equal(await page.locator('#agents-value').textContent(), String(agents));
+  const previous = (await page.locator('#run-id').textContent()) ?? '';
   await page.getByRole('button', { name: 'Run', exact: true }).click();
-  return waitForText(page.locator('#run-id'), /^\d{8}_\d{6}_[0-9a-f]+$/, 15_000);
+  // The new run's id, not the one shown before Run was pressed.
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const runId = await waitForText(page.locator('#run-id'), /^\d{8}_\d{6}_[0-9a-f]+$/, 15_000);
+    if (runId !== previous) return runId;
+    if (Date.now() > deadline) throw new Error(`no new run started; still showing ${previous}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** Polls from here: the page's policy forbids the string evaluation waitForFunction would need. */
