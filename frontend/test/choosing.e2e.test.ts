@@ -107,7 +107,7 @@ describe('choosing and finishing in Chromium', { skip }, () => {
     assert.equal(new URL(page.url()).hash, `#run=${runId}`);
 
     await page.setViewportSize({ width: 390, height: 844 });
-    await page.locator('#run-title').scrollIntoViewIfNeeded();
+    await page.locator('#run-recommendation').evaluate((element) => element.scrollIntoView({ block: 'start' }));
     await page.waitForTimeout(200);
     await page.screenshot({ path: path.join(ARTIFACTS, 'choosing-10-phone.png') });
     const { height: phoneHeight, width: pageWidth } = await documentSize(page);
