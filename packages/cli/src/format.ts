@@ -192,7 +192,11 @@ export function eventLine(event: RunEvent): string {
     case 'run_status':
       return `${prefix} run ${event.status}${event.queue_position !== null ? ` (queue position ${event.queue_position})` : ''}`;
     case 'agent_status':
-      return `${prefix} agent ${event.agent_id} ${event.status}${event.error ? `: ${oneLine(event.error, 200)}` : ''}`;
+      return `${prefix} agent ${event.agent_id} ${event.status}${event.error ? `: ${oneLine(event.error, 200)}` : ''}${event.detail ? ` (${event.detail})` : ''}`;
+    case 'agent_usage':
+      return `${prefix} agent ${event.agent_id} usage ${event.usage.input_tokens} in / ${event.usage.output_tokens} out, $${event.cost_usd.toFixed(4)}, ${event.num_turns} turns`;
+    case 'agent_followup':
+      return `${prefix} agent ${event.agent_id} follow-up: ${oneLine(event.prompt, 200)}`;
     case 'agent_text':
       return `${prefix} agent ${event.agent_id} says: ${oneLine(event.text, 200)}`;
     case 'agent_tool_call':

@@ -82,6 +82,19 @@ export type MergeOutcome =
   | { merged: true; commit: string; fastForward: boolean }
   | { merged: false; conflictingFiles: string[] };
 
+/** The files merging `branch` into main would conflict on, found with `git merge-tree` (nothing is written but objects). */
+export async function mergeConflicts(gitDirectory: string, branch: string): Promise<string[]> {
+  const options = { gitDirectory };
+  const [main, tip] = await Promise.all([resolveCommit(gitDirectory, 'refs/heads/main'), resolveCommit(gitDirectory, `refs/heads/${checkedBranch(branch)}`)]);
+  const probe = await gitStatus(['merge-tree', '--write-tree', '--name-only', '--no-messages', '--end-of-options', main, tip], options);
+  if (probe.exitCode === 1) {
+    const [, ...files] = probe.stdout.split('\n').filter(Boolean);
+    return [...new Set(files)];
+  }
+  if (probe.exitCode !== 0) throw new GitError(['merge-tree'], `git merge-tree failed: ${probe.stderr.trim()}`);
+  return [];
+}
+
 /**
  * Merges `branch` into main without a checkout: `git merge-tree --write-tree` builds the merged tree from
  * objects (conflicts are reported, nothing is written but objects), `commit-tree` makes the merge commit,
@@ -111,7 +124,7 @@ export async function mergeIntoMain(gitDirectory: string, branch: string, messag
 
 export type ExportFormat = 'bundle' | 'tar' | 'zip';
 
-/** Streams the branch as a git bundle (full history, opens with `git clone`) or an archive of its tip. */
+/** Streams the branch (an agent's, or main) as a git bundle (full history, opens with `git clone`) or an archive of its tip. */
 export function exportBranch(gitDirectory: string, branch: string, format: ExportFormat, signal?: AbortSignal): ResultPromise {
   const name = checkedBranch(branch);
   const args =

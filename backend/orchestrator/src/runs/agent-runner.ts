@@ -1,6 +1,6 @@
 // The real AgentExecutor: each agent in its own sandbox with its enhanced prompt and an SDK session, its work imported into the run repository and the sandbox removed whatever happens; checks in a fresh sandbox over the agent's repository.
 import type { CheckResult } from '@multiclaude/contract';
-import { buildEnhancedPrompt } from '../agents/prompt.ts';
+import { buildEnhancedPrompt, buildFollowUpPrompt } from '../agents/prompt.ts';
 import { AgentStop, runAgentSession, type AgentOutcome } from '../agents/agent-session.ts';
 import { formatBytes, watchQuota } from '../workspace/disk.ts';
 import { budgetMessage, type ModelGrant } from '../model-proxy/agent-grants.ts';
@@ -57,7 +57,8 @@ async function runAgent(settings: AgentRunnerSettings, job: AgentJob): Promise<A
     sandbox = await settings.runtime.start({ run: job.run, agent, logger, signal: job.signal });
     // Commits reach the run repository while the agent works, so a crashed orchestrator keeps them.
     imports = scheduleImports(job.run, agent, { user: sandbox.user });
-    logger.info({ runtime: settings.runtime.name }, 'agent started');
+    logger.info({ runtime: settings.runtime.name, resumed: job.resumeSessionId !== undefined }, 'agent started');
+    job.onSandboxReady?.();
     const watchDeath = sandbox.watch?.((reason) => stopWith(`the agent's sandbox died while it worked (${reason}); its commits are kept`));
     if (watchDeath) unwatch.push(watchDeath);
     unwatch.push(
@@ -69,14 +70,12 @@ async function runAgent(settings: AgentRunnerSettings, job: AgentJob): Promise<A
           stopWith(`the agent wrote ${formatBytes(used)}, over its disk quota of ${formatBytes(settings.diskQuotaBytes)} (SANDBOX_DISK); stopped, its commits are kept`),
       }),
     );
+    const promptInput = { agentId: agent.agentId, branchName: agent.branchName, workingDirectory: sandbox.workingDirectory, userPrompt: job.userPrompt };
     outcome = await runAgentSession({
       agentId: agent.agentId,
-      prompt: buildEnhancedPrompt({
-        agentId: agent.agentId,
-        branchName: agent.branchName,
-        workingDirectory: sandbox.workingDirectory,
-        userPrompt: job.userPrompt,
-      }),
+      prompt: job.resumeSessionId ? buildFollowUpPrompt(promptInput) : buildEnhancedPrompt(promptInput),
+      ...(job.resumeSessionId ? { resumeSessionId: job.resumeSessionId } : {}),
+      ...(job.onUsage ? { onUsage: job.onUsage } : {}),
       sandbox,
       configDirectory: agent.claudeConfigDirectory,
       hostWorkingDirectory: agent.claudeWorkingDirectory,

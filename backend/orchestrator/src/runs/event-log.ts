@@ -28,12 +28,14 @@ export class RunEventLog {
   #retryTimer: NodeJS.Timeout | undefined;
   readonly #settled = new Set<() => void>();
 
-  constructor(options: { runId: string; store: RunStore; logger: Logger; now: () => string; firstId?: number }) {
+  /** `history`: the run's earlier events (a follow-up's run), replayed to subscribers and numbered after. */
+  constructor(options: { runId: string; store: RunStore; logger: Logger; now: () => string; history?: RunEvent[] }) {
     this.#runId = options.runId;
     this.#store = options.store;
     this.#logger = options.logger;
     this.#now = options.now;
-    this.#nextId = options.firstId ?? 1;
+    this.#events.push(...(options.history ?? []));
+    this.#nextId = (this.#events.at(-1)?.id ?? 0) + 1;
     this.#bus.setMaxListeners(0);
   }
 

@@ -1,7 +1,7 @@
-// Reviewing a run's attempts for every entry point: each agent's diff, a comparison of two, files at a branch tip, merge into main, and export.
+// Reviewing a run's attempts for every entry point: each agent's diff, a comparison of two, files at a branch tip, merge into main (and whether it would conflict), and export of a branch or main.
 import type { Logger } from 'pino';
-import type { AgentState, DiffResponse, MergeResponse, RunState } from '@multiclaude/contract';
-import { diffFiles, diffPatch, exportBranch, isSafeTreePath, mergeIntoMain, readTreePath, resolveCommit, statsOf, type ExportFormat, type TreeLookup } from '../git/review.ts';
+import type { AgentState, DiffResponse, MergeCheckResponse, MergeResponse, RunState } from '@multiclaude/contract';
+import { diffFiles, diffPatch, exportBranch, isSafeTreePath, mergeConflicts, mergeIntoMain, readTreePath, resolveCommit, statsOf, type ExportFormat, type TreeLookup } from '../git/review.ts';
 import type { WorkspaceLayout } from '../workspace/layout.ts';
 import type { RunStore } from './run-store.ts';
 import type { RunService } from './run-service.ts';
@@ -92,10 +92,26 @@ export class ReviewService {
     });
   }
 
+  /** Whether merging the agent into main now would be clean, and the files it would conflict on: nothing is merged. */
+  async mergeCheck(runId: string, agentId: number | string): Promise<MergeCheckResponse> {
+    const found = await this.#find(runId, agentId);
+    const files = await this.#merges.run(runId, () => mergeConflicts(found.gitDirectory, found.branch));
+    return { run_id: runId, agent_id: found.agent.agent_id, clean: files.length === 0, conflicting_files: files };
+  }
+
   /** The agent's branch as a git bundle or an archive of its tip, streamed. */
   async export(runId: string, agentId: number | string, format: ExportFormat, signal: AbortSignal) {
     const found = await this.#find(runId, agentId);
-    const branch = found.branch;
-    return { branch, child: exportBranch(found.gitDirectory, branch, format, signal), logger: this.#options.logger.child({ run_id: runId }) };
+    return this.#export(runId, found.gitDirectory, found.branch, format, signal);
+  }
+
+  /** The run's main (the merged result) as a git bundle or an archive of its tip, streamed. */
+  async exportMain(runId: string, format: ExportFormat, signal: AbortSignal) {
+    const state = await this.#options.runs.get(runId);
+    return this.#export(runId, this.#options.layout.run(state.run_info.run_id).gitDirectory, 'main', format, signal);
+  }
+
+  #export(runId: string, gitDirectory: string, branch: string, format: ExportFormat, signal: AbortSignal) {
+    return { branch, child: exportBranch(gitDirectory, branch, format, signal), logger: this.#options.logger.child({ run_id: runId }) };
   }
 }

@@ -1,5 +1,5 @@
 // The run API every entry point (HTTP, CLI, MCP) calls: submit, read, list, cancel and follow runs, whichever replica owns them.
-import type { CancelResponse, CreateRunRequest, CreateRunResponse, OrchestrateResponse, RunEvent, RunList, RunState } from '@multiclaude/contract';
+import type { CancelResponse, ContinueResponse, CreateRunRequest, CreateRunResponse, OrchestrateResponse, RunEvent, RunList, RunState } from '@multiclaude/contract';
 import type { RunManager } from './run-manager.ts';
 import type { RunStore } from './run-store.ts';
 import { isTerminal, isTerminalRun, toOrchestrateResponse } from './run-state.ts';
@@ -68,9 +68,18 @@ export class RunService {
     return { run_id: runId, agent_id: agentId, status: 'cancelling' };
   }
 
+  /** Sends a follow-up to one agent of an ended run (see RunManager.continueAgent); the run's events follow it. */
+  async continue(runId: string, agent: number | string, prompt: string): Promise<ContinueResponse> {
+    const agentId = Number(agent);
+    if (!Number.isInteger(agentId)) throw new ServiceError('not_found', `run ${runId} has no agent ${agent}`);
+    const state = await this.#manager.continueAgent(runId, agentId, prompt);
+    return { run_id: runId, agent_id: agentId, status: state.status };
+  }
+
   /**
    * The run's events after `afterId`, live while this process runs it and from the store otherwise (another
-   * replica's run, or one that has ended); ends after `run_finished` or when the signal aborts.
+   * replica's run, or one that has ended); ends after the last `run_finished` it has (a follow-up adds
+   * events after one) or when the signal aborts.
    */
   async *events(runId: string, afterId: number, signal: AbortSignal): AsyncGenerator<RunEvent> {
     await this.get(runId);
@@ -96,7 +105,8 @@ export class RunService {
           if (event.id <= lastId) continue;
           lastId = event.id;
           yield event;
-          if (event.type === 'run_finished') return;
+          // A follow-up runs an ended run again: its events come after the earlier run_finished, so only the last one ends the stream.
+          if (event.type === 'run_finished' && queue.length === 0) return;
         }
         if (signal.aborted) return;
         await new Promise<void>((resolve) => {

@@ -145,3 +145,54 @@ test('an unknown run is not_found for every call', async () => {
     }
   });
 });
+
+test('agents waiting for a slot say how many wait ahead of them, and a starting sandbox says so', async () => {
+  await withHarness({ maxConcurrentAgents: 1 }, async ({ machinery }, executor) => {
+    const run = await machinery.runs.submit({ prompt: 'three agents, one slot', agent_count: 3 });
+    await executor.whenRunning(1);
+    const waiting = await machinery.runs.get(run.run_id);
+    assert.deepEqual(waiting.results.map((agent) => agent.status_detail), [null, 'waiting for a free slot (0 ahead)', 'waiting for a free slot (1 ahead)']);
+    for (const agentId of [1, 2, 3]) {
+      await executor.whenRunning(1);
+      executor.release(run.run_id, agentId);
+    }
+    await machinery.manager.waitForRun(run.run_id);
+    const events = await collect(machinery.runs.events(run.run_id, 0, AbortSignal.timeout(10_000)));
+    const details = events.flatMap((event) => (event.type === 'agent_status' && event.agent_id === 3 ? [`${event.status}: ${event.detail ?? ''}`] : []));
+    assert.deepEqual(details, [
+      'pending: waiting for a free slot (1 ahead)',
+      'pending: waiting for a free slot (0 ahead)',
+      'running: starting its sandbox',
+      'running: ',
+      'success: ',
+    ]);
+    assert.ok((await machinery.runs.get(run.run_id)).results.every((agent) => agent.status_detail === null));
+  });
+});
+
+test('stopping the orchestrator cancels its runs and tells each agent why', async () => {
+  await withHarness({ maxConcurrentAgents: 1 }, async ({ machinery, store }, executor) => {
+    const run = await machinery.runs.submit({ prompt: 'interrupted by a shutdown', agent_count: 2 });
+    await executor.whenRunning(1);
+    await machinery.manager.stop();
+    const state = await store.readState(run.run_id);
+    assert.equal(state?.status, 'cancelled');
+    assert.deepEqual(state?.results.map((agent) => agent.error), [
+      'cancelled: the orchestrator was shut down',
+      'cancelled: the orchestrator was shut down before it started',
+    ]);
+  });
+});
+
+test('a follow-up to an agent that never started, or to a run still going, is refused', async () => {
+  await withHarness({}, async ({ machinery }, executor) => {
+    const run = await machinery.runs.submit({ prompt: 'one agent', agent_count: 1 });
+    await executor.whenRunning(1);
+    await assert.rejects(machinery.runs.continue(run.run_id, 1, 'more'), { code: 'conflict' });
+    executor.release(run.run_id, 1);
+    await machinery.manager.waitForRun(run.run_id);
+    // The fake executor reports no SDK session, as an agent whose session never started.
+    await assert.rejects(machinery.runs.continue(run.run_id, 1, 'more'), { code: 'conflict', message: /no session to continue/ });
+    await assert.rejects(machinery.runs.continue(run.run_id, 2, 'more'), { code: 'not_found' });
+  });
+});

@@ -33,6 +33,7 @@ export class FakeExecutor implements AgentExecutor {
   async runAgent(job: AgentJob): Promise<AgentOutcome> {
     const key = `${job.run.runId}/${job.agent.agentId}`;
     this.started.push(key);
+    job.onSandboxReady?.();
     job.onMessage({ type: 'text', text: `agent ${job.agent.agentId} at work` });
     await writeFile(path.join(job.agent.worktree, `agent-${job.agent.agentId}.md`), `by agent ${job.agent.agentId}\n`);
     await git(['add', '-A'], { cwd: job.agent.worktree });
