@@ -27,6 +27,8 @@ export interface DiagnosticsDependencies {
   /** When the orchestrator started; the process's start when omitted. */
   startedAt?: Date;
   runsInFlight: () => number;
+  /** The run store: which database, and whether it answers. */
+  database?: () => Promise<{ ok: boolean; detail: string; kind: string }>;
   /** Per check; the whole report takes at most about this long because the checks run at once. */
   checkTimeoutMs?: number;
 }
@@ -127,6 +129,16 @@ export async function collectDiagnostics(dependencies: DiagnosticsDependencies):
     ['git', check((signal) => version(dependencies.gitCommand ?? 'git', timeoutMs, signal))],
     ['claude', check((signal) => version(dependencies.claudeExecutable, timeoutMs, signal))],
   ];
+  if (dependencies.database) {
+    const database = dependencies.database;
+    entries.push([
+      'database',
+      check(async () => {
+        const result = await database();
+        return { kind: result.kind, ...(result.ok ? { detail: result.detail } : { status: 'error', error: result.detail }) };
+      }),
+    ]);
+  }
   if (dependencies.logDirectory) {
     const logDirectory = dependencies.logDirectory;
     entries.push(['logs', check(() => writableProbe(logDirectory))]);

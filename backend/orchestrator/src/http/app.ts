@@ -15,7 +15,7 @@ import { registerWorkspaceRoutes } from './workspace-routes.ts';
 import { registerReviewRoutes } from './review-routes.ts';
 
 export interface AppDependencies {
-  machinery: Pick<RunMachinery, 'manager' | 'runs' | 'review'>;
+  machinery: Pick<RunMachinery, 'manager' | 'runs' | 'review' | 'store'>;
   runtime: SandboxRuntime;
   /** The other runtimes known, shown in /diagnostics as information. */
   otherRuntimes?: SandboxRuntime[];
@@ -56,16 +56,18 @@ export function createApp(dependencies: AppDependencies): Hono {
   app.get('/health', (context) => context.json({ status: 'ok' } satisfies HealthResponse));
 
   app.get('/ready', async (context) => {
-    const [workspace, runtime] = await Promise.all([
+    const [workspace, runtime, store] = await Promise.all([
       workspaceWritable(dependencies.workspaceLocal),
       dependencies.runtime.check(AbortSignal.timeout(10_000)),
+      dependencies.machinery.store.check(),
     ]);
+    const database = { ok: store.ok, detail: store.detail };
     const body: ReadyResponse = {
-      status: workspace.ok && runtime.ok ? 'ready' : 'not_ready',
+      status: workspace.ok && runtime.ok && database.ok ? 'ready' : 'not_ready',
       runtime: dependencies.runtime.name,
       ...(dependencies.runtimeReason ? { runtime_reason: dependencies.runtimeReason } : {}),
       model: dependencies.modelDescription,
-      checks: { workspace, runtime },
+      checks: { workspace, runtime, database },
     };
     return context.json(body, body.status === 'ready' ? 200 : 503);
   });
@@ -81,6 +83,7 @@ export function createApp(dependencies: AppDependencies): Hono {
     logDirectory: dependencies.operations.logDirectory,
     workspaceLocal: dependencies.workspaceLocal,
     runsInFlight: () => machinery.manager.runsInFlight,
+    database: () => machinery.store.check(),
     logger,
   });
   registerWorkspaceRoutes(app, { workspaceLocal: dependencies.workspaceLocal, logger });

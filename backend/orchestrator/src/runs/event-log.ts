@@ -2,9 +2,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { RunEvent, RunEventInput, RunState } from '@multiclaude/contract';
-import type { RunStore } from './run-store.ts';
-
-export type EventListener = (event: RunEvent) => void;
+import type { EventListener, RunStore } from './run-store.ts';
 
 export class RunEventLog {
   readonly #runId: string;

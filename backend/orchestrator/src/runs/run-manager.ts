@@ -4,11 +4,11 @@ import type { AgentMessage, AgentState, AgentStatus, CreateRunRequest, RunState 
 import { createRunRepository, type RunRepository } from '../git/run-repository.ts';
 import { createRunId } from '../workspace/run-id.ts';
 import type { AgentPaths, WorkspaceLayout } from '../workspace/layout.ts';
-import type { RunStore, CancelTarget } from './run-store.ts';
+import type { RunStore, CancelTarget, EventListener } from './run-store.ts';
 import type { Leases } from './lease.ts';
 import type { AgentSlots } from './agent-slots.ts';
 import type { AgentExecutor } from './agent-executor.ts';
-import { RunEventLog, type EventListener } from './event-log.ts';
+import { RunEventLog } from './event-log.ts';
 import { initialRunState } from './initial-state.ts';
 import { summarize, isTerminal, applyRanking } from './run-state.ts';
 import { measureDiff } from './agent-review.ts';

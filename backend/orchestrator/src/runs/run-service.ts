@@ -8,19 +8,15 @@ import { ServiceError, runNotFound } from './errors.ts';
 export interface RunServiceOptions {
   manager: RunManager;
   store: RunStore;
-  /** How often a follower of a run owned by another replica re-reads its events. */
-  pollMs?: number;
 }
 
 export class RunService {
   readonly #manager: RunManager;
   readonly #store: RunStore;
-  readonly #pollMs: number;
 
   constructor(options: RunServiceOptions) {
     this.#manager = options.manager;
     this.#store = options.store;
-    this.#pollMs = options.pollMs ?? 250;
   }
 
   async submit(request: CreateRunRequest): Promise<CreateRunResponse> {
@@ -69,23 +65,24 @@ export class RunService {
   }
 
   /**
-   * The run's events after `afterId`, live while this process runs it and from the store otherwise (another
-   * replica's run, or one that has ended); ends after `run_finished` or when the signal aborts.
+   * The run's events after `afterId`: from this process's own log while it runs the run, else from the store,
+   * which tells of each new event as any replica commits it (a run of another replica, or one that has ended).
+   * Ends after `run_finished` or when the signal aborts.
    */
   async *events(runId: string, afterId: number, signal: AbortSignal): AsyncGenerator<RunEvent> {
     await this.get(runId);
     const queue: RunEvent[] = [];
     let wake: () => void = () => {};
-    const unsubscribe = this.#manager.subscribe(runId, afterId, (event) => {
+    const push = (event: RunEvent): void => {
       queue.push(event);
       wake();
-    });
+    };
+    const unsubscribe = this.#manager.subscribe(runId, afterId, push) ?? this.#store.subscribe(runId, afterId, push);
     const onAbort = (): void => wake();
     signal.addEventListener('abort', onAbort);
     let lastId = afterId;
     try {
       while (!signal.aborted) {
-        if (!unsubscribe) queue.push(...(await this.#store.readEvents(runId, lastId)));
         while (queue.length > 0 && !signal.aborted) {
           const event = queue.shift()!;
           if (event.id <= lastId) continue;
@@ -95,16 +92,13 @@ export class RunService {
         }
         if (signal.aborted) return;
         await new Promise<void>((resolve) => {
-          const timer = unsubscribe ? undefined : setTimeout(resolve, this.#pollMs);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
+          wake = resolve;
+          if (queue.length > 0) resolve();
         });
         wake = () => {};
       }
     } finally {
-      unsubscribe?.();
+      unsubscribe();
       signal.removeEventListener('abort', onAbort);
     }
   }

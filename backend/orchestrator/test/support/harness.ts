@@ -16,6 +16,7 @@ import { LocalRuntime } from '../../src/sandboxes/local.ts';
 import type { SandboxRuntime } from '../../src/sandboxes/runtime.ts';
 import type { Hono } from 'hono';
 import type { Logger } from 'pino';
+import { freshDatabase, type StoreKind } from './stores.ts';
 
 export interface Harness {
   app: Hono;
@@ -23,6 +24,8 @@ export interface Harness {
   manager: RunManager;
   store: RunStore;
   workspace: string;
+  /** The PostgreSQL database this harness uses; undefined for the embedded store. */
+  databaseUrl: string | undefined;
   model: OfflineModel;
   runtime: SandboxRuntime;
   logger: Logger;
@@ -59,6 +62,11 @@ export interface HarnessOptions {
   heartbeatMs?: number;
   /** Use this workspace (and keep it on close) instead of a fresh temp one. */
   workspace?: string;
+  /** Which run store: the embedded one (default) or a fresh PostgreSQL database. */
+  store?: StoreKind;
+  /** Use this PostgreSQL database (and keep it on close), e.g. another replica's. */
+  databaseUrl?: string;
+  sweepMs?: number;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -79,16 +87,19 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       searchPath,
       runningAsRoot: process.getuid?.() === 0,
     });
-  const machinery = createRunMachinery({
+  const database = options.databaseUrl ? undefined : await freshDatabase(options.store ?? 'sqlite');
+  const machinery = await createRunMachinery({
     workspaceLocal: workspace,
+    databaseUrl: options.databaseUrl ?? database?.databaseUrl,
     maxConcurrentAgents: options.maxConcurrentAgents ?? 10,
     maxQueuedRuns: options.maxQueuedRuns ?? 20,
     executor,
     logger,
     ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
+    ...(options.sweepMs ? { sweepMs: options.sweepMs } : {}),
   });
   const { store, manager } = machinery;
-  await manager.start();
+  await machinery.start();
   const app = createApp({
     machinery,
     runtime,
@@ -114,8 +125,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         headers: { 'content-type': 'application/json' },
         body: typeof body === 'string' ? body : JSON.stringify(body),
       }),
+    databaseUrl: options.databaseUrl ?? database?.databaseUrl,
     close: async () => {
-      await manager.stop();
+      await machinery.close();
+      await database?.drop();
       await model.close();
       if (!options.workspace) await rm(workspace, { recursive: true, force: true });
     },
