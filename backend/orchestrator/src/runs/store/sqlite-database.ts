@@ -18,8 +18,13 @@ export class SqliteDatabase implements SqlDatabase {
   readonly forUpdate = '';
   readonly #database: Database.Database;
   readonly #statements = new Map<string, Database.Statement>();
-  /** Every statement and transaction, one after another. */
-  #queue: Promise<unknown> = Promise.resolve();
+  /**
+   * Every statement and transaction on the file, one after another, for all connections of this process: a
+   * second connection's BEGIN would otherwise wait for the lock synchronously, on the very thread the first
+   * connection needs to finish its transaction.
+   */
+  static readonly #shared = new Map<string, { tail: Promise<unknown>; connections: Set<SqliteDatabase> }>();
+  readonly #queue: { tail: Promise<unknown>; connections: Set<SqliteDatabase> };
   readonly #watchers = new Set<(runId: string | undefined) => void>();
   #poller: NodeJS.Timeout | undefined;
   #dataVersion = 0;
@@ -29,9 +34,14 @@ export class SqliteDatabase implements SqlDatabase {
   private constructor(file: string, database: Database.Database) {
     this.description = file;
     this.#database = database;
+    let queue = SqliteDatabase.#shared.get(file);
+    if (!queue) SqliteDatabase.#shared.set(file, (queue = { tail: Promise.resolve(), connections: new Set() }));
+    queue.connections.add(this);
+    this.#queue = queue;
   }
 
-  static async open(file: string): Promise<SqliteDatabase> {
+  static async open(location: string): Promise<SqliteDatabase> {
+    const file = path.resolve(location);
     // The orchestrator's alone: agents' tools (another uid in the local runtime) can neither read nor write it.
     await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
     const database = new Database(file, { timeout: 10_000 });
@@ -42,8 +52,8 @@ export class SqliteDatabase implements SqlDatabase {
   }
 
   #exclusive<T>(work: () => T | Promise<T>): Promise<T> {
-    const result = this.#queue.then(work);
-    this.#queue = result.catch(() => undefined);
+    const result = this.#queue.tail.then(work);
+    this.#queue.tail = result.catch(() => undefined);
     return result;
   }
 
@@ -86,7 +96,10 @@ export class SqliteDatabase implements SqlDatabase {
         this.#database.exec('COMMIT');
         const announced = this.#announced;
         this.#announced = [];
-        for (const runId of new Set(announced)) for (const watcher of this.#watchers) watcher(runId);
+        // Every connection of this process to the file hears at once; other processes at their next poll.
+        for (const runId of new Set(announced)) {
+          for (const connection of this.#queue.connections) for (const watcher of connection.#watchers) watcher(runId);
+        }
         return result;
       } catch (error) {
         this.#announced = [];
@@ -129,6 +142,7 @@ export class SqliteDatabase implements SqlDatabase {
   async close(): Promise<void> {
     if (this.#poller) clearInterval(this.#poller);
     this.#watchers.clear();
+    this.#queue.connections.delete(this);
     await this.#exclusive(() => this.#database.close());
   }
 }
