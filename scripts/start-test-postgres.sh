@@ -10,11 +10,11 @@ die() {
   exit 1
 }
 
-bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
-[ -n "$bin" ] && [ -x "${bin}/initdb" ] || die "PostgreSQL is not installed (Debian: apt-get install postgresql)"
+bin="$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1)"
+if [ -z "$bin" ] || [ ! -x "${bin}/initdb" ]; then die "PostgreSQL is not installed (Debian: apt-get install postgresql)"; fi
 
 if [ "${1:-}" = "--stop" ]; then
-  [ -n "${2:-}" ] && [ -f "${2}/PG_VERSION" ] || die "--stop needs the cluster's directory"
+  if [ -z "${2:-}" ] || [ ! -f "${2}/PG_VERSION" ]; then die "--stop needs the cluster's directory"; fi
   runuser -u postgres -- "${bin}/pg_ctl" -D "$2" -m fast stop >/dev/null || true
   rm -rf "$2"
   exit 0

@@ -191,7 +191,11 @@ function suite(kind: StoreKind): void {
       assert.equal((await secured.post('/orchestrate', { prompt: 'x', agent_count: 1 })).status, 401);
       assert.equal((await secured.app.request('/runs', { headers: { authorization: 'Bearer correct-horse' } })).status, 200);
       assert.equal((await secured.app.request('/health')).status, 200);
-      assert.equal((await secured.app.request('/ready')).status, 200);
+      const ready = await secured.app.request('/ready');
+    assert.equal(ready.status, 200);
+    const database = ((await ready.json()) as { checks: Record<string, { ok: boolean; detail: string }> }).checks['database'];
+    assert.equal(database?.ok, true, 'the run store answers');
+    assert.match(database?.detail ?? '', kind === 'postgres' ? /^postgres / : /runs\.db answers/);
     } finally {
       await secured.close();
     }

@@ -6,7 +6,10 @@ import os from 'node:os';
 import path from 'node:path';
 import type { RunEvent, RunState } from '@multiclaude/contract';
 import { WorkspaceLayout } from '../../src/workspace/layout.ts';
-import { openRunStore } from '../../src/runs/store/open-run-store.ts';
+import { openRunStore, RunStoreError } from '../../src/runs/store/open-run-store.ts';
+import { removeExpiredRuns } from '../../src/runs/retention.ts';
+import { freePort } from '../support/ports.ts';
+import { mkdir, stat } from 'node:fs/promises';
 import type { Lease, RunStore } from '../../src/runs/run-store.ts';
 import { interruptState } from '../../src/runs/run-state.ts';
 import { SqliteDatabase } from '../../src/runs/store/sqlite-database.ts';
@@ -291,4 +294,40 @@ storeTest('migrations apply once, in order, when many replicas start at the same
       assert.deepEqual(await migrate(database), [], 'nothing left to apply');
     });
   });
+});
+
+storeTest('RUN_RETENTION_DAYS removes an old ended run’s records and repository together, and never a running one', async (kind) => {
+  await withStores(kind, async ({ open, workspace }) => {
+    const store = await open();
+    const layout = new WorkspaceLayout(workspace);
+    const now = new Date('2025-06-01T00:00:00.000Z');
+    const [old, oldRunning, young] = [runId(), runId(), runId()];
+    await store.writeState(stateOf(old, 'completed', '2025-01-01T00:00:00.000Z'));
+    await store.writeState(stateOf(oldRunning, 'running', '2025-01-01T00:00:00.000Z'));
+    await store.writeState(stateOf(young, 'completed', '2025-05-30T00:00:00.000Z'));
+    for (const id of [old, oldRunning, young]) await mkdir(layout.run(id).directory, { recursive: true });
+    const removed = await removeExpiredRuns({ store, layout, logger: memoryLogger().logger, days: 30, now: () => now });
+    assert.deepEqual(removed, [old]);
+    assert.equal(await store.readState(old), undefined);
+    await assert.rejects(stat(layout.run(old).directory), { code: 'ENOENT' });
+    for (const id of [oldRunning, young]) {
+      assert.ok(await store.readState(id));
+      assert.ok((await stat(layout.run(id).directory)).isDirectory());
+    }
+  });
+});
+
+test('a DATABASE_URL nobody answers stops start-up with a message naming it, without the password', async () => {
+  const workspace = await mkdtemp(path.join(os.tmpdir(), 'multiclaude-store-'));
+  try {
+    const url = `postgres://multiclaude:hunter2secret@127.0.0.1:${await freePort()}/multiclaude`;
+    await assert.rejects(openRunStore({ layout: new WorkspaceLayout(workspace), databaseUrl: url, logger: memoryLogger().logger }), (error: unknown) => {
+      assert.ok(error instanceof RunStoreError);
+      assert.match(error.message, /cannot open the run database \(postgres 127\.0\.0\.1:\d+\/multiclaude, from DATABASE_URL\)/);
+      assert.doesNotMatch(error.message, /hunter2secret/);
+      return true;
+    });
+  } finally {
+    await rm(workspace, { recursive: true, force: true });
+  }
 });
