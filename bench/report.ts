@@ -3,6 +3,7 @@ import type { Machine } from './lib/machine.ts';
 import type { Pair, Sample } from './measures/agents.ts';
 import type { ApiSample } from './measures/api-load.ts';
 import type { ScaleSample, ScaleSettings } from './measures/scale.ts';
+import type { SoakSample, SoakSettings } from './measures/soak.ts';
 import type { ProfileSummary } from './lib/profile.ts';
 import { formatSummary, mib, percentile, ratio, summarize } from './lib/stats.ts';
 
@@ -14,6 +15,8 @@ export interface Results {
   pairs: Pair[];
   api: { ours: ApiSample[]; floor: ApiSample[] } | undefined;
   scale: { settings: ScaleSettings; ours: ScaleSample[]; floor: ScaleSample[] } | undefined;
+  /** Absent in results written before the soak existed. */
+  soak?: { settings: SoakSettings; sample: SoakSample } | undefined;
   profiles: Array<{ label: string; summary: ProfileSummary }>;
   errors: string[];
   /** Hand-written analysis kept beside the generator (bench/ANALYSIS.md), appended as is. */
@@ -185,6 +188,27 @@ function profileSection(profiles: Results['profiles']): string {
   return lines.join('\n');
 }
 
+function soakSection({ settings, sample }: { settings: SoakSettings; sample: SoakSample }): string {
+  const statuses = Object.entries(sample.byStatus).map(([status, count]) => `${count} ${status}`).join(', ') || 'none';
+  return [
+    '## 6. Soak',
+    '',
+    `${settings.runs} runs of 1–10 agents submitted over ${settings.submitSeconds} s, ${Math.round(settings.cancelShare * 100)}% cancelled at a random`,
+    'moment, the orchestrator killed (SIGKILL) and started again on the same workspace after half the submissions;',
+    `MAX_CONCURRENT_AGENTS=${settings.maxConcurrentAgents}, local runtime. A dashboard-like client polls the API every 100 ms throughout.`,
+    '',
+    '| Measure | Result | Goal | Met |',
+    '|---|---|---|---|',
+    `| Runs ended | ${sample.ended} of ${sample.submitted} (${statuses}) | all | ${sample.ended === sample.submitted ? 'yes' : '**no**'} |`,
+    `| Lost (404 after acceptance) | ${sample.lost} | 0 | ${sample.lost === 0 ? 'yes' : '**no**'} |`,
+    `| Stuck (not ended by the drain deadline) | ${sample.stuck} | 0 | ${sample.stuck === 0 ? 'yes' : '**no**'} |`,
+    `| API p99 (GET /runs/:id, /health) | ${sample.apiP99Ms.toFixed(1)} ms, ${sample.apiErrors} errors | < 10 ms | ${sample.apiP99Ms < 10 ? 'yes' : '**no**'} |`,
+    `| Peak orchestrator RSS | ${mib(sample.peakRssBytes).toFixed(0)} MiB | — | — |`,
+    `| Submissions retried (429, restart) / cancels sent | ${sample.retries} / ${sample.cancelled} | — | — |`,
+    `| Wall time | ${(sample.wallMs / 60_000).toFixed(1)} min | — | — |`,
+  ].join('\n');
+}
+
 export function renderResults(results: Results): string {
   const { machine } = results;
   const settings = Object.entries(results.settings).map(([key, value]) => `${key}=${String(value)}`).join(', ');
@@ -211,6 +235,7 @@ export function renderResults(results: Results): string {
   if (results.api) sections.push(apiSection(results.api), '');
   if (pairs.length > 0) sections.push(eventSection(pairs), '');
   if (results.scale) sections.push(scaleSection(results.scale), '');
+  if (results.soak) sections.push(soakSection(results.soak), '');
   if (results.profiles.length > 0) sections.push(profileSection(results.profiles), '');
   if (results.analysis.trim()) sections.push(results.analysis.trim(), '');
   return sections.join('\n');

@@ -2,7 +2,7 @@
 //
 // Settings (env): BENCH_REPS (3), BENCH_AGENTS ("1,5,10"), BENCH_RUNTIMES ("local,docker"; docker is skipped when its image
 // is missing), BENCH_MEASURES ("agents,api,scale"), BENCH_SCALE_RUNS (20), BENCH_SCALE_AGENTS (5), BENCH_SCALE_CONCURRENCY
-// (10), BENCH_LOAD_RATE (50 req/s per path), BENCH_LOAD_SECONDS (10), BENCH_TIMEOUT_MS (300000 per run), BENCH_MAX_MINUTES
+// (10), BENCH_SOAK_RUNS (200), BENCH_SOAK_SECONDS (180), BENCH_LOAD_RATE (50 req/s per path), BENCH_LOAD_SECONDS (10), BENCH_TIMEOUT_MS (300000 per run), BENCH_MAX_MINUTES
 // (60: later measures are skipped past it), BENCH_OUTPUT (bench/RESULTS.md), BENCH_KEEP=1 (keep the scratch directory),
 // BENCH_CPU_PROF=1 (profile the orchestrator). `--quick`: 1 repetition, N=1,5, 4 scale runs, 5 s of load. `--render`:
 // rewrite RESULTS.md from RESULTS.json and bench/ANALYSIS.md (the hand-written reading of the figures) without measuring.
@@ -17,6 +17,7 @@ import { newestProfile, summarizeProfile } from './lib/profile.ts';
 import { measureFloor, measureOurs, measurePairs, type AgentsContext, type Pair } from './measures/agents.ts';
 import { measureApiFloor, measureApiOurs, type ApiSample } from './measures/api-load.ts';
 import { measureScaleFloor, measureScaleOurs, type ScaleSample } from './measures/scale.ts';
+import { measureSoak } from './measures/soak.ts';
 import { renderResults, type Results } from './report.ts';
 
 const quick = process.argv.includes('--quick');
@@ -42,10 +43,12 @@ const settings = {
   repetitions: number('BENCH_REPS', quick ? 1 : 3, 20),
   agentCounts: list('BENCH_AGENTS', quick ? '1,5' : '1,5,10').map(Number).filter((n) => n >= 1 && n <= 10),
   runtimes: list('BENCH_RUNTIMES', 'local,docker').filter((name): name is 'local' | 'docker' => name === 'local' || name === 'docker'),
-  measures: list('BENCH_MEASURES', 'agents,api,scale'),
+  measures: list('BENCH_MEASURES', 'agents,api,scale,soak'),
   scaleRuns: number('BENCH_SCALE_RUNS', quick ? 4 : 20, 50),
   scaleAgents: number('BENCH_SCALE_AGENTS', 5, 10),
   scaleConcurrency: number('BENCH_SCALE_CONCURRENCY', 10, 32),
+  soakRuns: number('BENCH_SOAK_RUNS', quick ? 20 : 200, 2_000),
+  soakSeconds: number('BENCH_SOAK_SECONDS', quick ? 30 : 180, 3_600),
   loadRate: number('BENCH_LOAD_RATE', 50, 1_000),
   loadSeconds: number('BENCH_LOAD_SECONDS', quick ? 5 : 10, 120),
   timeoutMs: number('BENCH_TIMEOUT_MS', 300_000, 3_600_000),
@@ -69,6 +72,7 @@ const pairs: Pair[] = [];
 const profiles: Results['profiles'] = [];
 let api: { ours: ApiSample[]; floor: ApiSample[] } | undefined;
 let scale: Results['scale'];
+let soak: Results['soak'];
 
 /** Runs one step; a failure is recorded for the report and the bench goes on with the next. */
 async function step(name: string, body: () => Promise<void>): Promise<void> {
@@ -160,6 +164,18 @@ try {
       }),
     );
   }
+  if (settings.measures.includes('soak')) {
+    const soakSettings = { runs: settings.soakRuns, submitSeconds: settings.soakSeconds, cancelShare: 0.15, maxConcurrentAgents: 10 };
+    await step('soak', async () => {
+      const directory = path.join(scratch, 'orchestrator-soak');
+      await mkdir(directory, { recursive: true });
+      const start = () =>
+        startOrchestrator({ directory, modelUrl: model.url, runtime: 'local', maxConcurrentAgents: soakSettings.maxConcurrentAgents, maxQueuedRuns: 50 });
+      const sample = await measureSoak(context, start, soakSettings);
+      log(`soak: ${sample.ended}/${sample.submitted} ended, ${sample.lost} lost, ${sample.stuck} stuck, API p99 ${sample.apiP99Ms.toFixed(1)} ms`);
+      soak = { settings: soakSettings, sample };
+    });
+  }
 } finally {
   await model.close();
   if (env['BENCH_KEEP'] === '1') log(`scratch kept at ${scratch}`);
@@ -175,6 +191,7 @@ const results: Results = {
   pairs,
   api,
   scale,
+  soak,
   profiles,
   errors,
   analysis,

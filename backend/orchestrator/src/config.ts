@@ -19,6 +19,17 @@ const optionalString = z
   .optional()
   .transform((value) => (value && value.trim() !== '' ? value.trim() : undefined));
 
+/** A size in bytes, or with a K, M or G suffix. */
+const byteSize = (name: string, fallback: string) =>
+  optionalString.transform((value, context) => {
+    const bytes = parseByteSize(value ?? fallback);
+    if (bytes === undefined) {
+      context.addIssue({ code: 'custom', message: `${name} must be a size such as 10485760, 512K, 10M or 2G` });
+      return z.NEVER;
+    }
+    return bytes;
+  });
+
 function defaultClaudeExecutable(): string {
   const require = createRequire(import.meta.url);
   try {
@@ -37,14 +48,7 @@ const EnvironmentSchema = z.object({
   WORKSPACE_PATH: optionalString,
   DOCKER_MCP_IMAGE: optionalString.transform((value) => value ?? 'claude-mcp:latest'),
   LOG_DIR: optionalString,
-  LOG_MAX_SIZE: optionalString.transform((value, context) => {
-    const bytes = parseByteSize(value ?? '10M');
-    if (bytes === undefined) {
-      context.addIssue({ code: 'custom', message: 'LOG_MAX_SIZE must be a size such as 10485760, 512K or 10M' });
-      return z.NEVER;
-    }
-    return bytes;
-  }),
+  LOG_MAX_SIZE: byteSize('LOG_MAX_SIZE', '10M'),
   LOG_MAX_FILES: positiveInteger('LOG_MAX_FILES').default(5),
   LOG_LEVEL: optionalString.transform((value, context) => {
     const key = (value ?? 'INFO').toUpperCase() as keyof typeof LOG_LEVELS;
@@ -65,6 +69,8 @@ const EnvironmentSchema = z.object({
   SANDBOX_CPUS: optionalString.transform((value) => value ?? '1'),
   SANDBOX_PIDS_LIMIT: positiveInteger('SANDBOX_PIDS_LIMIT').default(256),
   SANDBOX_UID: positiveInteger('SANDBOX_UID').default(10001),
+  SANDBOX_DISK: byteSize('SANDBOX_DISK', '10G'),
+  MIN_FREE_DISK: byteSize('MIN_FREE_DISK', '1G'),
   CLAUDE_CODE_EXECUTABLE: optionalString,
   ORCHESTRATOR_TOKEN: optionalString,
   MAX_CONCURRENT_AGENTS: positiveInteger('MAX_CONCURRENT_AGENTS').optional(),
@@ -97,7 +103,9 @@ export interface Config {
   agentRuntime: 'auto' | RuntimeName;
   agentTimeoutMs: number;
   maxAgentTurns: number;
-  sandbox: { memory: string; cpus: string; pidsLimit: number; uid: number };
+  sandbox: { memory: string; cpus: string; pidsLimit: number; uid: number; diskBytes: number };
+  /** New runs are refused (507) below this much free space on the workspace's file system. */
+  minFreeDiskBytes: number;
   claudeExecutable: string;
   orchestratorToken: string | undefined;
   maxConcurrentAgents: number;
@@ -157,7 +165,9 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
       cpus: env.SANDBOX_CPUS,
       pidsLimit: env.SANDBOX_PIDS_LIMIT,
       uid: env.SANDBOX_UID,
+      diskBytes: env.SANDBOX_DISK,
     },
+    minFreeDiskBytes: env.MIN_FREE_DISK,
     claudeExecutable: env.CLAUDE_CODE_EXECUTABLE ?? defaultClaudeExecutable(),
     orchestratorToken: env.ORCHESTRATOR_TOKEN,
     maxConcurrentAgents: env.MAX_CONCURRENT_AGENTS ?? defaultMaxConcurrentAgents(os.cpus().length, os.totalmem()),

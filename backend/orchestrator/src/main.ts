@@ -64,6 +64,7 @@ const machinery = await openMachinery({
   retentionDays: config.runRetentionDays,
   maxConcurrentAgents: config.maxConcurrentAgents,
   maxQueuedRuns: config.maxQueuedRuns,
+  minFreeDiskBytes: config.minFreeDiskBytes,
   executor: createSandboxExecutor({
     runtime,
     model: { apiKey: config.anthropicApiKey ?? 'offline-demo', baseUrl, model: config.model },
@@ -71,6 +72,7 @@ const machinery = await openMachinery({
     maxTurns: config.maxAgentTurns,
     agentTimeoutMs: config.agentTimeoutMs,
     checkTimeoutMs: config.checkTimeoutMs,
+    diskQuotaBytes: config.sandbox.diskBytes,
     searchPath,
     runningAsRoot: process.getuid?.() === 0,
   }),
@@ -90,6 +92,7 @@ const app = createApp({
   otherRuntimes: known.filter((candidate) => candidate !== runtime),
   runtimeReason: reason,
   workspaceLocal: config.workspaceLocal,
+  minFreeDiskBytes: config.minFreeDiskBytes,
   modelDescription,
   token: config.orchestratorToken,
   operations: { dockerImage: config.dockerImage, claudeExecutable: config.claudeExecutable, logDirectory: config.logDirectory },

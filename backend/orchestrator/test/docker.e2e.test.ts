@@ -89,3 +89,22 @@ test('a check command runs in the agent’s own Docker sandbox, with git and wit
   assert.doesNotMatch(check?.output_tail ?? '', /^0$/m, 'not root');
   assert.deepEqual(managedContainers().filter((name) => name.includes(runId)), []);
 });
+
+test('a sandbox killed while its agent works ends that agent in error with the reason, its commit kept, and the others finish', { skip: skipReason }, async () => {
+  const accepted = (await (await harness.post('/runs', { prompt: 'Commit, then ponder. [[slow ms=30000 from=2 agent=1]]', agent_count: 2 })).json()) as { run_id: string };
+  const runDirectory = path.join(harness.workspace, 'runs', `run_${accepted.run_id}`);
+  const container = `multiclaude-${accepted.run_id}-agent-1`;
+  const deadline = Date.now() + 60_000;
+  while (filesChangedOn(runDirectory, 'agent-1').length === 0) {
+    assert.ok(Date.now() < deadline, 'agent 1 committed');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  execFileSync('docker', ['kill', container], { stdio: 'ignore' });
+  const state = await harness.manager.waitForRun(accepted.run_id);
+  const [first, second] = state.results;
+  assert.equal(first?.status, 'error');
+  assert.match(first?.error ?? '', /sandbox died while it worked \(the sandbox container (was killed \(SIGKILL\)|exited with code 137)/);
+  assert.deepEqual(filesChangedOn(runDirectory, 'agent-1'), ['agent-1.md'], 'its commit is kept');
+  assert.equal(second?.status, 'success');
+  assert.deepEqual(managedContainers().filter((name) => name.includes(accepted.run_id)), []);
+});

@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { OrchestrateResponseSchema } from '@multiclaude/contract';
 import { startHarness, type Harness } from './support/harness.ts';
@@ -125,6 +125,7 @@ test('GET /ready answers 503 naming the workspace when it is not writable', asyn
     machinery: harness.machinery,
     runtime: harness.runtime,
     operations: { dockerImage: 'claude-mcp:latest', claudeExecutable: 'claude' },
+    minFreeDiskBytes: 1,
     workspaceLocal: path.join(blocker, 'workspace'),
     modelDescription: 'none',
     logger: harness.logger,
@@ -135,4 +136,28 @@ test('GET /ready answers 503 naming the workspace when it is not writable', asyn
   assert.equal(body.checks.workspace.ok, false);
   assert.match(body.checks.workspace.detail, /not writable/);
   assert.equal(existsSync(path.join(blocker, 'workspace')), false);
+});
+
+test('in the local runtime, a tool server killed while its agent works ends that agent in error with the reason', async () => {
+  const accepted = (await (await harness.post('/runs', { prompt: 'Write, then ponder, then commit. [[slow ms=6000 from=1]]', agent_count: 1 })).json()) as { run_id: string };
+  const worktree = path.join(harness.workspace, 'runs', `run_${accepted.run_id}`, 'worktrees', 'agent-1');
+  const deadline = Date.now() + 60_000;
+  while (!existsSync(path.join(worktree, 'agent-1.md'))) {
+    assert.ok(Date.now() < deadline, 'the agent wrote its file');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  // Only this agent's server: other tests' agents may be running on this machine.
+  const marker = `MULTICLAUDE_SANDBOX=${accepted.run_id}/agent-1`;
+  for (const entry of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    let environment = '';
+    try {
+      environment = readFileSync(`/proc/${entry}/environ`, 'utf8');
+    } catch {
+      continue;
+    }
+    if (environment.split('\0').includes(marker)) process.kill(Number(entry), 'SIGKILL');
+  }
+  const state = await harness.manager.waitForRun(accepted.run_id);
+  assert.equal(state.results[0]?.status, 'error', JSON.stringify(state.results[0]));
+  assert.match(state.results[0]?.error ?? '', /sandbox died while it worked \(its tool server \(pid \d+\) died and Claude Code started another\)/);
 });

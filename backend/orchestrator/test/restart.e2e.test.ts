@@ -1,4 +1,4 @@
-// A real orchestrator process killed with SIGKILL mid-run, then restarted on the same workspace and run store (embedded or PostgreSQL): the run becomes `interrupted`, never stuck.
+// A real orchestrator process killed with SIGKILL mid-run, then restarted on the same workspace and run store (embedded or PostgreSQL): its runs become `interrupted`, never stuck.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -46,6 +46,43 @@ for (const { kind, skip } of storeKinds()) {
       // The event stream of an interrupted run ends too, instead of hanging.
       const events = await (await fetch(`${orchestrator.url}/runs/${runId}/events`)).text();
       assert.match(events, /event: run_finished/);
+    } finally {
+      await orchestrator.stop();
+      await database.drop();
+      await rm(workspace, { recursive: true, force: true });
+    }
+  });
+
+  test(`after SIGKILL with one run running and one queued, a restart ends both interrupted with their streams closed, and takes new runs (${kind})`, { skip }, async () => {
+    const workspace = await mkdtemp(path.join(os.tmpdir(), 'multiclaude-restart-'));
+    const database = await freshDatabase(kind);
+    const start = (port?: number): Promise<OrchestratorProcess> =>
+      startOrchestratorProcess({ workspace, databaseUrl: database.databaseUrl, env: { MAX_CONCURRENT_AGENTS: '1' }, ...(port ? { port } : {}) });
+    let orchestrator = await start();
+    const post = (body: unknown) =>
+      fetch(`${orchestrator.url}/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    try {
+      const running = (await (await post({ prompt: 'Commit, then ponder. [[slow ms=120000 from=2]]', agent_count: 1 })).json()) as { run_id: string };
+      const queued = (await (await post({ prompt: 'Wait for the slot.', agent_count: 1 })).json()) as { run_id: string; status: string };
+      assert.equal(queued.status, 'queued');
+      const runDirectory = path.join(workspace, 'runs', `run_${running.run_id}`);
+      const deadline = Date.now() + 60_000;
+      while (filesChangedOn(runDirectory, 'agent-1').length === 0) {
+        assert.ok(Date.now() < deadline, 'the running agent committed');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      await orchestrator.stop('SIGKILL');
+
+      orchestrator = await start(orchestrator.port);
+      for (const runId of [running.run_id, queued.run_id]) {
+        const state = RunStateSchema.parse(await (await fetch(`${orchestrator.url}/runs/${runId}`)).json());
+        assert.equal(state.status, 'interrupted', runId);
+        assert.ok(state.results.every((agent) => agent.status === 'error' && /interrupted/.test(agent.error ?? '')));
+        const events = await (await fetch(`${orchestrator.url}/runs/${runId}/events`)).text();
+        assert.match(events, /event: run_finished/, `the stream of ${runId} ends`);
+      }
+      const fresh = await post({ prompt: 'After the restart. [[text]]', agent_count: 1 });
+      assert.equal(fresh.status, 202);
     } finally {
       await orchestrator.stop();
       await database.drop();

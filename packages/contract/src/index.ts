@@ -211,6 +211,8 @@ export const RunStateSchema = z.object({
   base_commit: z.string().default(''),
   recommended_agent_id: z.number().int().nullable().default(null),
   merges: z.array(MergeRecordSchema).default([]),
+  /** Set while the run's end could not be recorded (e.g. a full disk): the orchestrator keeps retrying. */
+  error: z.string().optional(),
 });
 export type RunState = z.infer<typeof RunStateSchema>;
 

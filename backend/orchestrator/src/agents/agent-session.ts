@@ -35,6 +35,15 @@ export function sandboxToolOptions(mcpServer: Sandbox['mcpServer']) {
   };
 }
 
+/** An abort reason that stops an agent for a reason of its own (its sandbox died, it filled its disk quota); the message becomes the agent's error. */
+export class AgentStop extends Error {
+  readonly code = 'agent_stopped';
+  constructor(message: string) {
+    super(message);
+    this.name = 'AgentStop';
+  }
+}
+
 export interface ModelSettings {
   apiKey: string;
   baseUrl: string | undefined;
@@ -143,7 +152,9 @@ export async function runAgentSession(input: AgentSessionInput): Promise<AgentOu
     const text =
       abortController.signal.aborted && reason instanceof Error && reason.message === 'timeout'
         ? `the agent timed out after ${input.timeoutMs} ms`
-        : abortController.signal.aborted
+        : abortController.signal.aborted && reason instanceof AgentStop
+          ? reason.message
+          : abortController.signal.aborted
           ? 'the agent was cancelled'
           : `the agent session failed: ${(error as Error).message}${stderrTail ? ` (${stderrTail.trim().split('\n').pop()})` : ''}`;
     input.logger.warn({ err: error }, text);

@@ -1,5 +1,6 @@
 // Gathers the orchestrator's health facts for GET /diagnostics; each check is independent, time-bounded and never throws.
-import { mkdir, writeFile, rm, statfs } from 'node:fs/promises';
+import { mkdir, writeFile, rm } from 'node:fs/promises';
+import { formatBytes, freeSpace } from '../workspace/disk.ts';
 import path from 'node:path';
 import type { DiagnosticFacts, SandboxRuntime } from '../sandboxes/runtime.ts';
 import { runCli } from '../process/run-cli.ts';
@@ -29,6 +30,10 @@ export interface DiagnosticsDependencies {
   runsInFlight: () => number;
   /** The run store: which database, and whether it answers. */
   database?: () => Promise<{ ok: boolean; detail: string; kind: string }>;
+  /** Finished runs whose records could not be written (a full disk): an error while there are any. */
+  unrecordedRuns?: () => string[];
+  /** Free space below this is a warning (MIN_FREE_DISK: new runs are refused below it). */
+  minFreeDiskBytes?: number;
   /** Per check; the whole report takes at most about this long because the checks run at once. */
   checkTimeoutMs?: number;
 }
@@ -90,14 +95,14 @@ async function writableProbe(directory: string): Promise<Facts> {
   }
 }
 
-async function freeDisk(directory: string): Promise<Facts> {
-  const stats = await statfs(directory);
-  const free = stats.bavail * stats.bsize;
-  const total = stats.blocks * stats.bsize;
+async function freeDisk(directory: string, floorBytes: number): Promise<Facts> {
+  const { freeBytes: free, totalBytes: total } = await freeSpace(directory);
   const fraction = total > 0 ? free / total : 0;
-  const low = free < LOW_DISK_BYTES || fraction < LOW_DISK_FRACTION;
+  const refusing = free < floorBytes;
+  const low = refusing || free < Math.max(LOW_DISK_BYTES, floorBytes * 2) || fraction < LOW_DISK_FRACTION;
+  const message = `only ${formatBytes(free)} free on the workspace's file system${refusing ? ` (below MIN_FREE_DISK, ${formatBytes(floorBytes)}: new runs are refused)` : ''}`;
   return {
-    ...(low ? { status: 'warning' as const, error: `only ${(free / 1024 ** 3).toFixed(2)} GiB free on the workspace's file system` } : {}),
+    ...(low ? { status: refusing ? ('error' as const) : ('warning' as const), error: message } : {}),
     path: directory,
     free_bytes: free,
     total_bytes: total,
@@ -125,7 +130,15 @@ export async function collectDiagnostics(dependencies: DiagnosticsDependencies):
     ],
     ...Object.entries(dependencies.runtime.diagnostics()).map(([name, run]) => [name, check(run)] as [string, Promise<CheckResult>]),
     ['workspace', check(() => writableProbe(dependencies.workspaceLocal))],
-    ['disk', check(() => freeDisk(dependencies.workspaceLocal))],
+    ['disk', check(() => freeDisk(dependencies.workspaceLocal, dependencies.minFreeDiskBytes ?? 0))],
+    [
+      'records',
+      check(async () => {
+        const unrecorded = dependencies.unrecordedRuns?.() ?? [];
+        if (unrecorded.length === 0) return { unrecorded_runs: [] };
+        return { status: 'error', unrecorded_runs: unrecorded, error: `the end of ${unrecorded.length} run(s) could not be written to the workspace; retrying` };
+      }),
+    ],
     ['git', check((signal) => version(dependencies.gitCommand ?? 'git', timeoutMs, signal))],
     ['claude', check((signal) => version(dependencies.claudeExecutable, timeoutMs, signal))],
   ];

@@ -7,6 +7,8 @@ import type { HealthResponse, ReadyResponse } from '@multiclaude/contract';
 import type { RunMachinery } from '../runs/wiring.ts';
 import type { SandboxRuntime } from '../sandboxes/runtime.ts';
 import { errorHandler } from './errors.ts';
+import { boundedBodies } from './body-limits.ts';
+import { formatBytes, freeSpace } from '../workspace/disk.ts';
 import { bearerAuth } from './auth.ts';
 import { registerRunRoutes } from './runs-routes.ts';
 import { accessLog } from './access-log.ts';
@@ -26,6 +28,8 @@ export interface AppDependencies {
   modelDescription: string;
   /** When set, every route but /health and /ready needs `Authorization: Bearer <token>`. */
   token?: string | undefined;
+  /** New runs are refused below this much free space (MIN_FREE_DISK); /ready reports it. */
+  minFreeDiskBytes: number;
   /** For /diagnostics and /test-docker. */
   operations: { dockerImage: string; claudeExecutable: string; logDirectory?: string };
   logger: Logger;
@@ -43,6 +47,16 @@ async function workspaceWritable(workspaceLocal: string): Promise<{ ok: boolean;
   }
 }
 
+async function enoughSpace(workspaceLocal: string, floorBytes: number): Promise<{ ok: boolean; detail: string }> {
+  try {
+    const { freeBytes } = await freeSpace(workspaceLocal);
+    const detail = `${formatBytes(freeBytes)} free on the workspace's file system (MIN_FREE_DISK ${formatBytes(floorBytes)})`;
+    return freeBytes >= floorBytes ? { ok: true, detail } : { ok: false, detail: `${detail}: new runs are refused` };
+  } catch (error) {
+    return { ok: false, detail: `cannot read the free space of ${workspaceLocal}: ${(error as Error).message}` };
+  }
+}
+
 export function createApp(dependencies: AppDependencies): Hono {
   const app = new Hono();
   const { logger } = dependencies;
@@ -52,22 +66,24 @@ export function createApp(dependencies: AppDependencies): Hono {
   // Before auth, so refused requests are in the access log too.
   app.use('*', accessLog(logger));
   app.use('*', bearerAuth(dependencies.token));
+  app.use('*', boundedBodies());
 
   app.get('/health', (context) => context.json({ status: 'ok' } satisfies HealthResponse));
 
   app.get('/ready', async (context) => {
-    const [workspace, runtime, store] = await Promise.all([
+    const [workspace, runtime, disk, store] = await Promise.all([
       workspaceWritable(dependencies.workspaceLocal),
       dependencies.runtime.check(AbortSignal.timeout(10_000)),
+      enoughSpace(dependencies.workspaceLocal, dependencies.minFreeDiskBytes),
       dependencies.machinery.store.check(),
     ]);
     const database = { ok: store.ok, detail: store.detail };
     const body: ReadyResponse = {
-      status: workspace.ok && runtime.ok && database.ok ? 'ready' : 'not_ready',
+      status: workspace.ok && runtime.ok && disk.ok && database.ok ? 'ready' : 'not_ready',
       runtime: dependencies.runtime.name,
       ...(dependencies.runtimeReason ? { runtime_reason: dependencies.runtimeReason } : {}),
       model: dependencies.modelDescription,
-      checks: { workspace, runtime, database },
+      checks: { workspace, runtime, disk, database },
     };
     return context.json(body, body.status === 'ready' ? 200 : 503);
   });
@@ -84,6 +100,8 @@ export function createApp(dependencies: AppDependencies): Hono {
     workspaceLocal: dependencies.workspaceLocal,
     runsInFlight: () => machinery.manager.runsInFlight,
     database: () => machinery.store.check(),
+    unrecordedRuns: () => machinery.manager.unrecordedRunIds,
+    minFreeDiskBytes: dependencies.minFreeDiskBytes,
     logger,
   });
   registerWorkspaceRoutes(app, { workspaceLocal: dependencies.workspaceLocal, logger });

@@ -12,6 +12,7 @@ const STATUS: Record<ServiceErrorCode, ContentfulStatusCode> = {
   too_large: 413,
   unsupported_media_type: 415,
   queue_full: 429,
+  insufficient_storage: 507,
 };
 
 export function errorHandler(logger: Logger) {

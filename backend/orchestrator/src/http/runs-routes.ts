@@ -1,27 +1,19 @@
 // The run API over HTTP: POST /runs, GET /runs, GET /runs/:id, its live event stream, cancel, and the synchronous POST /orchestrate; each route parses, calls the run service once, and answers.
 import type { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { bodyLimit } from 'hono/body-limit';
-import { CreateRunRequestSchema, MAX_PROMPT_LENGTH, OrchestrateRequestSchema, type CancelResponse, type CreateRunResponse, type OrchestrateResponse, type RunList, type RunState } from '@multiclaude/contract';
+import { CreateRunRequestSchema, OrchestrateRequestSchema, type CancelResponse, type CreateRunResponse, type OrchestrateResponse, type RunList, type RunState } from '@multiclaude/contract';
 import type { RunService } from '../runs/run-service.ts';
 import { isRunId } from '../workspace/run-id.ts';
 import { ServiceError } from '../runs/errors.ts';
 import { readJsonBody } from './json-body.ts';
 
-// Room for a maximal prompt in multi-byte characters, plus the rest of the JSON.
-const MAX_BODY_BYTES = MAX_PROMPT_LENGTH * 4 + 64 * 1024;
-const limitBody = bodyLimit({
-  maxSize: MAX_BODY_BYTES,
-  onError: (context) => context.json({ error: 'request body is too large', field: 'prompt' }, 413),
-});
-
 export function registerRunRoutes(app: Hono, runs: RunService): void {
-  app.post('/orchestrate', limitBody, async (context) => {
+  app.post('/orchestrate', async (context) => {
     const request = await readJsonBody(context, OrchestrateRequestSchema);
     return context.json((await runs.orchestrate(request)) satisfies OrchestrateResponse);
   });
 
-  app.post('/runs', limitBody, async (context) => {
+  app.post('/runs', async (context) => {
     const accepted = (await runs.submit(await readJsonBody(context, CreateRunRequestSchema))) satisfies CreateRunResponse;
     context.header('Location', `/runs/${accepted.run_id}`);
     return context.json(accepted, 202);

@@ -1,7 +1,8 @@
 // The real AgentExecutor: each agent in its own sandbox with its enhanced prompt and an SDK session, the sandbox removed whatever happens; checks in a fresh sandbox over the agent's worktree.
 import type { CheckResult } from '@multiclaude/contract';
 import { buildEnhancedPrompt } from '../agents/prompt.ts';
-import { runAgentSession, type AgentOutcome, type ModelSettings } from '../agents/agent-session.ts';
+import { AgentStop, runAgentSession, type AgentOutcome, type ModelSettings } from '../agents/agent-session.ts';
+import { formatBytes, watchQuota } from '../workspace/disk.ts';
 import type { Sandbox, SandboxRuntime } from '../sandboxes/runtime.ts';
 import type { AgentExecutor, AgentJob, CheckJob } from './agent-executor.ts';
 
@@ -12,6 +13,10 @@ export interface AgentRunnerSettings {
   maxTurns: number;
   agentTimeoutMs: number;
   checkTimeoutMs: number;
+  /** Bytes an agent's repository and home may hold (SANDBOX_DISK); over it, the agent is stopped. */
+  diskQuotaBytes: number;
+  /** How often the quota is measured. */
+  diskCheckIntervalMs?: number;
   searchPath: string;
   runningAsRoot: boolean;
 }
@@ -24,9 +29,25 @@ async function runAgent(settings: AgentRunnerSettings, job: AgentJob): Promise<A
   const { agent, logger } = job;
   let sandbox: Sandbox | undefined;
   let outcome: AgentOutcome;
+  // Stops the session for a reason of the agent's own (not a cancel): its sandbox died or it filled its quota.
+  const stop = new AbortController();
+  const signal = AbortSignal.any([job.signal, stop.signal]);
+  const stopWith = (message: string): void => stop.abort(new AgentStop(message));
+  const unwatch: Array<() => void> = [];
   try {
     sandbox = await settings.runtime.start({ run: job.run, agent, logger, signal: job.signal });
     logger.info({ runtime: settings.runtime.name }, 'agent started');
+    const watchDeath = sandbox.watch?.((reason) => stopWith(`the agent's sandbox died while it worked (${reason}); its commits are kept`));
+    if (watchDeath) unwatch.push(watchDeath);
+    unwatch.push(
+      watchQuota({
+        paths: [agent.worktree, agent.sandboxHome],
+        limitBytes: settings.diskQuotaBytes,
+        intervalMs: settings.diskCheckIntervalMs ?? 5_000,
+        onExceeded: (used) =>
+          stopWith(`the agent wrote ${formatBytes(used)}, over its disk quota of ${formatBytes(settings.diskQuotaBytes)} (SANDBOX_DISK); stopped, its commits are kept`),
+      }),
+    );
     outcome = await runAgentSession({
       agentId: agent.agentId,
       prompt: buildEnhancedPrompt({
@@ -46,7 +67,7 @@ async function runAgent(settings: AgentRunnerSettings, job: AgentJob): Promise<A
       searchPath: settings.searchPath,
       runningAsRoot: settings.runningAsRoot,
       logger,
-      signal: job.signal,
+      signal,
       // Each step at debug, so orchestrator.log tells the run's whole story.
       onMessage: (message) => {
         logger.debug({ message: { ...message, text: message.text?.slice(0, 2_000) } }, 'agent message');
@@ -57,9 +78,10 @@ async function runAgent(settings: AgentRunnerSettings, job: AgentJob): Promise<A
     logger.error({ err: error }, 'agent could not run');
     outcome = failed((error as Error).message);
   } finally {
+    for (const stopWatching of unwatch) stopWatching();
     await sandbox?.stop();
   }
-  if (outcome.status === 'error' && !job.signal.aborted && sandbox?.describeExit) {
+  if (outcome.status === 'error' && !signal.aborted && sandbox?.describeExit) {
     const exit = await sandbox.describeExit();
     if (exit) outcome = { ...outcome, error: `${outcome.error ?? 'the agent failed'}: ${exit}` };
   }

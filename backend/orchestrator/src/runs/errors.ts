@@ -6,7 +6,8 @@ export type ServiceErrorCode =
   | 'not_found'
   | 'forbidden'
   | 'conflict'
-  | 'queue_full';
+  | 'queue_full'
+  | 'insufficient_storage';
 
 export interface ServiceErrorOptions {
   field?: string;
@@ -35,4 +36,10 @@ export class ServiceError extends Error {
 
 export function runNotFound(runId: string): ServiceError {
   return new ServiceError('not_found', `no run ${runId}`);
+}
+
+/** Whether an error is the file system saying it is full (ENOSPC, EDQUOT, or git's words for it). */
+export function isOutOfSpace(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' || /No space left on device|Disk quota exceeded/i.test(String((error as Error | undefined)?.message ?? ''));
 }

@@ -1,4 +1,5 @@
 // Runs as durable jobs on this process: admits them, queues their agents for slots, runs each through the agent executor, records progress through the event log, cancels them, and keeps their leases.
+import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { AgentMessage, AgentState, AgentStatus, CreateRunRequest, RunState } from '@multiclaude/contract';
 import { createRunRepository, type RunRepository } from '../git/run-repository.ts';
@@ -13,7 +14,8 @@ import { initialRunState } from './initial-state.ts';
 import { summarize, isTerminal, applyRanking } from './run-state.ts';
 import { measureDiff } from './agent-review.ts';
 import { sweepInterruptedRuns } from './recovery.ts';
-import { ServiceError, runNotFound } from './errors.ts';
+import { ServiceError, isOutOfSpace, runNotFound } from './errors.ts';
+import { formatBytes, freeSpace } from '../workspace/disk.ts';
 
 export interface RunManagerOptions {
   layout: WorkspaceLayout;
@@ -22,6 +24,8 @@ export interface RunManagerOptions {
   slots: AgentSlots;
   executor: AgentExecutor;
   maxQueuedRuns: number;
+  /** New runs are refused below this much free space on the workspace's file system (MIN_FREE_DISK). */
+  minFreeDiskBytes: number;
   logger: Logger;
   heartbeatMs?: number;
   sweepMs?: number;
@@ -43,6 +47,10 @@ interface ActiveRun {
 export class RunManager {
   readonly #options: RunManagerOptions;
   readonly #active = new Map<string, ActiveRun>();
+  /** Finished runs whose end is not recorded yet (a full disk): served from memory while the writes are retried. */
+  readonly #unrecorded = new Map<string, ActiveRun>();
+  /** Runs accepted but still being set up (their repository): counted against the queue from the moment of acceptance. */
+  #admitting = 0;
   #timers: NodeJS.Timeout[] = [];
 
   constructor(options: RunManagerOptions) {
@@ -77,23 +85,66 @@ export class RunManager {
     const runs = [...this.#active.values()];
     for (const run of runs) this.#cancel(run);
     await Promise.allSettled(runs.map((run) => run.finished));
+    for (const run of this.#unrecorded.values()) run.log.close();
   }
 
+  /** Refuses a run when the workspace's file system is below MIN_FREE_DISK: the run could not keep its records. */
+  async #checkSpace(): Promise<void> {
+    const { layout, minFreeDiskBytes } = this.#options;
+    let free: number;
+    try {
+      free = (await freeSpace(layout.root)).freeBytes;
+    } catch {
+      return; // an unreadable workspace: the run's setup says why, in its own words
+    }
+    if (free < minFreeDiskBytes) {
+      throw new ServiceError(
+        'insufficient_storage',
+        `only ${formatBytes(free)} free on the workspace's file system, below MIN_FREE_DISK (${formatBytes(minFreeDiskBytes)}): free some space, then try again`,
+      );
+    }
+  }
+
+  /**
+   * Admission is one synchronous step (check and count together), so concurrent requests can never
+   * exceed MAX_QUEUED_RUNS; the repository is made after, and the count released if that fails.
+   */
   async submit(request: CreateRunRequest): Promise<RunState> {
-    const queued = this.#queuedRuns().length;
-    if (queued >= this.#options.maxQueuedRuns) {
+    await this.#checkSpace();
+    const waiting = this.#queuedRuns().length + this.#admitting;
+    if (waiting >= this.#options.maxQueuedRuns) {
       // A rough wait: the agents ahead of this run, over the slots, a minute each.
       throw new ServiceError('queue_full', `the run queue is full (${this.#options.maxQueuedRuns} runs waiting); try again later`, {
-        retryAfterSeconds: Math.max(5, Math.min(300, queued * 30)),
+        retryAfterSeconds: Math.max(5, Math.min(300, waiting * 30)),
       });
     }
+    this.#admitting++;
+    let counted = true;
+    // Once the run is in #active it counts as queued there; until then (or if setup fails) it counts here.
+    const uncount = (): void => {
+      if (counted) this.#admitting--;
+      counted = false;
+    };
+    try {
+      return await this.#admit(request, waiting + 1, uncount);
+    } catch (error) {
+      if (isOutOfSpace(error)) {
+        throw new ServiceError('insufficient_storage', `the workspace's file system is full: ${(error as Error).message}`, { cause: error });
+      }
+      throw error;
+    } finally {
+      uncount();
+    }
+  }
+
+  async #admit(request: CreateRunRequest, queuePosition: number, uncount: () => void): Promise<RunState> {
     const createdAt = this.#options.now?.() ?? new Date();
     const paths = this.#options.layout.run(createRunId(createdAt));
     const logger = this.#options.logger.child({ run_id: paths.runId });
     const repository = await createRunRepository({ paths, prompt: request.prompt, agentCount: request.agent_count, createdAt });
     let resolveFinished!: (state: RunState) => void;
     const run: ActiveRun = {
-      state: initialRunState(request, repository, createdAt, queued + 1),
+      state: initialRunState(request, repository, createdAt, queuePosition),
       repository,
       budgetUsd: request.budget_usd,
       cancelRequested: false,
@@ -104,13 +155,26 @@ export class RunManager {
       logger,
     };
     this.#active.set(paths.runId, run);
-    await this.#options.leases.renew(paths.runId);
+    uncount();
+    try {
+      await this.#options.leases.renew(paths.runId);
+    } catch (error) {
+      // Not started, so nothing of it may stay behind as if it were.
+      this.#active.delete(paths.runId);
+      await rm(paths.directory, { recursive: true, force: true }).catch(() => undefined);
+      throw error;
+    }
     run.log.emit({ type: 'run_status', status: 'queued', queue_position: run.state.queue_position });
     run.log.persist(this.#snapshot(run));
     await run.log.flushed();
     logger.info({ agent_count: request.agent_count, queue_position: run.state.queue_position }, 'run accepted');
     void this.#execute(run);
     return this.#snapshot(run);
+  }
+
+  /** Finished runs whose end this process has not managed to record yet. */
+  get unrecordedRunIds(): string[] {
+    return [...this.#unrecorded.keys()];
   }
 
   /** Whether this process runs the run now. */
@@ -120,7 +184,7 @@ export class RunManager {
 
   /** Resolves with the final state once every agent of the run has ended. */
   async waitForRun(runId: string): Promise<RunState> {
-    const run = this.#active.get(runId);
+    const run = this.#active.get(runId) ?? this.#unrecorded.get(runId);
     if (run) return run.finished;
     const state = await this.#options.store.readState(runId);
     if (!state) throw runNotFound(runId);
@@ -128,7 +192,7 @@ export class RunManager {
   }
 
   async get(runId: string): Promise<RunState | undefined> {
-    const run = this.#active.get(runId);
+    const run = this.#active.get(runId) ?? this.#unrecorded.get(runId);
     return run ? this.#snapshot(run) : this.#options.store.readState(runId);
   }
 
@@ -166,7 +230,7 @@ export class RunManager {
    * not owned by this process (the caller follows the store instead).
    */
   subscribe(runId: string, afterId: number, listener: EventListener): (() => void) | undefined {
-    return this.#active.get(runId)?.log.subscribe(afterId, listener);
+    return (this.#active.get(runId) ?? this.#unrecorded.get(runId))?.log.subscribe(afterId, listener);
   }
 
   #persist(run: ActiveRun): void {
@@ -189,8 +253,19 @@ export class RunManager {
     this.#persist(run);
     run.log.emit({ type: 'run_finished', run: this.#snapshot(run) });
     await run.log.flushed();
-    this.#active.delete(run.state.run_info.run_id);
-    run.logger.info({ status: run.state.status, ...run.state.summary }, 'run finished');
+    const runId = run.state.run_info.run_id;
+    this.#active.delete(runId);
+    const unrecorded = run.log.unrecordedBecause;
+    if (unrecorded) {
+      // The run has ended; only its record has not. Serve it from memory until the retries get through.
+      run.state.error = `the run's end could not be recorded (${unrecorded.message}); the orchestrator keeps retrying`;
+      this.#unrecorded.set(runId, run);
+      void run.log.recorded().then(() => {
+        this.#unrecorded.delete(runId);
+        run.logger.info('run’s end recorded after all');
+      });
+    }
+    run.logger.info({ status: run.state.status, ...run.state.summary, ...(unrecorded ? { unrecorded: unrecorded.message } : {}) }, 'run finished');
     run.resolveFinished(this.#snapshot(run));
   }
 
@@ -272,7 +347,7 @@ export class RunManager {
   }
 
   async #heartbeat(): Promise<void> {
-    for (const [runId, run] of this.#active) {
+    for (const [runId, run] of [...this.#active, ...this.#unrecorded]) {
       await this.#options.leases
         .renew(runId)
         .catch((error: unknown) => this.#options.logger.warn({ err: error, run_id: runId }, 'could not renew run lease'));
@@ -285,6 +360,7 @@ export class RunManager {
   /** Marks runs left queued or running by a dead owner as interrupted; returns their ids. */
   async sweepInterrupted(): Promise<string[]> {
     const { store, leases, logger } = this.#options;
-    return sweepInterruptedRuns({ store, leases, logger, isActive: (runId) => this.#active.has(runId), now: () => this.#now() });
+    const isActive = (runId: string): boolean => this.#active.has(runId) || this.#unrecorded.has(runId);
+    return sweepInterruptedRuns({ store, leases, logger, isActive, now: () => this.#now() });
   }
 }

@@ -18,6 +18,7 @@ export interface RunMachineryOptions {
   databaseUrl?: string | undefined;
   maxConcurrentAgents: number;
   maxQueuedRuns: number;
+  minFreeDiskBytes: number;
   executor: AgentExecutor;
   logger: Logger;
   /** A lease older than this marks its run's owner dead (another host's replica). */
@@ -52,6 +53,7 @@ export async function createRunMachinery(options: RunMachineryOptions): Promise<
     slots: new AgentSlots(options.maxConcurrentAgents),
     executor: options.executor,
     maxQueuedRuns: options.maxQueuedRuns,
+    minFreeDiskBytes: options.minFreeDiskBytes,
     logger: options.logger,
     ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
     ...(options.sweepMs ? { sweepMs: options.sweepMs } : {}),

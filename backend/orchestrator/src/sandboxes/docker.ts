@@ -17,6 +17,7 @@
 // first; root's own git then needs `-c safe.directory=*` on the run repository.
 import { stat, mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { execa } from 'execa';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
@@ -265,6 +266,7 @@ export class DockerRuntime implements SandboxRuntime {
       containerName: name,
       workingDirectory: CONTAINER_WORKSPACE,
       mcpServer: { type: 'stdio', command: dockerCommand, args: ['start', '--attach', '--interactive', name], env: clientEnvironment },
+      watch: (onDeath) => this.#watch(name, request, onDeath),
       describeExit: async () => {
         if (!stopping) return describeContainerState(await this.#inspectState(name), memory);
         await stopping;
@@ -284,6 +286,34 @@ export class DockerRuntime implements SandboxRuntime {
         })();
         return stopping;
       },
+    };
+  }
+
+  /** Follows the engine's `die` events of the container: an abnormal one is the sandbox's death. */
+  #watch(name: string, request: SandboxRequest, onDeath: (reason: string) => void): () => void {
+    const events = execa(this.#options.dockerCommand, ['events', '--filter', `container=${name}`, '--filter', 'event=die', '--format', '{{.Actor.Attributes.exitCode}}'], {
+      stdin: 'ignore',
+      buffer: false,
+      reject: false,
+    });
+    let watching = true;
+    const lines = createInterface({ input: events.stdout! });
+    lines.on('line', (exitCode) => {
+      if (!watching) return;
+      // The tool server ends with 0 when claude closes it at the session's end; anything else is a death.
+      void this.#inspectState(name).then((state) => {
+        const reason = describeContainerState(state, this.#options.memory) ?? (exitCode.trim() !== '0' ? `the sandbox container exited with code ${exitCode.trim()}` : undefined);
+        if (reason && watching) {
+          watching = false;
+          request.logger.warn({ container: name, reason }, 'sandbox died while the agent worked');
+          onDeath(reason);
+        }
+      });
+    });
+    return () => {
+      watching = false;
+      lines.close();
+      events.kill('SIGKILL');
     };
   }
 

@@ -35,6 +35,30 @@ function kill(pid: number): void {
   }
 }
 
+/** How often the local tool server is looked for: reading every process's environment costs a few ms. */
+const WATCH_INTERVAL_MS = 1_000;
+
+/**
+ * The local tool server is claude's child, so its exit status is claude's to see; what shows here is a
+ * second server appearing for the same agent after the first vanished, which is Claude Code replacing a
+ * server that died while in use (at a normal end none is started again).
+ */
+function watchToolServer(marker: string, onDeath: (reason: string) => void): () => void {
+  let first: number | undefined;
+  const timer = setInterval(() => {
+    void markedProcesses().then((found) => {
+      const pids = found.filter((process) => process.marker === marker).map((process) => process.pid);
+      if (first === undefined) first = pids[0];
+      else if (!pids.includes(first) && pids.length > 0) {
+        clearInterval(timer);
+        onDeath(`its tool server (pid ${first}) died and Claude Code started another`);
+      }
+    });
+  }, WATCH_INTERVAL_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 export class LocalRuntime implements SandboxRuntime {
   readonly name = 'local';
   readonly #options: LocalRuntimeOptions;
@@ -112,6 +136,7 @@ export class LocalRuntime implements SandboxRuntime {
     return {
       mcpServer: { type: 'stdio', command: 'env', args, env: {} },
       workingDirectory: request.agent.worktree,
+      watch: (onDeath) => watchToolServer(marker, onDeath),
       stop: async () => {
         if (stopped) return;
         stopped = true;

@@ -27,6 +27,12 @@ export interface Sandbox {
   stop(): Promise<void>;
   /** Why the sandbox ended abnormally (out of memory, early exit), if the runtime can tell; for agent errors. */
   describeExit?(): Promise<string | undefined>;
+  /**
+   * Calls `onDeath` with the reason when the sandbox dies abnormally while the agent works (killed, out of
+   * memory, a non-zero exit): Claude Code would otherwise start its tool server again and go on with what
+   * lived in the old one lost. Returns the function that stops watching (before a normal stop).
+   */
+  watch?(onDeath: (reason: string) => void): () => void;
 }
 
 export interface RuntimeCheck {

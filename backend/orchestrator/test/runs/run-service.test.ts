@@ -132,6 +132,7 @@ storeTest('another process follows a run it does not own through the store, live
       databaseUrl: owner.databaseUrl,
       maxConcurrentAgents: 1,
       maxQueuedRuns: 1,
+      minFreeDiskBytes: 1,
       executor: new FakeExecutor(),
       logger: owner.logger,
     });

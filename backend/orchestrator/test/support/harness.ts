@@ -60,6 +60,8 @@ export interface HarnessOptions {
   /** Log here instead of in memory (logLines then stays empty). */
   logger?: Logger;
   heartbeatMs?: number;
+  diskQuotaBytes?: number;
+  minFreeDiskBytes?: number;
   /** Use this workspace (and keep it on close) instead of a fresh temp one. */
   workspace?: string;
   /** Which run store: the embedded one (default) or a fresh PostgreSQL database. */
@@ -84,6 +86,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       maxTurns: 10,
       agentTimeoutMs: options.agentTimeoutMs ?? 120_000,
       checkTimeoutMs: options.checkTimeoutMs ?? config.checkTimeoutMs,
+      diskQuotaBytes: options.diskQuotaBytes ?? config.sandbox.diskBytes,
+      diskCheckIntervalMs: 500,
       searchPath,
       runningAsRoot: process.getuid?.() === 0,
     });
@@ -93,6 +97,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     databaseUrl: options.databaseUrl ?? database?.databaseUrl,
     maxConcurrentAgents: options.maxConcurrentAgents ?? 10,
     maxQueuedRuns: options.maxQueuedRuns ?? 20,
+    minFreeDiskBytes: options.minFreeDiskBytes ?? config.minFreeDiskBytes,
     executor,
     logger,
     ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
@@ -104,6 +109,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     machinery,
     runtime,
     workspaceLocal: workspace,
+    minFreeDiskBytes: options.minFreeDiskBytes ?? config.minFreeDiskBytes,
     modelDescription: 'offline test model',
     token: options.token,
     operations: { dockerImage: config.dockerImage, claudeExecutable: config.claudeExecutable },
