@@ -5,10 +5,28 @@
 # trusts local connections (nothing else can reach it) and is removed by `--stop DIR`.
 set -euo pipefail
 
+usage() {
+  cat <<EOF
+Usage: scripts/start-test-postgres.sh              start a throwaway cluster; prints its URL on stdout
+       scripts/start-test-postgres.sh --stop DIR   stop the cluster in DIR and remove it
+
+For the tests' PostgreSQL run store (.ci/run does this):
+  export MULTICLAUDE_TEST_DATABASE_URL="\$(scripts/start-test-postgres.sh)"
+Needs root and Debian's postgresql package (apt-get install postgresql); the server runs as the
+postgres user, on 127.0.0.1 and a free port, trusting local connections, with fsync off.
+EOF
+}
+
 die() {
   echo "start-test-postgres: $*" >&2
   exit 1
 }
+
+case "${1:-}" in
+  -h | --help) usage; exit 0 ;;
+  "" | --stop) ;;
+  *) usage >&2; die "unknown argument: $1" ;;
+esac
 
 bin="$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1)"
 if [ -z "$bin" ] || [ ! -x "${bin}/initdb" ]; then die "PostgreSQL is not installed (Debian: apt-get install postgresql)"; fi

@@ -321,7 +321,7 @@ test('a DATABASE_URL nobody answers stops start-up with a message naming it, wit
   const workspace = await mkdtemp(path.join(os.tmpdir(), 'multiclaude-store-'));
   try {
     const url = `postgres://multiclaude:hunter2secret@127.0.0.1:${await freePort()}/multiclaude`;
-    await assert.rejects(openRunStore({ layout: new WorkspaceLayout(workspace), databaseUrl: url, logger: memoryLogger().logger }), (error: unknown) => {
+    await assert.rejects(openRunStore({ layout: new WorkspaceLayout(workspace), databaseUrl: url, logger: memoryLogger().logger, connectPatienceMs: 0 }), (error: unknown) => {
       assert.ok(error instanceof RunStoreError);
       assert.match(error.message, /cannot open the run database \(postgres 127\.0\.0\.1:\d+\/multiclaude, from DATABASE_URL\)/);
       assert.doesNotMatch(error.message, /hunter2secret/);

@@ -17,11 +17,29 @@ export class RunStoreError extends Error {
   }
 }
 
+/** PostgreSQL may start after the orchestrator (a cluster starting up): it is tried this long before start-up fails. */
+const CONNECT_PATIENCE_MS = 60_000;
+
+async function connectPostgres(url: string, logger: Logger, patienceMs: number): Promise<PostgresDatabase> {
+  const deadline = Date.now() + patienceMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await PostgresDatabase.open(url, logger);
+    } catch (error) {
+      if (Date.now() + 2_000 > deadline) throw error;
+      logger.warn({ err: error, attempt, database: describeDatabaseUrl(url) }, 'run database not reachable yet; retrying');
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+    }
+  }
+}
+
 export interface OpenRunStoreOptions {
   layout: WorkspaceLayout;
   /** PostgreSQL's URL; the embedded store when undefined. */
   databaseUrl: string | undefined;
   logger: Logger;
+  /** How long to keep trying to reach PostgreSQL (default 60 s). */
+  connectPatienceMs?: number;
 }
 
 export async function openRunStore(options: OpenRunStoreOptions): Promise<RunStore> {
@@ -29,7 +47,9 @@ export async function openRunStore(options: OpenRunStoreOptions): Promise<RunSto
   let database: SqlDatabase;
   const where = databaseUrl ? describeDatabaseUrl(databaseUrl) : layout.databasePath;
   try {
-    database = databaseUrl ? await PostgresDatabase.open(databaseUrl, logger) : await SqliteDatabase.open(layout.databasePath);
+    database = databaseUrl
+      ? await connectPostgres(databaseUrl, logger, options.connectPatienceMs ?? CONNECT_PATIENCE_MS)
+      : await SqliteDatabase.open(layout.databasePath);
   } catch (error) {
     throw new RunStoreError(`cannot open the run database (${where}${databaseUrl ? ', from DATABASE_URL' : ''}): ${(error as Error).message}`, { cause: error });
   }
