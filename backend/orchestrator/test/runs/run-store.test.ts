@@ -12,6 +12,8 @@ import { freePort } from '../support/ports.ts';
 import { mkdir, stat } from 'node:fs/promises';
 import type { Lease, RunStore } from '../../src/runs/run-store.ts';
 import { interruptState } from '../../src/runs/run-state.ts';
+import { initialRunState } from '../../src/runs/initial-state.ts';
+import type { RunRepository } from '../../src/git/run-repository.ts';
 import { SqliteDatabase } from '../../src/runs/store/sqlite-database.ts';
 import { PostgresDatabase } from '../../src/runs/store/postgres-database.ts';
 import { migrate } from '../../src/runs/store/migrations.ts';
@@ -56,42 +58,14 @@ function runId(day = 1): string {
   return `202501${String(day).padStart(2, '0')}_000000_${sequence.toString(16).padStart(8, '0')}`;
 }
 
+/** A run's state as the orchestrator makes it (initialRunState over the layout's paths), at the status asked. */
 function stateOf(id: string, status: RunState['status'], createdAt = '2025-01-01T00:00:00.000Z'): RunState {
-  return {
-    status,
-    queue_position: null,
-    prompt: `prompt of ${id} ${'x'.repeat(300)}`,
-    agent_count: 1,
-    created_at: createdAt,
-    started_at: createdAt,
-    finished_at: status === 'queued' || status === 'running' ? null : createdAt,
-    run_info: { run_id: id, run_dir: `runs/run_${id}`, git_initialized: true },
-    summary: { total_agents: 1, successful: 0, failed: 0, cancelled: 0 },
-    results: [
-      {
-        agent_id: 1,
-        status: status === 'completed' ? 'success' : 'running',
-        output: '',
-        workspace: { worktree_path: `runs/run_${id}/worktrees/agent-1`, branch_name: 'agent-1' },
-        messages: [],
-        usage: { input_tokens: 0, output_tokens: 0 },
-        cost_usd: 0,
-        duration_ms: null,
-        num_turns: 0,
-        started_at: null,
-        finished_at: null,
-        check: null,
-        diff_stats: null,
-        rank: null,
-        rank_reasons: [],
-        recommended: false,
-      },
-    ],
-    check_command: null,
-    base_commit: 'a'.repeat(40),
-    recommended_agent_id: null,
-    merges: [],
-  };
+  const paths = new WorkspaceLayout('/nonexistent').run(id);
+  const repository: RunRepository = { paths, baseCommit: 'a'.repeat(40), agents: [paths.agent(1)] };
+  const state = initialRunState({ prompt: `prompt of ${id} ${'x'.repeat(300)}`, agent_count: 1 }, repository, new Date(createdAt), 1);
+  const ended = status !== 'queued' && status !== 'running';
+  state.results[0]!.status = status === 'completed' ? 'success' : 'running';
+  return { ...state, status, queue_position: null, started_at: createdAt, finished_at: ended ? createdAt : null };
 }
 
 function textEvent(id: string, eventId: number): RunEvent {
