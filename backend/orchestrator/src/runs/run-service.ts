@@ -2,7 +2,7 @@
 import type { CancelResponse, CreateRunRequest, CreateRunResponse, OrchestrateResponse, RunEvent, RunList, RunState } from '@multiclaude/contract';
 import type { RunManager } from './run-manager.ts';
 import type { RunStore } from './run-store.ts';
-import { isTerminal, toOrchestrateResponse } from './run-state.ts';
+import { isTerminal, isTerminalRun, toOrchestrateResponse } from './run-state.ts';
 import { ServiceError, runNotFound } from './errors.ts';
 
 export interface RunServiceOptions {
@@ -77,7 +77,12 @@ export class RunService {
       queue.push(event);
       wake();
     };
-    const unsubscribe = this.#manager.subscribe(runId, afterId, push) ?? this.#store.subscribe(runId, afterId, push);
+    const live = this.#manager.subscribe(runId, afterId, push);
+    if (!live && isTerminalRun((await this.#store.readState(runId))?.status) && (await this.#store.readEvents(runId, afterId)).length === 0) {
+      // A follower that already has the last event of an ended run has nothing left to wait for.
+      return;
+    }
+    const unsubscribe = live ?? this.#store.subscribe(runId, afterId, push);
     const onAbort = (): void => wake();
     signal.addEventListener('abort', onAbort);
     let lastId = afterId;
