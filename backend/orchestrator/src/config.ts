@@ -87,6 +87,10 @@ const EnvironmentSchema = z.object({
   MAX_CONCURRENT_AGENTS: positiveInteger('MAX_CONCURRENT_AGENTS').optional(),
   MAX_QUEUED_RUNS: positiveInteger('MAX_QUEUED_RUNS').default(20),
   CHECK_TIMEOUT_MS: positiveInteger('CHECK_TIMEOUT_MS').default(10 * 60 * 1000),
+  DATABASE_URL: optionalString.refine((value) => value === undefined || /^postgres(ql)?:\/\/[^\s]+$/.test(value), {
+    message: 'DATABASE_URL must be a PostgreSQL URL (postgres://user:password@host:5432/database); unset for the embedded store',
+  }),
+  RUN_RETENTION_DAYS: positiveInteger('RUN_RETENTION_DAYS').optional(),
 });
 
 export interface Config {
@@ -121,6 +125,10 @@ export interface Config {
   maxConcurrentAgents: number;
   maxQueuedRuns: number;
   checkTimeoutMs: number;
+  /** PostgreSQL for the run store (DATABASE_URL); undefined: the embedded SQLite file in the workspace. */
+  databaseUrl: string | undefined;
+  /** Finished runs older than this many days are removed (RUN_RETENTION_DAYS); undefined keeps everything. */
+  runRetentionDays: number | undefined;
 }
 
 /**
@@ -180,5 +188,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
     maxConcurrentAgents: env.MAX_CONCURRENT_AGENTS ?? defaultMaxConcurrentAgents(os.cpus().length, os.totalmem()),
     maxQueuedRuns: env.MAX_QUEUED_RUNS,
     checkTimeoutMs: env.CHECK_TIMEOUT_MS,
+    databaseUrl: env.DATABASE_URL,
+    runRetentionDays: env.RUN_RETENTION_DAYS,
   };
 }

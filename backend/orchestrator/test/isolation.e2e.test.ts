@@ -223,8 +223,8 @@ test('docker runtime: agents attacking the run, each other and the host through 
 
 test('local runtime: processes an agent detaches (setsid, nohup) die when the orchestrator is SIGKILLed', async () => {
   const workspace = await mkdtemp(path.join(os.tmpdir(), 'multiclaude-kill-'));
-  const port = await freePort();
-  const child = await startOrchestratorProcess(workspace, port);
+  const orchestrator = await startOrchestratorProcess({ workspace });
+  const { child, port } = orchestrator;
   // Sleep lengths no other process on the machine has in its command line.
   const marks = [`${700 + Math.floor(Math.random() * 200)}.${process.pid}1`, `${700 + Math.floor(Math.random() * 200)}.${process.pid}2`];
   try {

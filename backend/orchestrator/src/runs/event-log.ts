@@ -2,9 +2,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { RunEvent, RunEventInput, RunState } from '@multiclaude/contract';
-import type { RunStore } from './run-store.ts';
-
-export type EventListener = (event: RunEvent) => void;
+import type { EventListener, RunStore } from './run-store.ts';
 
 /** Waits between attempts to record after a failed write (a full disk, a lost volume): quick at first, then steady. */
 const RETRY_DELAYS_MS = [100, 500, 2_000, 5_000];

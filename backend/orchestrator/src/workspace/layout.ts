@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { isRunId, runDirectoryName } from './run-id.ts';
 
-/** Orchestrator records kept inside the run directory (git-excluded, never committed). */
+/** The orchestrator's own directory, in the workspace (the run store's database) and in each run directory (git-excluded, never committed). */
 export const RECORDS_DIRECTORY = '.multiclaude';
 /** Where the agents' own repositories live inside the run directory (git-excluded). */
 export const WORKTREES_DIRECTORY = 'worktrees';
@@ -60,10 +60,6 @@ export interface RunPaths {
   relativeDirectory: string;
   gitDirectory: string;
   recordsDirectory: string;
-  statePath: string;
-  eventsPath: string;
-  leasePath: string;
-  cancelRequestPath: string;
   /** Where the agents' repositories live: `<run>/worktrees`. */
   worktreesDirectory: string;
   /** The orchestrator's per-agent files of this run: `<workspace>/.multiclaude/agents/<run id>`. */
@@ -80,6 +76,20 @@ export class WorkspaceLayout {
 
   get runsDirectory(): string {
     return path.join(this.root, 'runs');
+  }
+
+  /** The embedded run store's database: in the workspace, outside every run repository and every sandbox's mounts. */
+  get databasePath(): string {
+    return path.join(this.root, RECORDS_DIRECTORY, 'runs.db');
+  }
+
+  /**
+   * Where earlier versions kept a run's records, inside its repository; read once, by the import into the
+   * run store, and never written.
+   */
+  legacyRecords(runId: string): { statePath: string; eventsPath: string } {
+    const { recordsDirectory } = this.run(runId);
+    return { statePath: path.join(recordsDirectory, 'run.json'), eventsPath: path.join(recordsDirectory, 'events.jsonl') };
   }
 
   /** Every path of one run; throws LayoutError for anything that is not a run id. */
@@ -100,10 +110,6 @@ export class WorkspaceLayout {
       relativeDirectory,
       gitDirectory,
       recordsDirectory,
-      statePath: path.join(recordsDirectory, 'run.json'),
-      eventsPath: path.join(recordsDirectory, 'events.jsonl'),
-      leasePath: path.join(recordsDirectory, 'lease.json'),
-      cancelRequestPath: path.join(recordsDirectory, 'cancel-request.json'),
       agent: (agentId) => {
         if (!Number.isSafeInteger(agentId) || agentId < 1) throw new LayoutError(`not an agent id: ${agentId}`);
         const branch = branchName(agentId);

@@ -49,6 +49,8 @@ export class FakeExecutor implements AgentExecutor {
           resolve(outcome);
         };
         this.#held.set(key, release);
+        // Aborted while it was committing: the listener below would never fire.
+        if (job.signal.aborted) return release({ status: 'error', error: 'aborted' });
         job.signal.addEventListener('abort', () => release({ status: 'error', error: 'aborted' }), { once: true });
         this.#notify();
       });

@@ -18,6 +18,7 @@ import { LocalRuntime } from '../../src/sandboxes/local.ts';
 import type { SandboxRuntime } from '../../src/sandboxes/runtime.ts';
 import type { Hono } from 'hono';
 import type { Logger } from 'pino';
+import { freshDatabase, type StoreKind } from './stores.ts';
 
 export interface Harness {
   app: Hono;
@@ -25,6 +26,8 @@ export interface Harness {
   manager: RunManager;
   store: RunStore;
   workspace: string;
+  /** The PostgreSQL database this harness uses; undefined for the embedded store. */
+  databaseUrl: string | undefined;
   model: OfflineModel;
   /** The credential the offline model demands, as a real key would be: only the proxy holds it. */
   apiKey: string;
@@ -67,6 +70,11 @@ export interface HarnessOptions {
   minFreeDiskBytes?: number;
   /** Use this workspace (and keep it on close) instead of a fresh temp one. */
   workspace?: string;
+  /** Which run store: the embedded one (default) or a fresh PostgreSQL database. */
+  store?: StoreKind;
+  /** Use this PostgreSQL database (and keep it on close), e.g. another replica's. */
+  databaseUrl?: string;
+  sweepMs?: number;
   /** Hooks into the offline model (what reaches it). */
   modelOptions?: Pick<OfflineModelOptions, 'onPath' | 'onRequest' | 'onResponseEnd'>;
 }
@@ -95,17 +103,20 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       searchPath,
       runningAsRoot: process.getuid?.() === 0,
     });
-  const machinery = createRunMachinery({
+  const database = options.databaseUrl ? undefined : await freshDatabase(options.store ?? 'sqlite');
+  const machinery = await createRunMachinery({
     workspaceLocal: workspace,
+    databaseUrl: options.databaseUrl ?? database?.databaseUrl,
     maxConcurrentAgents: options.maxConcurrentAgents ?? 10,
     maxQueuedRuns: options.maxQueuedRuns ?? 20,
     minFreeDiskBytes: options.minFreeDiskBytes ?? config.minFreeDiskBytes,
     executor,
     logger,
     ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
+    ...(options.sweepMs ? { sweepMs: options.sweepMs } : {}),
   });
   const { store, manager } = machinery;
-  await manager.start();
+  await machinery.start();
   const app = createApp({
     machinery,
     runtime,
@@ -134,8 +145,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         headers: { 'content-type': 'application/json' },
         body: typeof body === 'string' ? body : JSON.stringify(body),
       }),
+    databaseUrl: options.databaseUrl ?? database?.databaseUrl,
     close: async () => {
-      await manager.stop();
+      await machinery.close();
+      await database?.drop();
       await modelProxy.close();
       await model.close();
       if (!options.workspace) await rm(workspace, { recursive: true, force: true });
