@@ -69,7 +69,7 @@ test('an agent whose sandbox cannot start is an error and the others carry on', 
   const broken = await startHarness({
     runtime: (config) => {
       const { LocalRuntime } = harnessRuntime;
-      const local = new LocalRuntime({ claudeExecutable: config.claudeExecutable, searchPath: process.env['PATH'] ?? '' });
+      const local = new LocalRuntime({ claudeExecutable: config.claudeExecutable, searchPath: process.env['PATH'] ?? '', workspaceRoot: config.workspaceLocal });
       return {
         name: 'local',
         check: () => local.check(),
@@ -144,7 +144,7 @@ test('GET /ready answers 503 naming the workspace when it is not writable', asyn
 test('a sandbox slow to start (8 s before its tool server answers) still gives the agent its tools', async () => {
   const slowStart = await startHarness({
     runtime: (config) => {
-      const local = new harnessRuntime.LocalRuntime({ claudeExecutable: config.claudeExecutable, searchPath: process.env['PATH'] ?? '' });
+      const local = new harnessRuntime.LocalRuntime({ claudeExecutable: config.claudeExecutable, searchPath: process.env['PATH'] ?? '', workspaceRoot: config.workspaceLocal });
       return {
         name: 'local',
         check: () => local.check(),

@@ -11,6 +11,8 @@
 // /proc inside shows only the sandbox's own processes. Not isolated: the network, the machine's files readable by everyone, CPU
 // and memory (no limits), the kernel.
 import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import path from 'node:path';
 import { execa } from 'execa';
 import type { Config } from '../config.ts';
 import { runToOutcome } from '../process/run-cli.ts';
@@ -23,6 +25,11 @@ export interface LocalRuntimeOptions {
   searchPath: string;
   /** Users for the sandboxes when the orchestrator runs as root (SANDBOX_UID_RANGE). */
   uidRange?: UidRange;
+  /**
+   * The workspace this orchestrator owns (WORKSPACE_LOCAL). Its markers carry a tag of it, so the start-up
+   * reaper removes only this workspace's tool servers, never those of another orchestrator on the machine.
+   */
+  workspaceRoot: string;
 }
 
 /** Marks the MCP server's process so `stop()` and the start-up reaper find it even though the SDK spawned it. */
@@ -32,7 +39,7 @@ const UNSHARE = '/usr/bin/unshare';
 const ENV = '/usr/bin/env';
 const EXIT_WAIT_MS = 5_000;
 
-/** Processes carrying the marker, with the marker's value (`<run id>/agent-<n>[/check]`). */
+/** Processes carrying the marker, with the marker's value (`<workspace tag>:<run id>/agent-<n>[/check]`). */
 async function markedProcesses(): Promise<Array<{ pid: number; marker: string }>> {
   const found: Array<{ pid: number; marker: string }> = [];
   const prefix = `${MARKER}=`;
@@ -124,9 +131,12 @@ export class LocalRuntime implements SandboxRuntime {
   /** Present when this process is root: then every sandbox gets a user of its own. */
   readonly #users: SandboxUsers | undefined;
   #namespaces: Promise<boolean> | undefined;
+  /** A short tag of the workspace, in every marker: which orchestrator's sandbox a process is. */
+  readonly #workspaceTag: string;
 
   constructor(options: LocalRuntimeOptions) {
     this.#options = options;
+    this.#workspaceTag = createHash('sha256').update(path.resolve(options.workspaceRoot)).digest('hex').slice(0, 12);
     this.#users = process.getuid?.() === 0 ? new SandboxUsers(options.uidRange ?? DEFAULT_UID_RANGE) : undefined;
   }
 
@@ -173,8 +183,10 @@ export class LocalRuntime implements SandboxRuntime {
 
   async reapStale(isRunLive: (runId: string) => boolean): Promise<string[]> {
     const removed: string[] = [];
+    const own = `${this.#workspaceTag}:`;
     for (const { pid, marker } of await markedProcesses()) {
-      const runId = marker.split('/')[0] ?? '';
+      if (!marker.startsWith(own)) continue; // another orchestrator's sandbox
+      const runId = marker.slice(own.length).split('/')[0] ?? '';
       if (isRunLive(runId)) continue;
       kill(pid);
       removed.push(`pid ${pid} (${marker})`);
@@ -218,7 +230,7 @@ export class LocalRuntime implements SandboxRuntime {
   }
 
   async runCommand(request: SandboxRequest, command: string, options: CommandOptions): Promise<CommandOutcome> {
-    const marker = `${request.run.runId}/agent-${request.agent.agentId}/check`;
+    const marker = `${this.#workspaceTag}:${request.run.runId}/agent-${request.agent.agentId}/check`;
     const { user, args } = await this.#prepare(request, marker);
     try {
       return await runToOutcome(ENV, args(['bash', '-c', command]), {
@@ -234,7 +246,7 @@ export class LocalRuntime implements SandboxRuntime {
   }
 
   async start(request: SandboxRequest): Promise<Sandbox> {
-    const marker = `${request.run.runId}/agent-${request.agent.agentId}`;
+    const marker = `${this.#workspaceTag}:${request.run.runId}/agent-${request.agent.agentId}`;
     const { user, workingDirectory, args } = await this.#prepare(request, marker);
     request.logger.info({ user: user ? `${user.uid}:${user.gid}` : 'orchestrator', isolation: await this.#isolation() }, 'local sandbox prepared');
     let stopped: Promise<void> | undefined;
@@ -254,5 +266,5 @@ export class LocalRuntime implements SandboxRuntime {
 }
 
 export function createLocalRuntime(config: Config, searchPath: string): LocalRuntime {
-  return new LocalRuntime({ claudeExecutable: config.claudeExecutable, searchPath, uidRange: config.sandbox.uidRange });
+  return new LocalRuntime({ claudeExecutable: config.claudeExecutable, searchPath, uidRange: config.sandbox.uidRange, workspaceRoot: config.workspaceLocal });
 }

@@ -87,7 +87,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const config = loadConfig({ WORKSPACE_LOCAL: workspace, HOME: workspace });
   const { logger, lines } = options.logger ? { logger: options.logger, lines: [] as string[] } : memoryLogger();
   const modelProxy = await startModelProxy({ upstreamUrl: model.url, apiKey, logger });
-  const runtime = options.runtime?.(config, logger) ?? new LocalRuntime({ claudeExecutable: config.claudeExecutable, searchPath });
+  const runtime = options.runtime?.(config, logger) ?? new LocalRuntime({ claudeExecutable: config.claudeExecutable, searchPath, workspaceRoot: config.workspaceLocal });
   const executor =
     options.executor ??
     createSandboxExecutor({
