@@ -179,7 +179,7 @@ async function attackAndMerge(harness: Harness, runtime: 'local' | 'docker'): Pr
 
   // Merging the branch that holds `.multiclaude/` and `worktrees/` paths changes main, and only main.
   const before = refs(directory);
-  const recordsBefore = await readFile(path.join(directory, '.multiclaude', 'run.json'), 'utf8');
+  const recordsBefore = await harness.store.readState(runId);
   const merged = await harness.post(`/runs/${runId}/merge`, { agent_id: 2 });
   assert.equal(merged.status, 200, await merged.clone().text());
   const after = refs(directory);
@@ -187,11 +187,10 @@ async function attackAndMerge(harness: Harness, runtime: 'local' | 'docker'): Pr
   assert.deepEqual({ ...after, 'refs/heads/main': 'moved' }, { ...before, 'refs/heads/main': 'moved' }, 'no other ref moved');
   assert.equal(gitIn(directory, 'show', 'main:worktrees/agent-1/evil.txt'), 'evil', 'the planted paths are on main, as objects');
   assert.equal(existsSync(path.join(directory, 'worktrees', 'agent-1', 'evil.txt')), false, 'nothing was checked out');
-  const events = await readFile(path.join(directory, '.multiclaude', 'events.jsonl'), 'utf8').catch(() => '');
-  for (const line of events.split('\n').filter(Boolean)) assert.doesNotThrow(() => JSON.parse(line), 'the event log is the orchestrator’s');
-  const recordsAfter = JSON.parse(await readFile(path.join(directory, '.multiclaude', 'run.json'), 'utf8')) as RunState;
-  assert.equal(recordsAfter.run_info.run_id, runId, 'the records are the orchestrator’s, not the branch’s');
-  assert.equal(JSON.parse(recordsBefore).run_info.run_id, runId);
+  for (const event of await harness.store.readEvents(runId)) assert.equal(event.run_id, runId, 'the event log is the orchestrator’s');
+  const recordsAfter = await harness.store.readState(runId);
+  assert.equal(recordsAfter?.run_info.run_id, runId, 'the records are the orchestrator’s, not the branch’s');
+  assert.equal(recordsBefore?.run_info.run_id, runId);
   assert.deepEqual((await readdir(directory)).sort(), topLevel);
   const final = RunStateSchema.parse(await (await harness.app.request(`/runs/${runId}`)).json());
   assert.deepEqual(final.merges.map((merge) => merge.agent_id), [2]);

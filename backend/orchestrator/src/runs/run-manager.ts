@@ -240,7 +240,10 @@ export class RunManager {
     run.log.emit({ type: 'run_status', status: 'running', queue_position: null });
     run.log.emit({ type: 'agent_followup', agent_id: agentId, prompt });
     run.log.emit({ type: 'agent_status', agent_id: agentId, status: 'pending' });
-    this.#persist(run);
+    // The record is of an ended run, which the owner's snapshots never write over (a replica that lost its
+    // lease must not revive a run): reopening it for the follow-up is one explicit change.
+    const reopened = this.#snapshot(run);
+    await this.#options.store.updateState(paths.runId, (stored) => void Object.assign(stored, reopened));
     await run.log.flushed();
     logger.info({ agent_id: agentId, prompt_length: prompt.length }, 'follow-up accepted');
     void this.#execute(run, [agentPaths], { prompt, sessionId });
