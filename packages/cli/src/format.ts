@@ -39,7 +39,9 @@ export function toolName(tool: string): string {
 
 /** An agent's own worktree path says nothing new in its line; `.` is shorter. */
 export function shortenPaths(text: string): string {
-  return text.replace(/(?:\/[^\s'"/]+)*\/worktrees\/agent-\d+(?=[/'"\s]|$)/g, '.');
+  // The host's path of the agent's repository, or where its sandbox shows it (/workspace in Docker,
+  // /mnt/workspace in the local runtime's namespace).
+  return text.replace(/(?:(?:\/[^\s'"/]+)*\/worktrees\/agent-\d+|(?<![^\s'"(])\/(?:mnt\/)?workspace)(?=[/'"\s]|$)/g, '.');
 }
 
 /** Applies one event; returns the agent whose line changed (undefined for run-level events). */
@@ -160,7 +162,7 @@ export function rankingTable(run: RunState): string {
 export function recommendation(run: RunState): string {
   const runId = run.run_info.run_id;
   const best = run.results.find((agent) => agent.agent_id === run.recommended_agent_id);
-  if (!best) return 'recommended: none (no agent succeeded with a change)';
+  if (!best) return `recommended: none (${run.no_recommendation_reason ?? 'no agent succeeded with a change'})`;
   return `recommended: agent ${best.agent_id} (branch ${best.workspace.branch_name}): multiclaude diff ${runId} ${best.agent_id}; multiclaude merge ${runId} ${best.agent_id}`;
 }
 
