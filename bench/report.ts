@@ -5,6 +5,7 @@ import type { ApiSample } from './measures/api-load.ts';
 import type { ScaleSample, ScaleSettings } from './measures/scale.ts';
 import type { SoakSample, SoakSettings } from './measures/soak.ts';
 import { BEST_OF_N_CONFIGURATIONS, ONE_IN_THREE_CHECK, type BestOfNSample } from './measures/best-of-n.ts';
+import type { HistorySample, HistorySettings } from './measures/history.ts';
 import type { ProfileSummary } from './lib/profile.ts';
 import { formatSummary, mib, percentile, ratio, summarize } from './lib/stats.ts';
 
@@ -20,6 +21,8 @@ export interface Results {
   soak?: { settings: SoakSettings; sample: SoakSample } | undefined;
   /** Absent in results written before best of N existed. */
   bestOfN?: { samples: BestOfNSample[] } | undefined;
+  /** Absent in results written before the history measure existed. */
+  history?: { settings: HistorySettings; samples: HistorySample[] } | undefined;
   profiles: Array<{ label: string; summary: ProfileSummary }>;
   errors: string[];
   /** Sections carried over from an earlier run (BENCH_MERGE=1). */
@@ -193,6 +196,30 @@ function profileSection(profiles: Results['profiles']): string {
   return lines.join('\n');
 }
 
+function historySection({ settings, samples }: { settings: HistorySettings; samples: HistorySample[] }): string {
+  const first = samples[0];
+  const lines = [
+    '## History: costs that follow the work, not the history',
+    '',
+    `The run store holding N finished runs: copies of one real 3-agent run (${first ? `${(first.stateBytes / 1024).toFixed(1)} KB of state, ${first.eventsPerRun} events` : '—'} each),`,
+    `then a fresh orchestrator process on it. Start-up: spawn → first 200 from \`/health\`. Idle CPU: the orchestrator's own CPU`,
+    `over ${settings.idleSeconds} s with no run in flight (heartbeat, orphan sweep every 30 s), per minute. \`GET /runs\`: the first page of 20,`,
+    `${settings.listRequests} requests one after another; "deep": a page from half way back (\`?before=\`). Goal: flat in N — start-up < 2 s,`,
+    'idle CPU < 0.5 s/min, list p99 < 10 ms at every size.',
+    '',
+    '| Store | Runs | Start-up (ms) | Idle CPU (s/min) | GET /runs p50 (ms) | GET /runs p99 (ms) | deep page p99 (ms) | Met |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const sample of samples) {
+    const met = sample.startupMs < 2_000 && sample.idleCpuSecondsPerMinute < 0.5 && sample.listP99Ms < 10 && sample.deepListP99Ms < 10;
+    lines.push(
+      `| ${sample.store} | ${sample.runs.toLocaleString('en-US')} | ${sample.startupMs.toFixed(0)} | ${sample.idleCpuSecondsPerMinute.toFixed(3)} | ` +
+        `${sample.listP50Ms.toFixed(2)} | ${sample.listP99Ms.toFixed(2)} | ${sample.deepListP99Ms.toFixed(2)} | ${met ? 'yes' : '**no**'} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
 function soakSection({ settings, sample }: { settings: SoakSettings; sample: SoakSample }): string {
   const statuses = Object.entries(sample.byStatus).map(([status, count]) => `${count} ${status}`).join(', ') || 'none';
   return [
@@ -230,7 +257,8 @@ function bestOfNSection({ samples }: { samples: BestOfNSample[] }): string {
     `agent writes \`agent-<N>.md\`), so agent 3 is the first to pass everywhere. Each configuration run ${repetitions} time(s), in turn,`,
     "on one orchestrator (local runtime, MAX_CONCURRENT_AGENTS=5); cost is the run's `totals.cost_usd` (the offline model's token",
     "counts priced by Claude Code), time to the first pass is `totals.first_pass_ms` (run start → the end of agent 3's check).",
-    'An attempt cancelled by early stop reports no cost (its SDK session ends without a result), so its partial spend is not in the cost.',
+    'An attempt cancelled by early stop counts its streamed usage up to the stop; in results measured before the orchestrator',
+    'tallied streamed usage (2026-12-01 11:14 UTC and earlier), such an attempt reported no cost, so its partial spend is not in the cost.',
     '',
     '| Configuration | Attempts started | Cost (USD) | Time to first pass (s) | Run wall time (s) | Estimated savings (USD) | Passed | Attempts in error (all repetitions) |',
     '|---|---|---|---|---|---|---|---|',
@@ -267,6 +295,7 @@ export function renderResults(results: Results): string {
   if (results.scale) sections.push(scaleSection(results.scale), '');
   if (results.soak) sections.push(soakSection(results.soak), '');
   if (results.bestOfN) sections.push(bestOfNSection(results.bestOfN), '');
+  if (results.history) sections.push(historySection(results.history), '');
   if (results.profiles.length > 0) sections.push(profileSection(results.profiles), '');
   if (results.analysis.trim()) sections.push(results.analysis.trim(), '');
   return sections.join('\n');

@@ -4,20 +4,16 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { startFrontendProcess, startOrchestrator, type Service } from './support/processes.ts';
-import { waitForText } from './support/wait.ts';
+import type { Page } from 'playwright-core';
+import { CHROMIUM, openPage, problemsOf, startPageStack, waitForRunStatus, waitForText, type PageStack } from './support/page.ts';
 import { skipUnlessRequired } from '../../backend/orchestrator/test/support/required.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'e2e-orchestrator-token-b3n7';
 const ARTIFACTS = path.resolve(import.meta.dirname, '..', '..', 'test-artifacts');
 const RUN_TIMEOUT_MS = 180_000;
 const skip = skipUnlessRequired(existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install chromium; CI installs it)`);
 
-let orchestrator: Service | undefined;
-let frontend: Service | undefined;
-let browser: Browser | undefined;
+let stack: PageStack | undefined;
 
 /** Fills the form, opens Best of N, picks the winner's selection, and runs with this many agents. */
 async function startRun(page: Page, prompt: string, agents: number, fields: { check?: string; select: string }): Promise<void> {
@@ -25,31 +21,24 @@ async function startRun(page: Page, prompt: string, agents: number, fields: { ch
   if (fields.check) await page.getByLabel('Check command').fill(fields.check);
   await page.getByText('Best of N: stop early, start adaptively, judge').click();
   await page.getByLabel('Pick the winner by').selectOption(fields.select);
-  await page.getByLabel('Agents').fill(String(agents));
-  await page.getByRole('button', { name: 'Run' }).click();
+  await page.getByLabel('Agents', { exact: true }).fill(String(agents));
+  await page.getByRole('button', { name: 'Run', exact: true }).click();
   await waitForText(page.locator('#run-id'), /^\d{8}_\d{6}_[0-9a-f]+$/, 15_000);
-  await page.locator('#run[data-status="completed"]').waitFor({ timeout: RUN_TIMEOUT_MS });
+  await waitForRunStatus(page, 'completed', RUN_TIMEOUT_MS);
 }
 
 describe('best-of-N on the web page in Chromium', { skip }, () => {
   before(async () => {
     if (skip) return;
     await mkdir(ARTIFACTS, { recursive: true });
-    orchestrator = await startOrchestrator({ token: TOKEN });
-    frontend = await startFrontendProcess({ orchestratorUrl: orchestrator.url, token: TOKEN });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+    stack = await startPageStack(TOKEN);
   });
   after(async () => {
-    await browser?.close();
-    await frontend?.stop();
-    await orchestrator?.stop();
+    await stack?.stop();
   });
 
   test('a judge ranks three passing attempts: the leaderboard shows its order, why the winner won, and each attempt’s tokens, cost and time', async () => {
-    const page = await browser!.newPage({ viewport: { width: 1280, height: 1000 } });
-    const problems: string[] = [];
-    page.on('pageerror', (error) => problems.push(error.message));
-    await page.goto(frontend!.url);
+    const page = await openPage(stack!.browser, stack!.frontend.url, { width: 1280, height: 1000 });
     await startRun(page, 'Write your notes. [[judge order=3,1,2]]', 3, { check: 'true', select: 'check+judge' });
     const board = page.locator('#leaderboard');
     await waitForText(board.locator('#leaderboard-winner'), /^Agent 3 wins \(chosen by the judge\): agent 3's change reads best against the task \(offline judge, scripted\)$/, 15_000);
@@ -68,13 +57,12 @@ describe('best-of-N on the web page in Chromium', { skip }, () => {
     assert.equal(await board.locator('#leaderboard-note').isVisible(), false);
     await board.scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(ARTIFACTS, 'frontend-leaderboard.png'), fullPage: true });
-    assert.deepEqual(problems, []);
+    assert.deepEqual(problemsOf(page), []);
     await page.close();
   });
 
   test('a judge that fails leaves the design’s ranking with a visible note', async () => {
-    const page = await browser!.newPage();
-    await page.goto(frontend!.url);
+    const page = await openPage(stack!.browser, stack!.frontend.url);
     await startRun(page, 'Write your notes. [[judge fail]]', 2, { select: 'judge' });
     const note = page.locator('#leaderboard-note');
     await waitForText(note, /^the judge failed \(its answer holds no JSON ranking\): ranked by the check and diff rules instead$/, 15_000);

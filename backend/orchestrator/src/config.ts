@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { parseByteSize } from './logging/byte-size.ts';
 import { RUNTIME_NAMES, type RuntimeName } from './sandboxes/registry.ts';
+import { DEFAULT_UID_RANGE, type UidRange } from './sandboxes/sandbox-users.ts';
 
 const LOG_LEVELS = { DEBUG: 'debug', INFO: 'info', WARNING: 'warn', WARN: 'warn', ERROR: 'error', CRITICAL: 'fatal' } as const;
 
@@ -69,7 +70,16 @@ const EnvironmentSchema = z.object({
   SANDBOX_MEMORY: optionalString.transform((value) => value ?? '2g'),
   SANDBOX_CPUS: optionalString.transform((value) => value ?? '1'),
   SANDBOX_PIDS_LIMIT: positiveInteger('SANDBOX_PIDS_LIMIT').default(256),
-  SANDBOX_UID: positiveInteger('SANDBOX_UID').default(10001),
+  SANDBOX_UID_RANGE: optionalString.transform((value, context) => {
+    if (value === undefined) return DEFAULT_UID_RANGE;
+    const match = /^(\d+)-(\d+)$/.exec(value);
+    const [first, last] = match ? [Number(match[1]), Number(match[2])] : [0, -1];
+    if (!match || first < 1000 || last < first || last > 4_294_967_294) {
+      context.addIssue({ code: 'custom', message: 'SANDBOX_UID_RANGE must be FIRST-LAST with 1000 <= FIRST <= LAST, e.g. 20000-29999' });
+      return z.NEVER;
+    }
+    return { first, last };
+  }),
   SANDBOX_DISK: byteSize('SANDBOX_DISK', '10G'),
   MIN_FREE_DISK: byteSize('MIN_FREE_DISK', '1G'),
   CLAUDE_CODE_EXECUTABLE: optionalString,
@@ -78,6 +88,10 @@ const EnvironmentSchema = z.object({
   MAX_QUEUED_RUNS: positiveInteger('MAX_QUEUED_RUNS').default(20),
   CHECK_TIMEOUT_MS: positiveInteger('CHECK_TIMEOUT_MS').default(10 * 60 * 1000),
   JUDGE_TIMEOUT_MS: positiveInteger('JUDGE_TIMEOUT_MS').default(5 * 60 * 1000),
+  DATABASE_URL: optionalString.refine((value) => value === undefined || /^postgres(ql)?:\/\/[^\s]+$/.test(value), {
+    message: 'DATABASE_URL must be a PostgreSQL URL (postgres://user:password@host:5432/database); unset for the embedded store',
+  }),
+  RUN_RETENTION_DAYS: positiveInteger('RUN_RETENTION_DAYS').optional(),
 });
 
 export interface Config {
@@ -103,7 +117,8 @@ export interface Config {
   agentRuntime: 'auto' | RuntimeName;
   agentTimeoutMs: number;
   maxAgentTurns: number;
-  sandbox: { memory: string; cpus: string; pidsLimit: number; uid: number; diskBytes: number };
+  /** uidRange: each sandbox's own user when the orchestrator runs as root (SANDBOX_UID_RANGE). */
+  sandbox: { memory: string; cpus: string; pidsLimit: number; uidRange: UidRange; diskBytes: number };
   /** New runs are refused (507) below this much free space on the workspace's file system. */
   minFreeDiskBytes: number;
   claudeExecutable: string;
@@ -113,6 +128,10 @@ export interface Config {
   checkTimeoutMs: number;
   /** How long a run's judge may take before the run falls back to the design's ranking. */
   judgeTimeoutMs: number;
+  /** PostgreSQL for the run store (DATABASE_URL); undefined: the embedded SQLite file in the workspace. */
+  databaseUrl: string | undefined;
+  /** Finished runs older than this many days are removed (RUN_RETENTION_DAYS); undefined keeps everything. */
+  runRetentionDays: number | undefined;
 }
 
 /**
@@ -163,7 +182,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
       memory: env.SANDBOX_MEMORY,
       cpus: env.SANDBOX_CPUS,
       pidsLimit: env.SANDBOX_PIDS_LIMIT,
-      uid: env.SANDBOX_UID,
+      uidRange: env.SANDBOX_UID_RANGE,
       diskBytes: env.SANDBOX_DISK,
     },
     minFreeDiskBytes: env.MIN_FREE_DISK,
@@ -173,5 +192,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
     maxQueuedRuns: env.MAX_QUEUED_RUNS,
     checkTimeoutMs: env.CHECK_TIMEOUT_MS,
     judgeTimeoutMs: env.JUDGE_TIMEOUT_MS,
+    databaseUrl: env.DATABASE_URL,
+    runRetentionDays: env.RUN_RETENTION_DAYS,
   };
 }

@@ -1,5 +1,5 @@
 // The page's calls to its own server: POST /submit and the /api proxy of the orchestrator's run API.
-import type { CreateRunRequest, CreateRunResponse, DiffResponse, MergeResponse, ReadyResponse, RunList, RunState } from '@multiclaude/contract';
+import type { ContinueResponse, CreateRunRequest, CreateRunResponse, DiffResponse, MergeCheckResponse, MergeResponse, ReadyResponse, RunList, RunState } from '@multiclaude/contract';
 
 export class ApiError extends Error {
   constructor(
@@ -43,6 +43,25 @@ export function submitRun(prompt: string, agentCount: number, options: RunOption
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ prompt, agent_count: agentCount, ...options }),
   });
+}
+
+/** Sends a follow-up to one agent of an ended run; the run's events then follow it. */
+export function continueAgent(runId: string, agentId: number, prompt: string): Promise<ContinueResponse> {
+  return call(`/api/runs/${encodeURIComponent(runId)}/agents/${agentId}/continue`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ prompt }),
+  });
+}
+
+/** Agent b's branch against agent a's. */
+export function getCompare(runId: string, a: number, b: number): Promise<DiffResponse> {
+  return call(`/api/runs/${encodeURIComponent(runId)}/compare?a=${a}&b=${b}`);
+}
+
+/** Whether merging the agent into main now would conflict (nothing is merged). */
+export function getMergeCheck(runId: string, agentId: number): Promise<MergeCheckResponse> {
+  return call(`/api/runs/${encodeURIComponent(runId)}/agents/${agentId}/merge-check`);
 }
 
 export function getRun(runId: string): Promise<RunState> {
@@ -100,4 +119,8 @@ export async function mergeAgent(runId: string, agentId: number): Promise<MergeR
 
 export function exportUrl(runId: string, agentId: number, format: 'zip' | 'tar' | 'bundle'): string {
   return `/api/runs/${encodeURIComponent(runId)}/agents/${agentId}/export?format=${format}`;
+}
+
+export function exportMainUrl(runId: string, format: 'zip' | 'tar' | 'bundle'): string {
+  return `/api/runs/${encodeURIComponent(runId)}/export?ref=main&format=${format}`;
 }

@@ -3,6 +3,7 @@ import type { DiffResponse, MergeRecord } from '@multiclaude/contract';
 import type { AgentView } from './state.ts';
 import { el, setText, showMessage } from './dom.ts';
 import { diffStatsText, formatDuration } from './format.ts';
+import { renderPatch } from './patch.ts';
 
 export interface ReviewActions {
   loadDiff(agentId: number): Promise<DiffResponse>;
@@ -10,23 +11,10 @@ export interface ReviewActions {
   exportUrl(agentId: number): string;
 }
 
-const MAX_PATCH_LINES = 4000;
-
 function checkText(check: AgentView['check']): string {
   if (check === null) return '—';
   const exit = check.exit_code === null ? '' : `, exit ${check.exit_code}`;
   return `${check.status.replace('_', ' ')}${exit}, ${formatDuration(check.duration_ms)}`;
-}
-
-/** The patch with added, removed and hunk lines marked, so they can be told apart without colour too (+, −, @@). */
-function renderPatch(patch: string): HTMLElement {
-  const lines = patch.split('\n');
-  const shown = lines.slice(0, MAX_PATCH_LINES).map((line) => {
-    const kind = line.startsWith('+++') || line.startsWith('---') ? 'file' : line.startsWith('+') ? 'add' : line.startsWith('-') ? 'del' : line.startsWith('@@') ? 'hunk' : '';
-    return el('span', { className: kind ? `line ${kind}` : 'line', text: `${line}\n` });
-  });
-  if (lines.length > MAX_PATCH_LINES) shown.push(el('span', { className: 'line hunk', text: `… ${lines.length - MAX_PATCH_LINES} more lines` }));
-  return el('pre', { className: 'patch', attrs: { tabindex: '0', 'aria-label': 'Patch' } }, shown);
 }
 
 export class AgentReview {
@@ -43,6 +31,7 @@ export class AgentReview {
   readonly #mergeButton: HTMLButtonElement;
   readonly #download: HTMLAnchorElement;
   readonly #merged: HTMLElement;
+  readonly #conflictNote: HTMLElement;
   readonly #error: HTMLElement;
   readonly #diff: HTMLElement;
   #diffLoaded = false;
@@ -63,6 +52,8 @@ export class AgentReview {
     this.#mergeButton.addEventListener('click', () => void this.#merge());
     this.#download = el('a', { className: 'small-link', text: 'Download .zip', attrs: { href: actions.exportUrl(agentId), download: '' } });
     this.#merged = el('p', { className: 'merged', attrs: { role: 'status' } });
+    this.#conflictNote = el('p', { className: 'warning merge-conflict' });
+    this.#conflictNote.hidden = true;
     this.#error = el('p', { className: 'error', attrs: { role: 'alert' } });
     this.#error.hidden = true;
     this.#diff = el('div', { className: 'diff', attrs: { id: `agent-${agentId}-diff` } });
@@ -73,13 +64,14 @@ export class AgentReview {
       el('dl', { className: 'agent-meta' }, [el('div', {}, [el('dt', { text: 'Changes' }), this.#changes]), this.#checkRow]),
       this.#checkDetails,
       el('div', { className: 'review-actions' }, [this.#diffButton, this.#mergeButton, this.#download]),
+      this.#conflictNote,
       this.#merged,
       this.#error,
       this.#diff,
     ]);
   }
 
-  update(agent: AgentView, options: { mergeable: boolean; merge: MergeRecord | null; runEnded: boolean }): void {
+  update(agent: AgentView, options: { mergeable: boolean; merge: MergeRecord | null; runEnded: boolean; conflicts: string[] | null }): void {
     // Before the agent ends there is nothing to review yet.
     const ended = agent.status !== 'pending' && agent.status !== 'running';
     this.element.hidden = !ended;
@@ -97,6 +89,11 @@ export class AgentReview {
     this.#diffButton.hidden = agent.diff_stats !== null && agent.diff_stats.files === 0;
     this.#mergeButton.hidden = !options.mergeable || options.merge !== null;
     this.#mergeButton.toggleAttribute('aria-disabled', this.#busy);
+    // Said before it is pressed: main has moved on (another merge) and this branch now conflicts with it.
+    const conflicts = options.mergeable && options.merge === null && options.conflicts && options.conflicts.length > 0 ? options.conflicts : null;
+    if (!this.#busy) setText(this.#mergeButton, conflicts ? 'Merge into main (would conflict)' : 'Merge into main');
+    this.#mergeButton.classList.toggle('warn', conflicts !== null);
+    showMessage(this.#conflictNote, conflicts ? `Merging now would conflict with main on ${conflicts.join(', ')}.` : null);
     this.#download.hidden = !options.runEnded;
     const merge = options.merge;
     setText(this.#merged, merge ? `Merged into main${merge.fast_forward ? ' (fast-forward)' : ''} as ${merge.commit.slice(0, 10)}` : '');

@@ -27,12 +27,15 @@ export function renderPage(): string {
   <main id="main" class="content">
     <form id="run-form" class="card run-form" novalidate>
       <label for="prompt">Prompt</label>
-      <textarea id="prompt" name="prompt" rows="5" maxlength="${MAX_PROMPT_LENGTH}" required
+      <textarea id="prompt" name="prompt" rows="5" required data-max-length="${MAX_PROMPT_LENGTH}"
         placeholder="Build a typescript app which shows a digital clock."
-        aria-describedby="prompt-hint form-error"></textarea>
+        aria-describedby="prompt-hint prompt-count form-error"></textarea>
       <p id="prompt-hint" class="hint">Each agent gets this prompt in its own worktree. Ctrl+Enter runs it.</p>
+      <p id="prompt-count" class="hint counter" aria-live="polite" hidden></p>
       <label for="check-command">Check command <span class="hint">(optional: run in each agent's sandbox when it ends, to rank them)</span></label>
       <input id="check-command" name="check_command" type="text" autocomplete="off" spellcheck="false" placeholder="npm test">
+      <label for="budget">Budget in US dollars <span class="hint">(optional: the whole run's limit, shared equally by its agents)</span></label>
+      <input id="budget" name="budget_usd" type="text" inputmode="decimal" autocomplete="off" placeholder="e.g. 2.50">
       <details class="best-of-n">
         <summary>Best of N: stop early, start adaptively, judge</summary>
         <div class="best-of-n-fields">
@@ -43,11 +46,9 @@ export function renderPage(): string {
             <option value="judge">a judge among all that finished</option>
           </select>
           <label class="inline"><input id="stop-first-pass" name="stop_when" type="checkbox" value="first_pass"> Stop the others once one passes the check</label>
-          <label for="start-with">Start with <span class="hint">(empty: all at once; else this many, more only while none passes)</span></label>
+          <label for="start-with">Start with <span class="hint">(empty: all at once; else this many, more only while none passes and the budget allows)</span></label>
           <input id="start-with" name="start_with" type="number" min="1" max="${MAX_AGENTS}" step="1" inputmode="numeric">
           <label class="inline"><input id="learn-from-failures" name="learn_from_failures" type="checkbox"> Tell later attempts how earlier ones failed</label>
-          <label for="budget">Budget in USD <span class="hint">(optional: never exceeded)</span></label>
-          <input id="budget" name="budget_usd" type="number" min="0" step="0.01" inputmode="decimal">
         </div>
       </details>
       <div class="form-row">
@@ -63,7 +64,7 @@ export function renderPage(): string {
       <div class="run-head">
         <h2 id="run-title">Run <code id="run-id"></code></h2>
         <span id="run-status" class="badge"></span>
-        <button id="cancel-run" type="button" class="danger" hidden>Cancel run</button>
+        <span id="cancel-run-slot"></span>
       </div>
       <p id="run-progress" class="progress" role="status" aria-live="polite"></p>
       <p id="run-error" class="error" role="alert" hidden></p>
@@ -72,6 +73,7 @@ export function renderPage(): string {
         <div><dt>Created</dt><dd id="run-created">—</dd></div>
         <div><dt>Tokens</dt><dd id="run-tokens">—</dd></div>
         <div><dt>Cost</dt><dd id="run-cost">—</dd></div>
+        <div><dt>Budget</dt><dd id="run-budget">—</dd></div>
         <div><dt>Check</dt><dd><code id="run-check">—</code></dd></div>
         <div><dt>Recommended</dt><dd id="run-recommended">—</dd></div>
       </dl>
@@ -88,6 +90,7 @@ export function renderPage(): string {
           <tbody id="leaderboard-rows"></tbody>
         </table></div>
       </section>
+      <div id="run-overview"></div>
       <div id="agent-panels" class="agents"></div>
     </section>
   </main>

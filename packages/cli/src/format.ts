@@ -39,7 +39,9 @@ export function toolName(tool: string): string {
 
 /** An agent's own worktree path says nothing new in its line; `.` is shorter. */
 export function shortenPaths(text: string): string {
-  return text.replace(/(?:\/[^\s'"/]+)*\/worktrees\/agent-\d+(?=[/'"\s]|$)/g, '.');
+  // The host's path of the agent's repository, or where its sandbox shows it (/workspace in Docker,
+  // /mnt/workspace in the local runtime's namespace).
+  return text.replace(/(?:(?:\/[^\s'"/]+)*\/worktrees\/agent-\d+|(?<![^\s'"(])\/(?:mnt\/)?workspace)(?=[/'"\s]|$)/g, '.');
 }
 
 /** Applies one event; returns the agent whose line changed (undefined for run-level events). */
@@ -157,11 +159,31 @@ export function rankingTable(run: RunState): string {
   );
 }
 
+/** Best of N: the judge's verdict or why the ranking is not its, and what stopping early saved; nothing for a plain run. */
+export function selectionLines(run: RunState): string[] {
+  const lines: string[] = [];
+  const judge = run.judge;
+  if (judge?.status === 'ranked') {
+    lines.push(`judge: ${judge.ranking.map((agent) => `agent ${agent}`).join(' > ')} (${formatCost(judge.cost_usd)})${judge.summary ? `: ${oneLine(judge.summary, 200)}` : ''}`);
+  } else if (run.ranking_note) {
+    lines.push(`ranking: ${run.ranking_note}`);
+  }
+  const savings = run.savings;
+  if (savings) {
+    const parts = [savings.agents_stopped ? `${savings.agents_stopped} stopped` : '', savings.agents_not_started ? `${savings.agents_not_started} not started` : ''].filter(Boolean);
+    lines.push(`saved: about ${formatCost(savings.estimated_cost_usd)} (${parts.join(', ')})`);
+  }
+  return lines;
+}
+
+/** The recommended attempt and how to take it, after what chose it (best of N). */
 export function recommendation(run: RunState): string {
   const runId = run.run_info.run_id;
+  const before = selectionLines(run).map((line) => `${line}\n`).join('');
   const best = run.results.find((agent) => agent.agent_id === run.recommended_agent_id);
-  if (!best) return 'recommended: none (no agent succeeded with a change)';
-  return `recommended: agent ${best.agent_id} (branch ${best.workspace.branch_name}): multiclaude diff ${runId} ${best.agent_id}; multiclaude merge ${runId} ${best.agent_id}`;
+  if (!best) return `${before}recommended: none (${run.no_recommendation_reason ?? 'no agent succeeded with a change'})`;
+  const chosen = run.ranked_by === 'judge' ? ', chosen by the judge' : '';
+  return `${before}recommended: agent ${best.agent_id} (branch ${best.workspace.branch_name}${chosen}): multiclaude diff ${runId} ${best.agent_id}; multiclaude merge ${runId} ${best.agent_id}`;
 }
 
 /** A run succeeded when at least one attempt did, and passed its check when the run has one. */
@@ -170,10 +192,13 @@ export function runSucceeded(run: RunState): boolean {
 }
 
 export function runSummary(run: RunState): string {
-  const totals = run.results.reduce(
+  const agents = run.results.reduce(
     (sum, agent) => ({ tokens: sum.tokens + agent.usage.input_tokens + agent.usage.output_tokens, cost: sum.cost + agent.cost_usd }),
     { tokens: 0, cost: 0 },
   );
+  // A judge's session counts too (best of N).
+  const judge = run.judge;
+  const totals = judge ? { tokens: agents.tokens + judge.usage.input_tokens + judge.usage.output_tokens, cost: agents.cost + judge.cost_usd } : agents;
   const { summary } = run;
   return `run ${run.run_info.run_id} ${run.status}: ${summary.successful} succeeded, ${summary.failed} failed, ${summary.cancelled} cancelled; tokens ${formatTokens(totals.tokens)}, cost ${formatCost(totals.cost)}; run directory ${run.run_info.run_dir}`;
 }
@@ -192,7 +217,11 @@ export function eventLine(event: RunEvent): string {
     case 'run_status':
       return `${prefix} run ${event.status}${event.queue_position !== null ? ` (queue position ${event.queue_position})` : ''}`;
     case 'agent_status':
-      return `${prefix} agent ${event.agent_id} ${event.status}${event.error ? `: ${oneLine(event.error, 200)}` : ''}`;
+      return `${prefix} agent ${event.agent_id} ${event.status}${event.error ? `: ${oneLine(event.error, 200)}` : ''}${event.detail ? ` (${event.detail})` : ''}`;
+    case 'agent_usage':
+      return `${prefix} agent ${event.agent_id} usage ${event.usage.input_tokens} in / ${event.usage.output_tokens} out, $${event.cost_usd.toFixed(4)}, ${event.num_turns} turns`;
+    case 'agent_followup':
+      return `${prefix} agent ${event.agent_id} follow-up: ${oneLine(event.prompt, 200)}`;
     case 'agent_text':
       return `${prefix} agent ${event.agent_id} says: ${oneLine(event.text, 200)}`;
     case 'agent_tool_call':

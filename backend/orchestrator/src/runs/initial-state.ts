@@ -22,6 +22,8 @@ export function initialRunState(request: CreateRunRequest, repository: RunReposi
     rank: null,
     rank_reasons: [],
     recommended: false,
+    session_id: null,
+    status_detail: null,
   }));
   return {
     status: 'queued',
@@ -31,12 +33,13 @@ export function initialRunState(request: CreateRunRequest, repository: RunReposi
     created_at: createdAt.toISOString(),
     started_at: null,
     finished_at: null,
-    run_info: { run_id: repository.paths.runId, run_dir: repository.paths.relativeDirectory, git_initialized: true },
+    run_info: { run_id: repository.paths.runId, run_dir: repository.paths.relativeDirectory, git_initialized: true, run_path: repository.paths.directory },
     summary: summarize(results),
     results,
     check_command: request.check_command ?? null,
     base_commit: repository.baseCommit,
     recommended_agent_id: null,
+    no_recommendation_reason: null,
     merges: [],
     strategy: strategyOf(request),
     totals: null,
@@ -44,5 +47,7 @@ export function initialRunState(request: CreateRunRequest, repository: RunReposi
     judge: null,
     ranked_by: 'rules',
     ranking_note: null,
+    budget_usd: request.budget_usd ?? null,
+    followups: [],
   };
 }

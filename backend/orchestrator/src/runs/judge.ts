@@ -155,7 +155,7 @@ export async function judgeRun(input: JudgeStepInput): Promise<JudgeVerdict | nu
     const materials: Candidate[] = [];
     for (const agentId of candidates) {
       const agent = state.results.find((result) => result.agent_id === agentId)!;
-      const { patch, truncated } = await diffPatch(input.run.directory, state.base_commit, agent.workspace.branch_name);
+      const { patch, truncated } = await diffPatch(input.run.gitDirectory, state.base_commit, `refs/heads/${input.run.agent(agentId).branchName}`);
       materials.push({ agentId, diff: patch.slice(0, share), diffTruncated: truncated || patch.length > share, check: agent.check });
     }
     const prompt = buildJudgePrompt(state.prompt, state.check_command, materials, randomBytes(6).toString('hex'));

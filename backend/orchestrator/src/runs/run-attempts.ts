@@ -1,6 +1,7 @@
-// One run's attempts: starts them (all at once, or in adaptive batches within the budget), runs each through the agent executor and its check, stops the rest once one passes when asked, and has the judge rank them; progress goes to the run's event log.
+// One run's attempts: starts them (all at once, or in adaptive batches within the budget), runs each through the agent executor and its check (a follow-up resumes one agent's session), stops the rest once one passes when asked, and has the judge rank them; progress goes to the run's event log.
 import type { Logger } from 'pino';
-import type { AgentMessage, AgentState, AgentStatus, RunState, RunStrategy } from '@multiclaude/contract';
+import type { AgentMessage, AgentState, AgentStatus, RunState, RunStatus, RunStrategy } from '@multiclaude/contract';
+import { addTotals, type UsageTotals } from '../agents/usage.ts';
 import type { RunRepository } from '../git/run-repository.ts';
 import type { AgentPaths } from '../workspace/layout.ts';
 import type { AgentSlots } from './agent-slots.ts';
@@ -8,17 +9,20 @@ import type { AgentExecutor } from './agent-executor.ts';
 import type { RunEventLog } from './event-log.ts';
 import { summarize } from './run-state.ts';
 import { measureDiff } from './agent-review.ts';
-import { computeTotals, failureSummary, nextStep, passed } from './selection.ts';
+import { agentBudgetLeft, computeTotals, failureSummary, nextStep, passed } from './selection.ts';
 import { judgeRun } from './judge.ts';
+
+const MAX_KEPT_MESSAGES = 1_000;
 
 /** A run this process runs, with what its attempts need. */
 export interface ActiveRun {
   state: RunState;
   repository: RunRepository;
-  budgetUsd: number | undefined;
   strategy: RunStrategy;
   cancelRequested: boolean;
-  /** Aborted by a cancel of the whole run: stops the judge. */
+  /** The status the run ends with when not cancelled: `completed`, or what it was before a follow-up. */
+  endStatus: RunStatus;
+  /** Aborted by a cancel of the whole run (with a CancelReason): stops the judge and the batches not started. */
   runController: AbortController;
   agentControllers: Map<number, AbortController>;
   /** Agents handed to a slot so far (adaptive runs start them in batches). */
@@ -35,6 +39,42 @@ export interface ActiveRun {
   finished: Promise<RunState>;
   resolveFinished: (state: RunState) => void;
   logger: Logger;
+}
+
+/** A follow-up: one agent's SDK session resumed with a new prompt. */
+export interface FollowUpJob {
+  agentId: number;
+  prompt: string;
+  sessionId: string;
+}
+
+/** The reason a controller is aborted with: a user's cancel, or the orchestrator stopping. */
+export class CancelReason extends Error {
+  constructor(reason?: string) {
+    super(reason ? `cancelled: ${reason}` : 'cancelled');
+    this.name = 'CancelReason';
+  }
+}
+
+/** The agent's error after a cancel: `cancelled`, or `cancelled: <why>`. */
+export function cancelText(signal: AbortSignal): string {
+  return signal.reason instanceof CancelReason ? signal.reason.message : 'cancelled';
+}
+
+function notStartedText(signal: AbortSignal): string {
+  const reason = cancelText(signal);
+  return reason === 'cancelled' ? 'cancelled before it started' : `${reason} before it started`;
+}
+
+export function agentOf(run: ActiveRun, agentId: number): AgentState {
+  return run.state.results.find((result) => result.agent_id === agentId)!;
+}
+
+export function setAgent(run: ActiveRun, agentId: number, change: Partial<AgentState>): AgentState {
+  const agent = agentOf(run, agentId);
+  Object.assign(agent, change);
+  run.state.summary = summarize(run.state.results);
+  return agent;
 }
 
 export interface RunAttemptsOptions {
@@ -54,13 +94,6 @@ export class RunAttempts {
     this.#options = options;
   }
 
-  #setAgent(run: ActiveRun, agentId: number, change: Partial<AgentState>): AgentState {
-    const agent = run.state.results.find((result) => result.agent_id === agentId)!;
-    Object.assign(agent, change);
-    run.state.summary = summarize(run.state.results);
-    return agent;
-  }
-
   /**
    * Starts the run's attempts: all at once, or (start_with) in batches while none has passed and the budget
    * covers them. Attempts never started end `cancelled` with the reason, so results[] always has agent_count entries.
@@ -69,7 +102,7 @@ export class RunAttempts {
     const agents = new Map(run.repository.agents.map((agent) => [agent.agentId, agent]));
     for (;;) {
       const step = run.cancelRequested
-        ? { kind: 'done' as const, notStarted: run.state.results.filter((agent) => agent.status === 'pending').map((agent) => agent.agent_id), reason: 'cancelled before it started', saved: false }
+        ? { kind: 'done' as const, notStarted: run.state.results.filter((agent) => agent.status === 'pending').map((agent) => agent.agent_id), reason: notStartedText(run.runController.signal), saved: false }
         : nextStep(run.strategy, run.state.results, run.started);
       if (step.kind === 'done') {
         for (const agentId of step.notStarted) {
@@ -83,8 +116,13 @@ export class RunAttempts {
       const earlierAttempts = run.started.size > 0 && run.strategy.learn_from_failures && command ? failureSummary(run.state.results, command) : undefined;
       if (run.started.size > 0) run.logger.info({ agents: step.agentIds }, 'starting another batch of attempts');
       for (const agentId of step.agentIds) run.started.add(agentId);
-      await Promise.all(step.agentIds.map((agentId) => this.#runOneAgent(run, agents.get(agentId)!, earlierAttempts)));
+      await Promise.all(step.agentIds.map((agentId) => this.#runOneAgent(run, agents.get(agentId)!, { earlierAttempts })));
     }
+  }
+
+  /** Runs a follow-up: the one agent resumes its session on its branch, then is checked as at the end of a run. */
+  async followUp(run: ActiveRun, job: FollowUpJob): Promise<void> {
+    await this.#runOneAgent(run, run.repository.paths.agent(job.agentId), { followUp: job });
   }
 
   /** stop_when first_pass: the first attempt to pass stops those still working and those waiting for a slot. */
@@ -100,7 +138,7 @@ export class RunAttempts {
         run.stopReasons.set(agentId, `not needed: agent ${winner} passed`);
         run.notStarted.add(agentId);
       } else continue;
-      run.agentControllers.get(agentId)?.abort(new Error('stopped'));
+      run.agentControllers.get(agentId)?.abort(new CancelReason(run.stopReasons.get(agentId)));
     }
     run.logger.info({ winner, stopped: [...run.stopped], not_started: [...run.notStarted] }, 'an attempt passed: stopping the others');
   }
@@ -108,12 +146,13 @@ export class RunAttempts {
   /** Has the judge rank the candidates when the run asked for one; records and announces its verdict. */
   async judge(run: ActiveRun): Promise<void> {
     const spent = run.state.results.reduce((sum, agent) => sum + agent.cost_usd, 0);
+    const budget = run.state.budget_usd;
     const judge = await judgeRun({
       state: run.state,
       run: run.repository.paths,
       executor: this.#options.executor,
       timeoutMs: this.#options.judgeTimeoutMs,
-      ...(run.budgetUsd ? { budgetLeftUsd: run.budgetUsd - spent } : {}),
+      ...(budget ? { budgetLeftUsd: budget - spent } : {}),
       logger: run.logger.child({ judge: true }),
       signal: run.runController.signal,
     });
@@ -125,39 +164,54 @@ export class RunAttempts {
   }
 
   #diff(run: ActiveRun, agent: AgentPaths, logger: Logger) {
-    return measureDiff(run.repository.paths.directory, run.repository.baseCommit, agent.branchName, logger);
+    return measureDiff(run.repository.paths.gitDirectory, run.repository.baseCommit, agent.branchName, logger);
   }
 
-  async #runOneAgent(run: ActiveRun, agent: AgentPaths, earlierAttempts: string | undefined): Promise<void> {
+  async #runOneAgent(run: ActiveRun, agent: AgentPaths, job: { earlierAttempts?: string | undefined; followUp?: FollowUpJob }): Promise<void> {
+    const { earlierAttempts, followUp } = job;
     const agentId = agent.agentId;
     const controller = run.agentControllers.get(agentId)!;
-    const logger = run.logger.child({ agent_id: agentId });
+    const logger = run.logger.child({ agent_id: agentId, ...(followUp ? { follow_up: true } : {}) });
     let release: () => void;
     try {
-      release = await this.#options.slots.acquire(controller.signal);
+      release = await this.#options.slots.acquire(controller.signal, (ahead) =>
+        this.#setDetail(run, agentId, 'pending', `waiting for a free slot (${ahead} ahead)`),
+      );
     } catch {
-      this.#finishAgent(run, agentId, 'cancelled', { error: run.stopReasons.get(agentId) ?? 'cancelled before it started', diff_stats: await this.#diff(run, agent, logger) });
+      this.#finishAgent(run, agentId, 'cancelled', {
+        error: run.stopReasons.get(agentId) ?? notStartedText(controller.signal),
+        diff_stats: await this.#diff(run, agent, logger),
+      });
       return;
     }
+    const before = totalsOf(agentOf(run, agentId));
     try {
       if (run.state.status === 'queued') {
         run.state.status = 'running';
         run.state.started_at = this.#options.now();
         run.log.emit({ type: 'run_status', status: 'running', queue_position: null });
       }
-      this.#setAgent(run, agentId, { status: 'running', started_at: this.#options.now() });
-      run.log.emit({ type: 'agent_status', agent_id: agentId, status: 'running' });
+      setAgent(run, agentId, { status: 'running', started_at: this.#options.now(), finished_at: null });
+      this.#setDetail(run, agentId, 'running', 'starting its sandbox');
       this.#options.persist(run);
       run.inSession.add(agentId);
+      const budgetUsd = agentBudgetLeft(run.state, agentId);
       const outcome = await this.#options.executor.runAgent({
         run: run.repository.paths,
         agent,
-        userPrompt: run.state.prompt,
+        userPrompt: followUp?.prompt ?? run.state.prompt,
+        ...(followUp ? { resumeSessionId: followUp.sessionId } : {}),
         ...(earlierAttempts ? { earlierAttempts } : {}),
-        ...(run.budgetUsd ? { budgetUsd: run.budgetUsd / run.state.agent_count } : {}),
+        ...(budgetUsd !== null ? { budgetUsd } : {}),
         logger,
         signal: controller.signal,
         onMessage: (message) => this.#onAgentMessage(run, agentId, message),
+        onSandboxReady: () => this.#setDetail(run, agentId, 'running', null),
+        onUsage: (session) => {
+          const totals = addTotals(before, session);
+          setAgent(run, agentId, { usage: totals.usage, cost_usd: totals.cost_usd, num_turns: totals.num_turns });
+          run.log.emit({ type: 'agent_usage', agent_id: agentId, ...totals });
+        },
       });
       run.inSession.delete(agentId);
       const status: AgentStatus = controller.signal.aborted ? 'cancelled' : outcome.status;
@@ -167,27 +221,39 @@ export class RunAttempts {
         status !== 'cancelled' && command
           ? await this.#options.executor.runCheck({ run: run.repository.paths, agent, command, logger, signal: controller.signal })
           : null;
+      // A follow-up adds to what the agent's earlier sessions spent and said.
+      const totals = addTotals(before, { usage: outcome.usage, cost_usd: outcome.cost_usd, num_turns: outcome.num_turns });
+      const earlier = followUp ? (agentOf(run, agentId).messages ?? []) : [];
       this.#finishAgent(run, agentId, status, {
         check,
         diff_stats: await this.#diff(run, agent, logger),
         output: outcome.output,
-        ...(status === 'cancelled' ? { error: run.stopReasons.get(agentId) ?? 'cancelled' } : outcome.error ? { error: outcome.error } : {}),
-        messages: outcome.messages,
-        usage: outcome.usage,
-        cost_usd: outcome.cost_usd,
-        duration_ms: outcome.duration_ms,
-        num_turns: outcome.num_turns,
+        ...(status === 'cancelled' ? { error: run.stopReasons.get(agentId) ?? cancelText(controller.signal) } : outcome.error ? { error: outcome.error } : {}),
+        messages: [...earlier, ...outcome.messages].slice(-MAX_KEPT_MESSAGES),
+        usage: totals.usage,
+        cost_usd: totals.cost_usd,
+        duration_ms: (followUp ? (agentOf(run, agentId).duration_ms ?? 0) : 0) + outcome.duration_ms,
+        num_turns: totals.num_turns,
+        // A follow-up resumes the session it continued (the SDK may give the resumed one a new id).
+        session_id: outcome.session_id ?? followUp?.sessionId ?? null,
       });
-      const result = run.state.results.find((candidate) => candidate.agent_id === agentId)!;
-      if (run.strategy.stop_when === 'first_pass' && run.firstPass === null && passed(result) && !run.cancelRequested) this.#stopOthers(run, agentId);
+      // Early stop is about a run's first attempts; a follow-up on an ended run stops nobody.
+      const result = agentOf(run, agentId);
+      if (!followUp && run.strategy.stop_when === 'first_pass' && run.firstPass === null && passed(result) && !run.cancelRequested) this.#stopOthers(run, agentId);
     } finally {
       run.inSession.delete(agentId);
       release();
     }
   }
 
+  /** Says what the agent is doing within its status (or clears it with null), as an agent_status event. */
+  #setDetail(run: ActiveRun, agentId: number, status: AgentStatus, detail: string | null): void {
+    setAgent(run, agentId, { status, status_detail: detail });
+    run.log.emit({ type: 'agent_status', agent_id: agentId, status, ...(detail ? { detail } : {}) });
+  }
+
   #finishAgent(run: ActiveRun, agentId: number, status: AgentStatus, change: Partial<AgentState>): void {
-    const agent = this.#setAgent(run, agentId, { ...change, status, finished_at: this.#options.now() });
+    const agent = setAgent(run, agentId, { ...change, status, status_detail: null, finished_at: this.#options.now() });
     run.log.emit({ type: 'agent_status', agent_id: agentId, status, ...(agent.error ? { error: agent.error } : {}) });
     run.state.totals = computeTotals(run.state, Date.now());
     run.log.emit({ type: 'agent_result', agent_id: agentId, result: structuredClone(agent), totals: run.state.totals });
@@ -202,4 +268,9 @@ export class RunAttempts {
       run.log.emit({ type: 'agent_tool_result', agent_id: agentId, text: message.text ?? '', is_error: message.type === 'tool_error' });
     }
   }
+}
+
+/** What the agent has spent before the session about to start: nothing, or its earlier sessions for a follow-up. */
+function totalsOf(agent: AgentState): UsageTotals {
+  return { usage: { ...agent.usage }, cost_usd: agent.cost_usd, num_turns: agent.num_turns };
 }

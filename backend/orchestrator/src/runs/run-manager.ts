@@ -1,21 +1,21 @@
-// Runs as durable jobs on this process: admits them, has their attempts run (run-attempts.ts), ends them with savings, totals and ranking, records progress through the event log, cancels them, and keeps their leases.
+// Runs as durable jobs on this process: admits them and their follow-ups, has their attempts run (run-attempts.ts), ends them with savings, totals and ranking, records progress through the event log, cancels them, and keeps their leases.
 import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { CreateRunRequest, RunState } from '@multiclaude/contract';
 import { createRunRepository } from '../git/run-repository.ts';
 import { createRunId } from '../workspace/run-id.ts';
 import type { WorkspaceLayout } from '../workspace/layout.ts';
-import type { RunStore, CancelTarget } from './run-store.ts';
+import type { RunStore, CancelTarget, EventListener } from './run-store.ts';
 import type { Leases } from './lease.ts';
 import type { AgentSlots } from './agent-slots.ts';
 import type { AgentExecutor } from './agent-executor.ts';
-import { RunEventLog, type EventListener } from './event-log.ts';
+import { RunEventLog } from './event-log.ts';
 import { initialRunState } from './initial-state.ts';
 import { summarize, isTerminal, isTerminalRun, applyRanking } from './run-state.ts';
 import { sweepInterruptedRuns } from './recovery.ts';
-import { computeTotals, estimateSavings, strategyOf } from './selection.ts';
+import { agentBudgetLeft, computeTotals, estimateSavings, strategyOf } from './selection.ts';
 import { rankingNote } from './judge.ts';
-import { RunAttempts, type ActiveRun } from './run-attempts.ts';
+import { RunAttempts, CancelReason, setAgent, type ActiveRun, type FollowUpJob } from './run-attempts.ts';
 import { ServiceError, isOutOfSpace, runNotFound } from './errors.ts';
 import { formatBytes, freeSpace } from '../workspace/disk.ts';
 
@@ -36,11 +36,29 @@ export interface RunManagerOptions {
   now?: () => Date;
 }
 
+/** Why agents are cancelled when the orchestrator stops; it becomes their error. */
+export const SHUTDOWN_REASON = 'the orchestrator was shut down';
+
+/** The parts of an ActiveRun that start empty, for a new run and for a follow-up alike. */
+function freshAttempts(): Pick<ActiveRun, 'cancelRequested' | 'runController' | 'started' | 'inSession' | 'stopReasons' | 'stopped' | 'notStarted' | 'firstPass'> {
+  return {
+    cancelRequested: false,
+    runController: new AbortController(),
+    started: new Set(),
+    inSession: new Set(),
+    stopReasons: new Map(),
+    stopped: new Set(),
+    notStarted: new Set(),
+    firstPass: null,
+  };
+}
 
 export class RunManager {
   readonly #options: RunManagerOptions;
   readonly #attempts: RunAttempts;
   readonly #active = new Map<string, ActiveRun>();
+  /** Runs a follow-up is being set up for: a second one is refused at once. */
+  readonly #continuing = new Set<string>();
   /** Finished runs whose end is not recorded yet (a full disk): served from memory while the writes are retried. */
   readonly #unrecorded = new Map<string, ActiveRun>();
   /** Runs accepted but still being set up (their repository): counted against the queue from the moment of acceptance. */
@@ -84,7 +102,7 @@ export class RunManager {
   async stop(): Promise<void> {
     for (const timer of this.#timers) clearInterval(timer);
     const runs = [...this.#active.values()];
-    for (const run of runs) this.#cancel(run);
+    for (const run of runs) this.#cancel(run, SHUTDOWN_REASON);
     await Promise.allSettled(runs.map((run) => run.finished));
     for (const run of this.#unrecorded.values()) run.log.close();
   }
@@ -147,17 +165,10 @@ export class RunManager {
     const run: ActiveRun = {
       state: initialRunState(request, repository, createdAt, queuePosition),
       repository,
-      budgetUsd: request.budget_usd,
       strategy: strategyOf(request),
-      cancelRequested: false,
-      runController: new AbortController(),
+      ...freshAttempts(),
+      endStatus: 'completed',
       agentControllers: new Map(repository.agents.map((agent) => [agent.agentId, new AbortController()])),
-      started: new Set(),
-      inSession: new Set(),
-      stopReasons: new Map(),
-      stopped: new Set(),
-      notStarted: new Set(),
-      firstPass: null,
       log: new RunEventLog({ runId: paths.runId, store: this.#options.store, logger, now: () => this.#now() }),
       finished: new Promise((resolve) => (resolveFinished = resolve)),
       resolveFinished,
@@ -178,6 +189,77 @@ export class RunManager {
     await run.log.flushed();
     logger.info({ agent_count: request.agent_count, queue_position: run.state.queue_position }, 'run accepted');
     void this.#execute(run);
+    return this.#snapshot(run);
+  }
+
+  /**
+   * Sends a follow-up to one agent of an ended run: the run runs again with that agent alone, resuming its
+   * SDK session on its branch, then checks and ranks as at the end of a run. Conflict while the run or the
+   * agent is busy, when the agent has no session, or when it has spent its share of the run's budget.
+   */
+  async continueAgent(runId: string, agentId: number, prompt: string): Promise<RunState> {
+    const active = this.#active.get(runId);
+    const busy = () => new ServiceError('conflict', `run ${runId} is busy; follow up once it has ended`);
+    if (this.#continuing.has(runId) || (active && (active.state.status === 'queued' || active.state.status === 'running'))) throw busy();
+    this.#continuing.add(runId);
+    try {
+      // A run that has just ended is still writing its last records: the follow-up starts after them.
+      if (active) await active.finished;
+      // A run whose end is not recorded yet (a full disk) waits for that before anything new starts.
+      if (this.#active.has(runId) || this.#unrecorded.has(runId)) throw busy();
+      const state = await this.#options.store.readState(runId);
+      if (!state) throw runNotFound(runId);
+      const agent = Number.isInteger(agentId) ? state.results.find((result) => result.agent_id === agentId) : undefined;
+      if (!agent) throw new ServiceError('not_found', `run ${runId} has no agent ${agentId}`);
+      if (state.status === 'queued' || state.status === 'running') {
+        throw new ServiceError('conflict', `run ${runId} is still ${state.status}; follow up once it has ended`);
+      }
+      if (!agent.session_id) throw new ServiceError('conflict', `agent ${agentId} has no session to continue (it never started)`);
+      const left = agentBudgetLeft(state, agentId);
+      if (left !== null && left <= 0) {
+        throw new ServiceError('conflict', `agent ${agentId} has spent its share of the run's budget ($${agent.cost_usd.toFixed(4)} of $${(state.budget_usd! / state.agent_count).toFixed(4)})`);
+      }
+      return await this.#startFollowUp(state, agentId, prompt, agent.session_id);
+    } finally {
+      this.#continuing.delete(runId);
+    }
+  }
+
+  async #startFollowUp(state: RunState, agentId: number, prompt: string, sessionId: string): Promise<RunState> {
+    const paths = this.#options.layout.run(state.run_info.run_id);
+    const logger = this.#options.logger.child({ run_id: paths.runId });
+    const history = await this.#options.store.readEvents(paths.runId);
+    let resolveFinished!: (state: RunState) => void;
+    const run: ActiveRun = {
+      state: structuredClone(state),
+      repository: { paths, baseCommit: state.base_commit, agents: state.results.map((result) => paths.agent(result.agent_id)) },
+      // Runs recorded before best of N have no strategy: the design's (everything at once, ranked by the check).
+      strategy: state.strategy ?? strategyOf({ prompt: state.prompt, agent_count: state.agent_count, ...(state.budget_usd === null ? {} : { budget_usd: state.budget_usd }) }),
+      ...freshAttempts(),
+      endStatus: state.status,
+      agentControllers: new Map([[agentId, new AbortController()]]),
+      log: new RunEventLog({ runId: paths.runId, store: this.#options.store, logger, now: () => this.#now(), history }),
+      finished: new Promise((resolve) => (resolveFinished = resolve)),
+      resolveFinished,
+      logger,
+    };
+    run.state.status = 'running';
+    run.state.finished_at = null;
+    run.state.followups.push({ agent_id: agentId, prompt, requested_at: this.#now() });
+    const agent = setAgent(run, agentId, { status: 'pending', check: null, finished_at: null, status_detail: null });
+    delete agent.error;
+    this.#active.set(paths.runId, run);
+    await this.#options.leases.renew(paths.runId);
+    run.log.emit({ type: 'run_status', status: 'running', queue_position: null });
+    run.log.emit({ type: 'agent_followup', agent_id: agentId, prompt });
+    run.log.emit({ type: 'agent_status', agent_id: agentId, status: 'pending' });
+    // The record is of an ended run, which the owner's snapshots never write over (a replica that lost its
+    // lease must not revive a run): reopening it for the follow-up is one explicit change.
+    const reopened = this.#snapshot(run);
+    await this.#options.store.updateState(paths.runId, (stored) => void Object.assign(stored, reopened));
+    await run.log.flushed();
+    logger.info({ agent_id: agentId, prompt_length: prompt.length }, 'follow-up accepted');
+    void this.#execute(run, { agentId, prompt, sessionId });
     return this.#snapshot(run);
   }
 
@@ -220,10 +302,10 @@ export class RunManager {
     return true;
   }
 
-  #cancel(run: ActiveRun): void {
+  #cancel(run: ActiveRun, reason?: string): void {
     run.cancelRequested = true;
-    run.runController.abort(new Error('cancelled'));
-    for (const controller of run.agentControllers.values()) controller.abort(new Error('cancelled'));
+    run.runController.abort(new CancelReason(reason));
+    for (const controller of run.agentControllers.values()) controller.abort(new CancelReason(reason));
   }
 
   /** Cancels one agent; 'not_found' when the run is not owned here or has no such agent. */
@@ -232,7 +314,7 @@ export class RunManager {
     const agent = run?.state.results.find((result) => result.agent_id === agentId);
     if (!run || !agent) return 'not_found';
     if (isTerminal(agent.status)) return 'already_finished';
-    run.agentControllers.get(agentId)?.abort(new Error('cancelled'));
+    run.agentControllers.get(agentId)?.abort(new CancelReason());
     return 'cancelled';
   }
 
@@ -248,13 +330,16 @@ export class RunManager {
     run.log.persist(this.#snapshot(run));
   }
 
-  async #execute(run: ActiveRun): Promise<void> {
-    await this.#attempts.run(run);
+  async #execute(run: ActiveRun, followUp?: FollowUpJob): Promise<void> {
+    if (followUp) await this.#attempts.followUp(run, followUp);
+    else await this.#attempts.run(run);
+    // The judge compares the candidates again after a follow-up: one of them has changed.
     if (!run.cancelRequested) await this.#attempts.judge(run);
-    run.state.status = run.cancelRequested ? 'cancelled' : 'completed';
+    run.state.status = run.cancelRequested ? 'cancelled' : run.endStatus;
     run.state.finished_at = this.#now();
     run.state.summary = summarize(run.state.results);
-    run.state.savings = estimateSavings(run.state.results, run.stopped, run.notStarted);
+    // A follow-up keeps what its run's early stop saved: nothing was stopped this time.
+    if (!followUp) run.state.savings = estimateSavings(run.state.results, run.stopped, run.notStarted);
     run.state.totals = computeTotals(run.state, Date.parse(run.state.finished_at));
     run.state.ranking_note = rankingNote(run.state.judge);
     applyRanking(run.state);

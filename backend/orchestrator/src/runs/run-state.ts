@@ -26,7 +26,7 @@ export const INTERRUPTED_ERROR = 'interrupted: the orchestrator running this age
 export function applyRanking(state: RunState): void {
   const judge = state.judge?.status === 'ranked' ? state.judge : undefined;
   state.ranked_by = judge ? 'judge' : 'rules';
-  const recommended = recommendedAgent(state.results, judge);
+  const { agentId: recommended, reason } = recommendedAgent(state.results, state.check_command, judge);
   for (const ranking of rankAgents(state.results, judge)) {
     const agent = state.results.find((result) => result.agent_id === ranking.agentId)!;
     agent.rank = ranking.rank;
@@ -34,6 +34,7 @@ export function applyRanking(state: RunState): void {
     agent.recommended = ranking.agentId === recommended;
   }
   state.recommended_agent_id = recommended;
+  state.no_recommendation_reason = reason;
 }
 
 /** The state of a run whose owner died: unfinished agents end in error, the run in `interrupted`. */

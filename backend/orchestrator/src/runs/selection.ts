@@ -29,6 +29,13 @@ function spent(results: AgentState[]): number {
   return results.reduce((sum, agent) => sum + agent.cost_usd, 0);
 }
 
+/** The agent's share of the run's budget not yet spent (a follow-up spends from the same share); null when the run has no budget. */
+export function agentBudgetLeft(state: RunState, agentId: number): number | null {
+  if (state.budget_usd === null) return null;
+  const agent = state.results.find((result) => result.agent_id === agentId)!;
+  return state.budget_usd / state.agent_count - agent.cost_usd;
+}
+
 /** What one more attempt is expected to cost: the mean of the attempts that ran to their end (real usage). */
 export function expectedAttemptCost(results: AgentState[], budgetShare: number): number {
   const ended = results.filter((agent) => agent.started_at !== null && (agent.status === 'success' || agent.status === 'error'));

@@ -2,16 +2,20 @@
 import os from 'node:os';
 import type { Logger } from 'pino';
 import { WorkspaceLayout } from '../workspace/layout.ts';
-import { FileRunStore, type RunStore } from './run-store.ts';
+import type { RunStore } from './run-store.ts';
+import { openRunStore } from './store/open-run-store.ts';
 import { Leases, newOwnerId } from './lease.ts';
 import { AgentSlots } from './agent-slots.ts';
 import { RunManager } from './run-manager.ts';
 import { RunService } from './run-service.ts';
 import { ReviewService } from './review-service.ts';
 import type { AgentExecutor } from './agent-executor.ts';
+import { startRetention } from './retention.ts';
 
 export interface RunMachineryOptions {
   workspaceLocal: string;
+  /** PostgreSQL (DATABASE_URL); the workspace's embedded SQLite file when undefined. */
+  databaseUrl?: string | undefined;
   maxConcurrentAgents: number;
   maxQueuedRuns: number;
   minFreeDiskBytes: number;
@@ -20,9 +24,11 @@ export interface RunMachineryOptions {
   /** A lease older than this marks its run's owner dead (another host's replica). */
   leaseTtlMs?: number;
   heartbeatMs?: number;
+  sweepMs?: number;
+  /** How long a run's judge may take before the run falls back to the design's ranking (JUDGE_TIMEOUT_MS). */
   judgeTimeoutMs?: number;
-  /** How often a follower of another replica's run re-reads its events. */
-  pollMs?: number;
+  /** RUN_RETENTION_DAYS: finished runs older than this are removed; undefined keeps everything. */
+  retentionDays?: number | undefined;
 }
 
 export interface RunMachinery {
@@ -31,11 +37,16 @@ export interface RunMachinery {
   manager: RunManager;
   runs: RunService;
   review: ReviewService;
+  /** Starts heartbeats, the sweep of orphaned runs and retention. */
+  start(): Promise<void>;
+  /** Stops them, cancels this process's runs and closes the store. */
+  close(): Promise<void>;
 }
 
-export function createRunMachinery(options: RunMachineryOptions): RunMachinery {
+/** Opens the run store (migrating it and importing an older workspace) and builds everything on it. */
+export async function createRunMachinery(options: RunMachineryOptions): Promise<RunMachinery> {
   const layout = new WorkspaceLayout(options.workspaceLocal);
-  const store = new FileRunStore(layout);
+  const store = await openRunStore({ layout, databaseUrl: options.databaseUrl, logger: options.logger });
   const leases = new Leases({ store, owner: newOwnerId(), host: os.hostname(), pid: process.pid, ttlMs: options.leaseTtlMs ?? 30_000 });
   const manager = new RunManager({
     layout,
@@ -47,9 +58,27 @@ export function createRunMachinery(options: RunMachineryOptions): RunMachinery {
     minFreeDiskBytes: options.minFreeDiskBytes,
     logger: options.logger,
     ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
+    ...(options.sweepMs ? { sweepMs: options.sweepMs } : {}),
     ...(options.judgeTimeoutMs ? { judgeTimeoutMs: options.judgeTimeoutMs } : {}),
   });
-  const runs = new RunService({ manager, store, ...(options.pollMs ? { pollMs: options.pollMs } : {}) });
+  const runs = new RunService({ manager, store });
   const review = new ReviewService({ runs, store, layout, logger: options.logger });
-  return { layout, store, manager, runs, review };
+  let stopRetention: (() => void) | undefined;
+  return {
+    layout,
+    store,
+    manager,
+    runs,
+    review,
+    start: async () => {
+      await manager.start();
+      const days = options.retentionDays;
+      if (days !== undefined) stopRetention = startRetention({ store, layout, logger: options.logger, days });
+    },
+    close: async () => {
+      stopRetention?.();
+      await manager.stop();
+      await store.close();
+    },
+  };
 }
