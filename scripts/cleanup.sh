@@ -16,8 +16,8 @@ Deletes everything kubernetes/ defines (namespaces backend and frontend with all
 orchestrator-logs volume and the secrets included) and the agents' sandbox containers still in the
 node's Docker engine. Run repositories on the host (the minikube mount source) are kept.
 Without a running Minikube it works on the cluster kubectl reaches when its one node is this machine
-(its containerd answers here, as deploy.sh finds it); the sandboxes removed are then only those whose
-workspace is under /data/claude-workspace, since this machine's engine may run others.
+(its containerd answers here, as deploy.sh finds it); the sandboxes removed are then only those labelled
+with the workspace /data/claude-workspace, since this machine's engine may run others.
 
   --images        also remove the orchestrator, frontend and claude-mcp images from Minikube
                   (on a node that is this machine: the orchestrator and frontend images from its containerd)
@@ -95,11 +95,10 @@ if [ "$NODE_ACCESS" = minikube ]; then
   minikube ssh --profile "$PROFILE" -- \
     'ids=$(docker ps -aq --filter label=multiclaude.managed=true); if [ -n "$ids" ]; then docker rm -f $ids; fi' || true
 else
-  # This machine's engine also runs other sandboxes: only those mounting this deployment's workspace go.
-  for id in $(docker ps -aq --filter label=multiclaude.managed=true 2>/dev/null || true); do
-    if docker inspect --format '{{range .Mounts}}{{.Source}}{{"\n"}}{{end}}' "$id" 2>/dev/null | grep -q "^${NODE_WORKSPACE}/"; then
-      docker rm -f "$id" >/dev/null && echo "cleanup: removed sandbox container ${id}"
-    fi
+  # This machine's engine also runs other sandboxes: only those of this deployment's workspace go (the
+  # orchestrator labels each with the WORKSPACE_PATH it was given).
+  for id in $(docker ps -aq --filter label=multiclaude.managed=true --filter "label=multiclaude.workspace=${NODE_WORKSPACE}" 2>/dev/null || true); do
+    docker rm -f "$id" >/dev/null && echo "cleanup: removed sandbox container ${id}"
   done
 fi
 

@@ -33,7 +33,7 @@ start=$SECONDS
 
 # ---------------------------------------------------------------------------------------------------
 # Debian packages and the Kubernetes build.
-packages=(docker.io containerd runc containernetworking-plugins etcd-server iptables iproute2 conntrack openssl jq gcc libc6-dev util-linux)
+packages=(docker.io containerd runc containernetworking-plugins etcd-server iptables iproute2 conntrack openssl jq curl gcc libc6-dev util-linux)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
@@ -47,7 +47,6 @@ docker info >/dev/null 2>&1 || die "the Docker engine does not answer (start doc
 
 nice -n 10 bash "$HERE/build-kubernetes.sh"
 nice -n 10 bash "$HERE/build-coredns.sh"
-ln -sf "$K8S_BIN/kubectl" /usr/local/bin/kubectl
 
 healthy() {
   [ -e "$NETNS_PATH" ] && [ -f "$KUBECONFIG_ADMIN" ] || return 1
@@ -219,11 +218,12 @@ JSON
     --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \
     --client-ca-file "$PKI/ca.crt" --tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" \
     --kubelet-client-certificate "$PKI/apiserver-kubelet-client.crt" --kubelet-client-key "$PKI/apiserver-kubelet-client.key" \
+    --kubelet-preferred-address-types InternalIP,Hostname \
     --service-account-issuer "https://kubernetes.default.svc.${CLUSTER_DOMAIN}" \
     --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
     --profiling=false --v=1
 
-  wait_for "etcd" 60 etcd in_node env ETCDCTL_API=3 etcdctl --endpoints http://127.0.0.1:2379 endpoint health
+  wait_for "etcd" 60 etcd in_node curl -fsS --max-time 2 http://127.0.0.1:2379/health
   wait_for "containerd" 60 containerd ctr --address "$CONTAINERD_SOCK" version
   wait_for "the API server (/readyz)" 180 kube-apiserver kube get --raw /readyz
 
@@ -341,6 +341,7 @@ fi
 if [ ! -d "$WORKSPACE" ]; then mkdir -p "$WORKSPACE" && touch "$STATE/made-workspace"; fi
 chown "$WORKSPACE_UID:$WORKSPACE_UID" "$WORKSPACE"
 
+ln -sf "$K8S_BIN/kubectl" /usr/local/bin/kubectl
 say "up in $((SECONDS - start))s: Kubernetes $(kube version -o json | jq -r .serverVersion.gitVersion), node ${NODE_NAME} Ready, containerd $(ctr --address "$CONTAINERD_SOCK" version 2>/dev/null | sed -n 's/^ *Version: *//p' | tail -1)"
 echo "KUBECONFIG=${KUBECONFIG_ADMIN}"
 echo "NODE_ADDRESS=${NODE_ADDRESS}"

@@ -224,8 +224,8 @@ test('through the frontend NodePort a 3-agent run with the offline model complet
     assert.equal(gitIn(runDirectory, 'log', '-1', '--format=%s', `agent-${agentId}`), `Agent ${agentId}: add agent-${agentId}.md`);
     assert.equal(gitIn(runDirectory, 'rev-list', '--count', `main..agent-${agentId}`), '1');
   }
-  const diff = await getJson<{ stats: { files_changed: number } }>(`${nodeUrl}/api/runs/${runId}/agents/2/diff`);
-  assert.equal(diff.stats.files_changed, 1);
+  const diff = await getJson<{ stats: { files: number }; files: Array<{ path: string }> }>(`${nodeUrl}/api/runs/${runId}/agents/2/diff`);
+  assert.equal(diff.stats.files, 1);
   const sandboxes = execFileSync('docker', ['ps', '--all', '--quiet', '--filter', `label=multiclaude.run_id=${runId}`], { encoding: 'utf8' }).trim();
   assert.equal(sandboxes, '', 'no sandbox container is left after the run');
   completedRun = run;
@@ -299,10 +299,9 @@ test('cleanup.sh leaves nothing of the project in the cluster', { skip, timeout:
     if (volumes) await sleep(1_000);
   }
   assert.equal(volumes, '', 'no volume of the project is left');
-  const managed = execFileSync('docker', ['ps', '--all', '--quiet', '--filter', 'label=multiclaude.managed=true'], { encoding: 'utf8' })
+  const managed = execFileSync('docker', ['ps', '--all', '--quiet', '--filter', 'label=multiclaude.managed=true', '--filter', `label=multiclaude.workspace=${WORKSPACE}`], { encoding: 'utf8' })
     .trim()
     .split('\n')
-    .filter(Boolean)
-    .filter((id) => execFileSync('docker', ['inspect', '--format', '{{range .Mounts}}{{.Source}} {{end}}', id], { encoding: 'utf8' }).includes(`${WORKSPACE}/`));
+    .filter(Boolean);
   assert.deepEqual(managed, [], 'no sandbox container of this deployment is left');
 });
