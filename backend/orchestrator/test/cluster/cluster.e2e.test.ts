@@ -258,32 +258,54 @@ test('view-logs.sh --run finds the run in the deployment, from both replicas dir
   assert.deepEqual([...agents].sort(), [1, 2, 3], 'lines about each agent');
 });
 
-test('deleting the orchestrator pod that owns a running run leaves that run finished, never stuck running', { skip, timeout: 420_000 }, async () => {
+/**
+ * Starts a slow run, deletes the orchestrator pod that owns it (by its lease) mid-way, and waits for the
+ * run to end. Graceful: the pod's SIGTERM; forced: --grace-period=0 --force, a crash for the process.
+ */
+async function deleteOwnerMidRun(force: boolean): Promise<RunState> {
   assert.ok(nodeUrl, 'deployed');
   // Slow answers keep the run going long enough to delete its owner mid-way.
-  const runId = await submit('Write a haiku about git. [[slow ms=3000]]', 2);
+  const runId = await submit(`Write a haiku about git. [[slow ms=3000]]`, 2);
   const running = await waitForRun(runId, 120_000, (state) => state.status === 'running' && state.results.some((result) => result.status === 'running'));
   let owner: string | undefined;
   for (let i = 0; i < 30 && !owner; i++) {
     owner = leaseHost(running.run_info.run_dir);
     if (!owner) await sleep(500);
   }
-  const before = orchestratorPods();
-  assert.ok(owner && before.includes(owner), `the lease names the owning pod (${owner} among ${before.join(', ')})`);
-  console.log(`# deleting ${owner}, which owns run ${runId}`);
-  kubectl('delete', 'pod', owner, '-n', 'backend', '--wait=false');
+  const pods = orchestratorPods();
+  assert.ok(owner && pods.includes(owner), `the lease names the owning pod (${owner} among ${pods.join(', ')})`);
+  console.log(`# deleting ${owner}${force ? ' (forced)' : ''}, which owns run ${runId}`);
+  kubectl('delete', 'pod', owner, '-n', 'backend', '--wait=false', ...(force ? ['--grace-period=0', '--force'] : []));
 
-  const finished = await waitForRun(runId, 240_000, (state) => TERMINAL.includes(state.status));
+  // A forced deletion leaves the lease to go stale (30 s) before the survivor's sweep (every 30 s) sees it.
+  const finished = await waitForRun(runId, 180_000, (state) => TERMINAL.includes(state.status));
   console.log(`# run ${runId} ended ${finished.status}: ${finished.results.map((result) => `${result.agent_id}=${result.status}`).join(' ')}`);
-  assert.ok(['interrupted', 'completed'].includes(finished.status), `interrupted or finished by the survivor, not ${finished.status}`);
   for (const result of finished.results) assert.notEqual(result.status, 'running', `agent ${result.agent_id}`);
   // The Deployment replaces the pod; both replicas serve again.
   kubectl('rollout', 'status', 'deployment/orchestrator', '-n', 'backend', '--timeout=180s');
   const after = orchestratorPods();
   assert.equal(after.length, 2);
-  assert.ok(!after.includes(owner), 'a new pod took the deleted one\'s place');
-  const sandboxes = execFileSync('docker', ['ps', '--all', '--quiet', '--filter', `label=multiclaude.run_id=${runId}`], { encoding: 'utf8' }).trim();
-  assert.equal(sandboxes, '', 'the interrupted run leaves no sandbox container');
+  assert.ok(!after.includes(owner), "a new pod took the deleted one's place");
+  let sandboxes = 'x';
+  for (let i = 0; i < 60 && sandboxes; i++) {
+    sandboxes = execFileSync('docker', ['ps', '--all', '--quiet', '--filter', `label=multiclaude.run_id=${runId}`], { encoding: 'utf8' }).trim();
+    if (sandboxes) await sleep(1_000);
+  }
+  assert.equal(sandboxes, '', 'the run leaves no sandbox container');
+  return finished;
+}
+
+test('deleting the orchestrator pod that owns a running run (kubectl delete pod) leaves that run interrupted, never stuck running', { skip, timeout: 420_000 }, async () => {
+  const finished = await deleteOwnerMidRun(false);
+  assert.ok(['interrupted', 'completed'].includes(finished.status), `interrupted or finished by the survivor, not ${finished.status}`);
+  if (finished.status === 'interrupted') {
+    assert.ok(finished.results.some((result) => result.error?.startsWith('interrupted')), 'the stopped agents say why');
+  }
+});
+
+test('a forced deletion of the owning pod (no SIGTERM, as in a crash) leaves the run interrupted by the surviving replica', { skip, timeout: 420_000 }, async () => {
+  const finished = await deleteOwnerMidRun(true);
+  assert.ok(['interrupted', 'completed'].includes(finished.status), `interrupted or finished by the survivor, not ${finished.status}`);
 });
 
 test('cleanup.sh leaves nothing of the project in the cluster', { skip, timeout: 420_000 }, async () => {
