@@ -102,6 +102,7 @@ for link in /var/log/containers/*.log; do
   [ -L "$link" ] || continue
   case "$(readlink "$link")" in "$STATE"/*) rm -f "$link" ;; esac
 done
+rmdir /var/log/containers 2>/dev/null || true
 
 if [ -f "$STATE/made-workspace" ]; then rm -rf "$WORKSPACE"; fi
 if [ "$(readlink /usr/local/bin/kubectl 2>/dev/null || true)" = "$K8S_BIN/kubectl" ]; then rm -f /usr/local/bin/kubectl; fi

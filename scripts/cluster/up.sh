@@ -290,7 +290,7 @@ failCgroupV1: false
 containerRuntimeEndpoint: unix://${CONTAINERD_SOCK}
 clusterDomain: ${CLUSTER_DOMAIN}
 clusterDNS: [${DNS_SERVICE_IP}]
-podLogsDirectory: ${STATE}/pod-logs
+podLogsDir: ${STATE}/pod-logs
 failSwapOn: false
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
