@@ -22,20 +22,29 @@ case "${1:-}" in
 esac
 [ "$(id -u)" -eq 0 ] || die "needs root"
 
-stop() { # name: TERM, then KILL after 15 s; only the process its pid file names, if it is still that program
-  local name="$1" pid i
-  running "$name" || return 0
-  pid="$(cat "$RUNDIR/pids/$name.pid")"
-  kill -TERM "$pid" 2>/dev/null || true
+stop() { # names...: TERM to each, then KILL what is left after 15 s; only the processes their pid files
+  # name, if they are still those programs
+  local name pid i pids=() names=()
+  for name in "$@"; do
+    running "$name" || continue
+    pid="$(cat "$RUNDIR/pids/$name.pid")"
+    kill -TERM "$pid" 2>/dev/null || true
+    pids+=("$pid")
+    names+=("$name")
+  done
+  [ ${#pids[@]} -gt 0 ] || return 0
+  local alive
   for ((i = 0; i < 150; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
+    alive=0
+    for pid in "${pids[@]}"; do if kill -0 "$pid" 2>/dev/null; then alive=1; fi; done
+    [ "$alive" -eq 1 ] || break
     sleep 0.1
   done
-  kill -KILL "$pid" 2>/dev/null || true
-  say "stopped ${name} (pid ${pid})"
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  say "stopped ${names[*]}"
 }
 
-for name in provisioner kube-proxy kubelet kube-scheduler kube-controller-manager kube-apiserver; do stop "$name"; done
+stop provisioner kube-proxy kubelet kube-scheduler kube-controller-manager kube-apiserver
 
 # Every container of the node's containerd, and the network namespaces of its pods.
 pod_netns=()
@@ -54,8 +63,7 @@ if running containerd && [ -S "$CONTAINERD_SOCK" ]; then
   done
   [ -z "$containers" ] || say "removed the node's containers"
 fi
-stop containerd
-stop etcd
+stop containerd etcd
 
 # Anything still running in the node's namespace (a container shim, say) is the cluster's.
 if [ -e "$NETNS_PATH" ]; then
