@@ -22,6 +22,8 @@ export interface ActiveRun {
   cancelRequested: boolean;
   /** The status the run ends with when not cancelled: `completed`, or what it was before a follow-up. */
   endStatus: RunStatus;
+  /** Agents stopped by this process's shutdown: they end `error` (interrupted), the run `interrupted`. */
+  interruptedAgents?: Set<number>;
   /** Aborted by a cancel of the whole run (with a CancelReason): stops the judge and the batches not started. */
   runController: AbortController;
   agentControllers: Map<number, AbortController>;

@@ -11,7 +11,7 @@ import type { AgentSlots } from './agent-slots.ts';
 import type { AgentExecutor } from './agent-executor.ts';
 import { RunEventLog } from './event-log.ts';
 import { initialRunState } from './initial-state.ts';
-import { summarize, isTerminal, isTerminalRun, applyRanking } from './run-state.ts';
+import { summarize, isTerminal, isTerminalRun, applyRanking, INTERRUPTED_ERROR } from './run-state.ts';
 import { sweepInterruptedRuns } from './recovery.ts';
 import { agentBudgetLeft, computeTotals, estimateSavings, strategyOf } from './selection.ts';
 import { rankingNote } from './judge.ts';
@@ -102,7 +102,13 @@ export class RunManager {
   async stop(): Promise<void> {
     for (const timer of this.#timers) clearInterval(timer);
     const runs = [...this.#active.values()];
-    for (const run of runs) this.#cancel(run, SHUTDOWN_REASON);
+    // Not the user's cancel: the orchestrator stopped (a pod deleted, a rollout), so the run is interrupted.
+    for (const run of runs) {
+      // Attempts an early stop had already ended keep their own reason.
+      const unfinished = run.state.results.filter((result) => !isTerminal(result.status) && !run.stopReasons.has(result.agent_id));
+      run.interruptedAgents = new Set(unfinished.map((result) => result.agent_id));
+      this.#cancel(run, SHUTDOWN_REASON);
+    }
     await Promise.allSettled(runs.map((run) => run.finished));
     for (const run of this.#unrecorded.values()) run.log.close();
   }
@@ -335,7 +341,10 @@ export class RunManager {
     else await this.#attempts.run(run);
     // The judge compares the candidates again after a follow-up: one of them has changed.
     if (!run.cancelRequested) await this.#attempts.judge(run);
-    run.state.status = run.cancelRequested ? 'cancelled' : run.endStatus;
+    run.state.status = run.interruptedAgents ? 'interrupted' : run.cancelRequested ? 'cancelled' : run.endStatus;
+    for (const result of run.state.results) {
+      if (run.interruptedAgents?.has(result.agent_id) && result.status === 'cancelled') Object.assign(result, { status: 'error', error: INTERRUPTED_ERROR });
+    }
     run.state.finished_at = this.#now();
     run.state.summary = summarize(run.state.results);
     // A follow-up keeps what its run's early stop saved: nothing was stopped this time.
