@@ -63,7 +63,7 @@ describe('best-of-N on the web page in Chromium', { skip }, () => {
 
   test('a judge that fails leaves the design’s ranking with a visible note', async () => {
     const page = await openPage(stack!.browser, stack!.frontend.url);
-    await startRun(page, 'Write your notes. [[judge fail]]', 2, { select: 'judge' });
+    await startRun(page, 'Write your notes. [[judge fail]]', 2, { check: 'true', select: 'judge' });
     const note = page.locator('#leaderboard-note');
     await waitForText(note, /^the judge failed \(its answer holds no JSON ranking\): ranked by the check and diff rules instead$/, 15_000);
     assert.match((await page.locator('#leaderboard-winner').textContent()) ?? '', /^Agent 1 wins: /);

@@ -58,14 +58,16 @@ test('a judge session ranks three passing candidates; its verdict, reasons and c
   assert.match(state.results[2]?.rank_reasons[0] ?? '', /^judge: agent 3's change reads best/);
   assert.ok(events.some((event) => event.type === 'judge_result' && event.judge.ranking.join() === '3,1,2'));
   // The judge saw the candidates' diffs through its prompt only; the host kept a copy of what it gave it.
-  const materials = path.join(harness.workspace, state.run_info.run_dir, '.multiclaude', 'judge', 'materials');
+  const materials = harness.machinery.layout.run(state.run_info.run_id).judgeDirectory;
   assert.match(await readFile(path.join(materials, 'agent-2.diff'), 'utf8'), /\+\+\+ b\/agent-2\.md/);
 });
 
-test('a judge that fails falls back to the design’s ranking with a visible note', async () => {
+test('a judge that fails falls back to the design’s ranking with a visible note; without a check nothing then tells the attempts apart, so none is recommended', async () => {
   const { state } = await runToEnd({ prompt: 'Write notes. [[judge fail]]', agent_count: 2, select: 'judge' });
   assert.equal(state.judge?.status, 'failed');
   assert.equal(state.ranked_by, 'rules');
   assert.equal(state.ranking_note, 'the judge failed (its answer holds no JSON ranking): ranked by the check and diff rules instead');
-  assert.equal(state.recommended_agent_id, 1);
+  assert.equal(state.recommended_agent_id, null);
+  assert.match(state.no_recommendation_reason ?? '', /^no check command/);
+  assert.deepEqual(state.results.map((agent) => agent.rank), [1, 2]);
 });

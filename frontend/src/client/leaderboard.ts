@@ -22,7 +22,7 @@ function byRank(a: AgentView, b: AgentView): number {
 function winnerText(view: RunView): string | null {
   if (!view.finished) return null;
   const winner = view.agents.find((agent) => agent.agent_id === view.recommended_agent_id);
-  if (!winner) return 'No attempt to recommend: none succeeded with a change that passed its check.';
+  if (!winner) return `No attempt to recommend: ${view.no_recommendation_reason ?? 'none succeeded with a change that passed its check'}.`;
   const why = view.ranked_by === 'judge' ? (view.judge?.summary || winner.rank_reasons[0] || 'ranked first by the judge') : winner.rank_reasons.join('; ');
   return `Agent ${winner.agent_id} wins${view.ranked_by === 'judge' ? ' (chosen by the judge)' : ''}: ${why}`;
 }

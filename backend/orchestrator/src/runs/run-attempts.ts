@@ -147,9 +147,11 @@ export class RunAttempts {
 
   /** Has the judge rank the candidates when the run asked for one; records and announces its verdict. */
   async judge(run: ActiveRun): Promise<void> {
-    const spent = run.state.results.reduce((sum, agent) => sum + agent.cost_usd, 0);
+    // After a follow-up the run has paid for an earlier judge too: it counts against the budget and in the verdict's cost.
+    const earlier = run.state.judge;
+    const spent = run.state.results.reduce((sum, agent) => sum + agent.cost_usd, 0) + (earlier?.cost_usd ?? 0);
     const budget = run.state.budget_usd;
-    const judge = await judgeRun({
+    const verdict = await judgeRun({
       state: run.state,
       run: run.repository.paths,
       executor: this.#options.executor,
@@ -158,7 +160,14 @@ export class RunAttempts {
       logger: run.logger.child({ judge: true }),
       signal: run.runController.signal,
     });
-    if (!judge) return;
+    if (!verdict) return;
+    const judge = earlier
+      ? {
+          ...verdict,
+          usage: { input_tokens: earlier.usage.input_tokens + verdict.usage.input_tokens, output_tokens: earlier.usage.output_tokens + verdict.usage.output_tokens },
+          cost_usd: Number((earlier.cost_usd + verdict.cost_usd).toFixed(6)),
+        }
+      : verdict;
     run.state.judge = judge;
     run.state.totals = computeTotals(run.state, Date.now());
     run.log.emit({ type: 'judge_result', judge: structuredClone(judge), totals: run.state.totals });

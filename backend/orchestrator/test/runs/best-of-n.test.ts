@@ -204,3 +204,38 @@ test('a judge that does not answer in time is stopped, and the run falls back to
     assert.equal(state.recommended_agent_id, 1);
   });
 });
+
+test('a follow-up on a judged run has the judge compare again within the budget, counts both judges, keeps the savings, and starts no more attempts', async () => {
+  const orders = [[2, 1], [1, 2]];
+  await withHarness(
+    {
+      hold: false,
+      check: passesFor(1, 2, 3),
+      outcome: (job) => ({ session_id: `session-${job.agent.agentId}` }),
+      judge: () => ({ output: judgeAnswer(orders.shift() ?? []) }),
+    },
+    async (harness, executor) => {
+      // The first batch (agents 1 and 2) passes, so agent 3 is never started: that is the run's saving.
+      const { run_id } = await harness.machinery.runs.submit(run({ select: 'check+judge', start_with: 2, budget_usd: 1 }));
+      const first = await harness.manager.waitForRun(run_id);
+      assert.equal(first.recommended_agent_id, 2);
+      assert.equal(first.savings?.agents_not_started, 1);
+      await harness.manager.continueAgent(run_id, 1, 'also handle time zones');
+      const state = await harness.manager.waitForRun(run_id);
+      assert.equal(state.status, 'completed');
+      assert.equal(executor.judgeJobs.length, 2, 'the judge compared the candidates again');
+      assert.deepEqual(state.judge?.ranking, [1, 2]);
+      assert.equal(state.recommended_agent_id, 1);
+      assert.equal(state.ranked_by, 'judge');
+      assert.equal(state.judge?.cost_usd, 0.004, 'both judge sessions are counted');
+      assert.equal(state.totals?.judge_cost_usd, 0.004);
+      assert.deepEqual(state.savings, first.savings, 'a follow-up keeps its run’s savings');
+      assert.deepEqual(state.results.map((agent) => [agent.status, agent.error ?? null]), first.results.map((agent) => [agent.status, agent.error ?? null]), 'the follow-up started nobody else');
+      assert.ok(!executor.started.includes(`${run_id}/3`));
+      // The judge's budget is what the attempts and the first judge left of the run's.
+      const attempts = state.results.reduce((sum, agent) => sum + agent.cost_usd, 0);
+      assert.ok(Math.abs((executor.judgeJobs[1]?.budgetUsd ?? 0) - (1 - attempts - 0.002)) < 1e-9);
+      assert.equal(state.followups.length, 1);
+    },
+  );
+});

@@ -54,7 +54,9 @@ export class FakeExecutor implements AgentExecutor {
     this.jobs.push(job);
     job.onSandboxReady?.();
     job.onMessage({ type: 'text', text: `agent ${job.agent.agentId} at work` });
-    await writeFile(path.join(job.agent.worktree, `agent-${job.agent.agentId}.md`), `by agent ${job.agent.agentId}\n`);
+    // A follow-up (a resumed session) adds a file of its own, so it has something to commit.
+    const file = job.resumeSessionId ? `agent-${job.agent.agentId}-followup.md` : `agent-${job.agent.agentId}.md`;
+    await writeFile(path.join(job.agent.worktree, file), `by agent ${job.agent.agentId}\n`);
     await git(['add', '-A'], { cwd: job.agent.worktree });
     await git(['commit', '-q', '-m', `Agent ${job.agent.agentId}: fake work`], { cwd: job.agent.worktree });
     // As the real executor: the run repository's agent-N moves only by import.
