@@ -1,4 +1,4 @@
-// The run's leaderboard: every attempt by rank with its check, tokens, cost and time and why it stands there; the winner and why, the judge's verdict or why there is none, what stopping early saved, and the run's totals.
+// The leaderboard of a best-of-N run, under the overview: every attempt by rank with its check, tokens, cost and time and why it stands there; the winner and why, the judge's verdict or why there is none, what stopping early saved, and the run's totals.
 import { agentElapsedMs, type AgentView, type RunView } from './state.ts';
 import { byId, el, showMessage } from './dom.ts';
 import { formatCost, formatDuration, formatTokens } from './format.ts';
@@ -59,6 +59,12 @@ function totalsText(view: RunView): string | null {
   return `Run: ${parts.join(' · ')}`;
 }
 
+/** A run that asked for more than the design's plain run: a judge, early stop or adaptive attempts. */
+function isBestOfN(view: RunView): boolean {
+  const strategy = view.strategy;
+  return strategy !== null && (strategy.select !== 'check' || strategy.stop_when !== null || strategy.start_with !== null || strategy.learn_from_failures);
+}
+
 export class Leaderboard {
   readonly #section = byId<HTMLElement>('leaderboard');
   readonly #winner = byId<HTMLElement>('leaderboard-winner');
@@ -69,10 +75,10 @@ export class Leaderboard {
   readonly #rows = byId<HTMLTableSectionElement>('leaderboard-rows');
 
   render(view: RunView, nowMs: number): void {
-    // Nothing to compare until an attempt has ended.
+    // Nothing to compare until an attempt has ended; a run without best-of-N options has the overview alone.
     const ended = view.agents.filter((agent) => agent.status !== 'pending' && agent.status !== 'running');
-    this.#section.hidden = ended.length === 0;
-    if (ended.length === 0) return;
+    this.#section.hidden = ended.length === 0 || !isBestOfN(view);
+    if (this.#section.hidden) return;
     showMessage(this.#winner, winnerText(view));
     showMessage(this.#note, view.ranking_note);
     showMessage(this.#judge, judgeText(view));

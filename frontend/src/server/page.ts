@@ -78,6 +78,7 @@ export function renderPage(): string {
         <div><dt>Recommended</dt><dd id="run-recommended">—</dd></div>
       </dl>
       <details class="run-prompt"><summary>Prompt</summary><pre id="run-prompt"></pre></details>
+      <div id="run-overview"></div>
       <section id="leaderboard" class="leaderboard" aria-labelledby="leaderboard-title" hidden>
         <h3 id="leaderboard-title">Leaderboard</h3>
         <p id="leaderboard-winner" class="winner-line" role="status" hidden></p>
@@ -85,12 +86,11 @@ export function renderPage(): string {
         <p id="leaderboard-judge" class="hint" hidden></p>
         <p id="leaderboard-savings" class="hint" hidden></p>
         <p id="leaderboard-totals" class="hint" hidden></p>
-        <div class="table-scroll"><table>
+        <div class="leaderboard-scroll"><table>
           <thead><tr><th scope="col">Rank</th><th scope="col">Attempt</th><th scope="col">Status</th><th scope="col">Check</th><th scope="col">Tokens</th><th scope="col">Cost</th><th scope="col">Time</th><th scope="col">Why</th></tr></thead>
           <tbody id="leaderboard-rows"></tbody>
         </table></div>
       </section>
-      <div id="run-overview"></div>
       <div id="agent-panels" class="agents"></div>
     </section>
   </main>
