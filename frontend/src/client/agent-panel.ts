@@ -128,7 +128,7 @@ export class AgentPanel {
     this.#followUpError.hidden = true;
     this.#followUp = el('form', { className: 'followup-form', attrs: { novalidate: '' } }, [
       el('label', { text: `Follow-up to agent ${agentId}`, attrs: { for: boxId } }),
-      el('p', { className: 'hint', text: 'Continues this agent’s own session on its branch; its check and the ranking run again after it.' }),
+      el('p', { className: 'hint', text: 'Continues this agent’s own session on its branch; its check, the judge (if the run has one) and the ranking run again after it.' }),
       this.#followUpBox,
       this.#followUpButton,
       this.#followUpError,
