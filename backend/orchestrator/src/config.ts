@@ -76,6 +76,19 @@ const EnvironmentSchema = z.object({
   MAX_CONCURRENT_AGENTS: positiveInteger('MAX_CONCURRENT_AGENTS').optional(),
   MAX_QUEUED_RUNS: positiveInteger('MAX_QUEUED_RUNS').default(20),
   CHECK_TIMEOUT_MS: positiveInteger('CHECK_TIMEOUT_MS').default(10 * 60 * 1000),
+  ALLOWED_SOURCES: optionalString.transform((value) =>
+    value
+      ? value
+          .split(',')
+          .map((prefix) => prefix.trim())
+          .filter(Boolean)
+      : undefined,
+  ),
+  GIT_CREDENTIALS_FILE: optionalString,
+  GIT_HTTP_TOKEN: optionalString,
+  GIT_HTTP_USER: optionalString,
+  SOURCE_TIMEOUT_MS: positiveInteger('SOURCE_TIMEOUT_MS').default(10 * 60 * 1000),
+  SETUP_TIMEOUT_MS: positiveInteger('SETUP_TIMEOUT_MS').default(15 * 60 * 1000),
 });
 
 export interface Config {
@@ -107,6 +120,10 @@ export interface Config {
   maxConcurrentAgents: number;
   maxQueuedRuns: number;
   checkTimeoutMs: number;
+  /** Source repositories: where they may come from (ALLOWED_SOURCES) and the orchestrator's own credentials for them. */
+  sources: { allowedPrefixes: string[] | undefined; credentialsFile: string | undefined; httpToken: string | undefined; httpUser: string | undefined; transferTimeoutMs: number };
+  /** How long a run's setup_command may take. */
+  setupTimeoutMs: number;
 }
 
 /**
@@ -165,5 +182,13 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
     maxConcurrentAgents: env.MAX_CONCURRENT_AGENTS ?? defaultMaxConcurrentAgents(os.cpus().length, os.totalmem()),
     maxQueuedRuns: env.MAX_QUEUED_RUNS,
     checkTimeoutMs: env.CHECK_TIMEOUT_MS,
+    sources: {
+      allowedPrefixes: env.ALLOWED_SOURCES,
+      credentialsFile: env.GIT_CREDENTIALS_FILE ? path.resolve(env.GIT_CREDENTIALS_FILE) : undefined,
+      httpToken: env.GIT_HTTP_TOKEN,
+      httpUser: env.GIT_HTTP_USER,
+      transferTimeoutMs: env.SOURCE_TIMEOUT_MS,
+    },
+    setupTimeoutMs: env.SETUP_TIMEOUT_MS,
   };
 }

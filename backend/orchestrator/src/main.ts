@@ -24,7 +24,7 @@ const logging = await createFileLogging({
   level: config.logLevel,
   maxSizeBytes: config.logMaxSizeBytes,
   maxFiles: config.logMaxFiles,
-  secrets: [config.anthropicApiKey, config.orchestratorToken],
+  secrets: [config.anthropicApiKey, config.orchestratorToken, config.sources.httpToken],
 });
 const { logger } = logging;
 if (logging.files) logger.info({ ...logging.files, max_size_bytes: config.logMaxSizeBytes, max_files: config.logMaxFiles }, 'log files');
@@ -57,10 +57,12 @@ const machinery = createRunMachinery({
     maxTurns: config.maxAgentTurns,
     agentTimeoutMs: config.agentTimeoutMs,
     checkTimeoutMs: config.checkTimeoutMs,
+    setupTimeoutMs: config.setupTimeoutMs,
     diskQuotaBytes: config.sandbox.diskBytes,
     searchPath,
     runningAsRoot: process.getuid?.() === 0,
   }),
+  sources: config.sources,
   logger,
 });
 const { manager } = machinery;

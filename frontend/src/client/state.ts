@@ -1,5 +1,5 @@
 // What the page knows about one run, as a pure reducer over the run's snapshot (GET /runs/:id) and its event stream.
-import type { AgentState, AgentStatus, CheckResult, DiffStats, MergeRecord, RunEvent, RunState, RunStatus, Usage } from '@multiclaude/contract';
+import type { AgentState, AgentStatus, CheckResult, DiffStats, MergeRecord, RunEvent, RunSource, RunState, RunStatus, SetupResult, Usage } from '@multiclaude/contract';
 
 export type TimelineItem =
   | { kind: 'text'; text: string }
@@ -42,6 +42,11 @@ export interface RunView {
   check_command: string | null;
   recommended_agent_id: number | null;
   merges: MergeRecord[];
+  /** Where the run started (a source repository and ref), if not a fresh repository. */
+  source: RunSource | null;
+  setup_command: string | null;
+  /** The setup_command's outcome, once it has run. */
+  setup: SetupResult | null;
   /** The id of the last event applied; events at or below it are repeats and are ignored. */
   last_event_id: number;
   /** Set by `run_finished`, the stream's last event. */
@@ -98,6 +103,9 @@ export function newRun(runId: string, agentCount: number, prompt: string | null 
     check_command: null,
     recommended_agent_id: null,
     merges: [],
+    source: null,
+    setup_command: null,
+    setup: null,
     last_event_id: 0,
     finished: false,
   };
@@ -134,6 +142,11 @@ function mergeAgentState(agent: AgentView, state: AgentState, includeProgress: b
   };
 }
 
+/** The setup's outcome: the snapshot's, unless an event already brought it. */
+function setupOf(view: RunView, state: RunState): SetupResult | null {
+  return view.setup ?? state.setup ?? null;
+}
+
 /**
  * Takes what GET /runs/:id says. Names (prompt, run dir, branches) always; progress only before any event,
  * because the snapshot may be older than events already applied and must not move the run backwards.
@@ -147,6 +160,9 @@ export function applySnapshot(view: RunView, state: RunState): RunView {
     run_dir: state.run_info.run_dir,
     created_at: state.created_at,
     check_command: state.check_command ?? null,
+    source: state.run_info.source ?? null,
+    setup_command: state.setup_command ?? null,
+    setup: setupOf(view, state),
     // Merges happen after the run, outside the event stream: the snapshot is their only source.
     merges: state.merges ?? [],
   };
@@ -190,6 +206,8 @@ export function applyEvent(view: RunView, event: RunEvent): RunView {
         queue_position: event.queue_position,
         started_at: event.status === 'running' ? (next.started_at ?? event.at) : next.started_at,
       };
+    case 'setup_result':
+      return { ...next, setup: event.result };
     case 'agent_status':
       return updateAgent(next, event.agent_id, (agent) => ({
         ...agent,

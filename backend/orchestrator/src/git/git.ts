@@ -15,6 +15,8 @@ export interface GitOptions {
   cwd: string;
   signal?: AbortSignal;
   timeoutMs?: number;
+  /** Extra environment for this git process only (a source's credential configuration: never argv, never a file). */
+  env?: Record<string, string>;
 }
 
 // safe.directory: sandboxes may own the files (a different uid from the orchestrator's); hooks and
@@ -42,7 +44,7 @@ function execGit(args: readonly string[], options: GitOptions, encoding: 'utf8' 
     cwd: options.cwd,
     cancelSignal: options.signal,
     timeout: options.timeoutMs ?? 60_000,
-    env: { GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
+    env: { ...options.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
     stdin: 'ignore',
     encoding,
     reject,

@@ -1,4 +1,4 @@
-// Creates a run's git repository: `runs/run_<id>/`, an initial commit, and one branch and worktree per agent.
+// Creates a run's git repository: `runs/run_<id>/`, an initial commit (or a source's commit), and one branch and worktree per agent.
 import { appendFile, mkdir, writeFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { git } from './git.ts';
@@ -19,6 +19,11 @@ export interface CreateRunRepositoryInput {
   agentCount: number;
   createdAt: Date;
   signal?: AbortSignal;
+  /**
+   * Makes `main` from a source instead of the README commit (git/source.ts: the run's one fetch) and
+   * returns its commit: the user's history gets no commit of ours.
+   */
+  fetchMain?: (runDirectory: string, signal?: AbortSignal) => Promise<string>;
 }
 
 function readme(input: CreateRunRepositoryInput): string {
@@ -48,10 +53,16 @@ export async function createRunRepository(input: CreateRunRepositoryInput): Prom
     // process costs ~4 ms from node; bench/RESULTS.md), and the values are fixed, with nothing to quote.
     await appendFile(path.join(paths.gitDirectory, 'config'), `[user]\n\tname = ${GIT_USER_NAME}\n\temail = ${GIT_USER_EMAIL}\n`);
     await writeFile(path.join(paths.gitDirectory, 'info', 'exclude'), `/${WORKTREES_DIRECTORY}/\n/${RECORDS_DIRECTORY}/\n`);
-    await writeFile(path.join(runDirectory, 'README.md'), readme(input));
-    await git(['add', 'README.md'], options);
-    await git(['commit', '-q', '-m', `Initial commit for run ${paths.runId}`], options);
-    const baseCommit = (await git(['rev-parse', 'HEAD'], options)).trim();
+    let baseCommit: string;
+    if (input.fetchMain) {
+      baseCommit = await input.fetchMain(runDirectory, input.signal);
+      await git(['reset', '-q', '--hard', 'main'], options); // the main worktree, where merges land
+    } else {
+      await writeFile(path.join(runDirectory, 'README.md'), readme(input));
+      await git(['add', 'README.md'], options);
+      await git(['commit', '-q', '-m', `Initial commit for run ${paths.runId}`], options);
+      baseCommit = (await git(['rev-parse', 'HEAD'], options)).trim();
+    }
     const agents: AgentPaths[] = [];
     // One after another: `worktree add` reads every other worktree's admin dir (is the branch checked out
     // there?), and fails on one half-made by a concurrent add.

@@ -19,6 +19,7 @@ interface RouteLimit {
 /** The documented limits (README, API); anything not listed gets CONTROL_REQUEST_MAX_BYTES. */
 export const ROUTE_LIMITS: readonly RouteLimit[] = [
   { method: 'POST', path: /^\/(orchestrate|runs)$/, maxBytes: RUN_REQUEST_MAX_BYTES, field: 'prompt' },
+  { method: 'POST', path: /^\/runs\/[^/]+\/agents\/[^/]+\/push$/, maxBytes: CONTROL_REQUEST_MAX_BYTES, field: 'branch' },
 ];
 
 function limiter(maxBytes: number, field?: string): MiddlewareHandler {

@@ -1,7 +1,7 @@
-// The review API over HTTP: each agent's diff, files at its branch tip, a comparison of two agents, merge into main, and export; each route parses, calls the review service once, and answers.
+// The review API over HTTP: each agent's diff, files at its branch tip, a comparison of two agents, merge into main, export, and push to the source; each route parses, calls the review service once, and answers.
 import type { Context, Hono } from 'hono';
 import { stream } from 'hono/streaming';
-import { MergeRequestSchema, type DiffResponse, type MergeResponse } from '@multiclaude/contract';
+import { MergeRequestSchema, PushRequestSchema, type DiffResponse, type MergeResponse, type PushResponse } from '@multiclaude/contract';
 import type { ReviewService } from '../runs/review-service.ts';
 import type { ExportFormat } from '../git/review.ts';
 import { ServiceError } from '../runs/errors.ts';
@@ -54,6 +54,11 @@ export function registerReviewRoutes(app: Hono, review: ReviewService): void {
   app.post('/runs/:id/merge', async (context) => {
     const { agent_id: agentId } = await readJsonBody(context, MergeRequestSchema);
     return context.json((await review.merge(context.req.param('id'), agentId)) satisfies MergeResponse);
+  });
+
+  app.post('/runs/:id/agents/:n/push', async (context) => {
+    const { branch } = await readJsonBody(context, PushRequestSchema, { emptyIsObject: true });
+    return context.json((await review.push(context.req.param('id'), context.req.param('n'), branch)) satisfies PushResponse);
   });
 
   app.get('/runs/:id/agents/:n/export', async (context) => {

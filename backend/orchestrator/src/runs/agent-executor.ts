@@ -24,9 +24,18 @@ export interface CheckJob {
   signal: AbortSignal;
 }
 
+export interface SetupJob {
+  run: RunPaths;
+  command: string;
+  logger: Logger;
+  signal: AbortSignal;
+}
+
 export interface AgentExecutor {
   /** Runs one agent to its end. Never throws: every failure is an error outcome, so one agent cannot take the others down. */
   runAgent(job: AgentJob): Promise<AgentOutcome>;
   /** Runs the run's check command over the agent's work, with the same isolation as its tools. Never throws. */
   runCheck(job: CheckJob): Promise<CheckResult>;
+  /** Runs the run's setup_command over its setup tree, in the only sandbox with network access. Never throws. */
+  runSetup(job: SetupJob): Promise<CheckResult>;
 }

@@ -1,8 +1,10 @@
 // Runs as durable jobs on this process: admits them, queues their agents for slots, runs each through the agent executor, records progress through the event log, cancels them, and keeps their leases.
 import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import type { AgentMessage, AgentState, AgentStatus, CreateRunRequest, RunState } from '@multiclaude/contract';
+import type { AgentMessage, AgentState, AgentStatus, CreateRunRequest, RunState, SetupResult } from '@multiclaude/contract';
+import { giveSetupOutput, removeSetupTree, setupFailure, setupOutput, writeSetupTree } from './setup.ts';
 import { createRunRepository, type RunRepository } from '../git/run-repository.ts';
+import type { ResolvedSource, SourceRepositories } from '../git/source.ts';
 import { createRunId } from '../workspace/run-id.ts';
 import type { AgentPaths, WorkspaceLayout } from '../workspace/layout.ts';
 import type { RunStore, CancelTarget } from './run-store.ts';
@@ -14,7 +16,7 @@ import { initialRunState } from './initial-state.ts';
 import { summarize, isTerminal, applyRanking } from './run-state.ts';
 import { measureDiff } from './agent-review.ts';
 import { sweepInterruptedRuns } from './recovery.ts';
-import { ServiceError, isOutOfSpace, runNotFound } from './errors.ts';
+import { ServiceError, fromSourceError, isOutOfSpace, runNotFound } from './errors.ts';
 import { formatBytes, freeSpace } from '../workspace/disk.ts';
 
 export interface RunManagerOptions {
@@ -23,6 +25,8 @@ export interface RunManagerOptions {
   leases: Leases;
   slots: AgentSlots;
   executor: AgentExecutor;
+  /** The orchestrator's access to source repositories (the run's one fetch). */
+  sources: SourceRepositories;
   maxQueuedRuns: number;
   /** New runs are refused below this much free space on the workspace's file system (MIN_FREE_DISK). */
   minFreeDiskBytes: number;
@@ -37,6 +41,8 @@ interface ActiveRun {
   repository: RunRepository;
   budgetUsd: number | undefined;
   cancelRequested: boolean;
+  /** Aborted when the whole run is cancelled (its setup step listens). */
+  runController: AbortController;
   agentControllers: Map<number, AbortController>;
   log: RunEventLog;
   finished: Promise<RunState>;
@@ -109,7 +115,7 @@ export class RunManager {
    * Admission is one synchronous step (check and count together), so concurrent requests can never
    * exceed MAX_QUEUED_RUNS; the repository is made after, and the count released if that fails.
    */
-  async submit(request: CreateRunRequest): Promise<RunState> {
+  async submit(request: CreateRunRequest, source?: ResolvedSource): Promise<RunState> {
     await this.#checkSpace();
     const waiting = this.#queuedRuns().length + this.#admitting;
     if (waiting >= this.#options.maxQueuedRuns) {
@@ -126,28 +132,36 @@ export class RunManager {
       counted = false;
     };
     try {
-      return await this.#admit(request, waiting + 1, uncount);
+      return await this.#admit(request, waiting + 1, uncount, source);
     } catch (error) {
       if (isOutOfSpace(error)) {
         throw new ServiceError('insufficient_storage', `the workspace's file system is full: ${(error as Error).message}`, { cause: error });
       }
-      throw error;
+      throw fromSourceError(error);
     } finally {
       uncount();
     }
   }
 
-  async #admit(request: CreateRunRequest, queuePosition: number, uncount: () => void): Promise<RunState> {
+  async #admit(request: CreateRunRequest, queuePosition: number, uncount: () => void, source: ResolvedSource | undefined): Promise<RunState> {
     const createdAt = this.#options.now?.() ?? new Date();
     const paths = this.#options.layout.run(createRunId(createdAt));
     const logger = this.#options.logger.child({ run_id: paths.runId });
-    const repository = await createRunRepository({ paths, prompt: request.prompt, agentCount: request.agent_count, createdAt });
+    const { sources } = this.#options;
+    const repository = await createRunRepository({
+      paths,
+      prompt: request.prompt,
+      agentCount: request.agent_count,
+      createdAt,
+      ...(source ? { fetchMain: (directory: string, signal?: AbortSignal) => sources.fetchAsMain(directory, source, signal) } : {}),
+    });
     let resolveFinished!: (state: RunState) => void;
     const run: ActiveRun = {
-      state: initialRunState(request, repository, createdAt, queuePosition),
+      state: initialRunState(request, repository, createdAt, queuePosition, source),
       repository,
       budgetUsd: request.budget_usd,
       cancelRequested: false,
+      runController: new AbortController(),
       agentControllers: new Map(repository.agents.map((agent) => [agent.agentId, new AbortController()])),
       log: new RunEventLog({ runId: paths.runId, store: this.#options.store, logger, now: () => this.#now() }),
       finished: new Promise((resolve) => (resolveFinished = resolve)),
@@ -212,6 +226,7 @@ export class RunManager {
 
   #cancel(run: ActiveRun): void {
     run.cancelRequested = true;
+    run.runController.abort(new Error('cancelled'));
     for (const controller of run.agentControllers.values()) controller.abort(new Error('cancelled'));
   }
 
@@ -245,7 +260,14 @@ export class RunManager {
   }
 
   async #execute(run: ActiveRun): Promise<void> {
-    await Promise.all(run.repository.agents.map((agent) => this.#runOneAgent(run, agent)));
+    const setupFailed = run.state.setup_command ? await this.#setUp(run) : undefined;
+    if (setupFailed !== undefined) {
+      run.state.error = setupFailed;
+      const status: AgentStatus = run.cancelRequested ? 'cancelled' : 'error';
+      for (const agent of run.repository.agents) this.#finishAgent(run, agent.agentId, status, { error: setupFailed, diff_stats: await this.#diff(run, agent, run.logger) });
+    } else {
+      await Promise.all(run.repository.agents.map((agent) => this.#runOneAgent(run, agent)));
+    }
     run.state.status = run.cancelRequested ? 'cancelled' : 'completed';
     run.state.finished_at = this.#now();
     run.state.summary = summarize(run.state.results);
@@ -267,6 +289,50 @@ export class RunManager {
     }
     run.logger.info({ status: run.state.status, ...run.state.summary, ...(unrecorded ? { unrecorded: unrecorded.message } : {}) }, 'run finished');
     run.resolveFinished(this.#snapshot(run));
+  }
+
+  /**
+   * The run's setup_command, once, in a slot of its own, before any agent: its tree, its sandbox (the only
+   * one with network), and its output given to every agent. Returns why it failed, or undefined.
+   */
+  async #setUp(run: ActiveRun): Promise<string | undefined> {
+    const { paths, baseCommit, agents } = run.repository;
+    const signal = run.runController.signal;
+    let release: () => void;
+    try {
+      release = await this.#options.slots.acquire(signal);
+    } catch {
+      return 'cancelled before it started';
+    }
+    try {
+      run.state.status = 'running';
+      run.state.started_at = this.#now();
+      run.log.emit({ type: 'run_status', status: 'running', queue_position: null });
+      this.#persist(run);
+      let result: SetupResult;
+      try {
+        await writeSetupTree(paths, baseCommit, signal);
+        const outcome = await this.#options.executor.runSetup({ run: paths, command: run.state.setup_command!, logger: run.logger, signal });
+        result = { ...outcome, copied_paths: [], copy_ms: 0 };
+        if (outcome.status === 'passed') {
+          const copied = await setupOutput(paths, baseCommit);
+          result = { ...result, copied_paths: copied, copy_ms: await giveSetupOutput(paths, copied, agents, signal) };
+        }
+      } catch (error) {
+        run.logger.warn({ err: error }, 'setup could not be prepared');
+        result = { status: 'error', exit_code: null, duration_ms: 0, output_tail: (error as Error).message, copied_paths: [], copy_ms: 0 };
+      } finally {
+        await removeSetupTree(paths).catch((error: unknown) => run.logger.warn({ err: error }, 'could not remove the setup tree'));
+      }
+      run.state.setup = result;
+      run.log.emit({ type: 'setup_result', result });
+      this.#persist(run);
+      run.logger.info({ setup_status: result.status, exit_code: result.exit_code, duration_ms: result.duration_ms, copy_ms: result.copy_ms }, 'setup finished');
+      if (signal.aborted) return 'cancelled during the run\'s setup';
+      return result.status === 'passed' ? undefined : setupFailure(result);
+    } finally {
+      release();
+    }
   }
 
   #diff(run: ActiveRun, agent: AgentPaths, logger: Logger) {

@@ -180,6 +180,7 @@ export class FileRunStore implements RunStore {
         created_at: state.created_at,
         finished_at: state.finished_at,
         summary: state.summary,
+        ...(state.run_info.source ? { source: state.run_info.source } : {}),
       });
     }
     const nextBefore = index < ids.length && runs.length > 0 ? runs.at(-1)!.run_id : null;

@@ -9,6 +9,7 @@ import { RunManager } from './run-manager.ts';
 import { RunService } from './run-service.ts';
 import { ReviewService } from './review-service.ts';
 import type { AgentExecutor } from './agent-executor.ts';
+import { SourceRepositories, type SourceSettings } from '../git/source.ts';
 
 export interface RunMachineryOptions {
   workspaceLocal: string;
@@ -16,6 +17,8 @@ export interface RunMachineryOptions {
   maxQueuedRuns: number;
   minFreeDiskBytes: number;
   executor: AgentExecutor;
+  /** Where sources may come from and the orchestrator's credentials for them; none and any by default. */
+  sources?: SourceSettings;
   logger: Logger;
   /** A lease older than this marks its run's owner dead (another host's replica). */
   leaseTtlMs?: number;
@@ -35,6 +38,7 @@ export interface RunMachinery {
 export function createRunMachinery(options: RunMachineryOptions): RunMachinery {
   const layout = new WorkspaceLayout(options.workspaceLocal);
   const store = new FileRunStore(layout);
+  const sources = new SourceRepositories(options.sources);
   const leases = new Leases({ store, owner: newOwnerId(), host: os.hostname(), pid: process.pid, ttlMs: options.leaseTtlMs ?? 30_000 });
   const manager = new RunManager({
     layout,
@@ -42,12 +46,13 @@ export function createRunMachinery(options: RunMachineryOptions): RunMachinery {
     leases,
     slots: new AgentSlots(options.maxConcurrentAgents),
     executor: options.executor,
+    sources,
     maxQueuedRuns: options.maxQueuedRuns,
     minFreeDiskBytes: options.minFreeDiskBytes,
     logger: options.logger,
     ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
   });
-  const runs = new RunService({ manager, store, ...(options.pollMs ? { pollMs: options.pollMs } : {}) });
-  const review = new ReviewService({ runs, store, layout, logger: options.logger });
+  const runs = new RunService({ manager, store, sources, ...(options.pollMs ? { pollMs: options.pollMs } : {}) });
+  const review = new ReviewService({ runs, store, layout, sources, logger: options.logger });
   return { layout, store, manager, runs, review };
 }

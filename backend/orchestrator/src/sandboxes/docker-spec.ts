@@ -23,8 +23,13 @@ export interface DockerSpecOptions {
   runDirectory: string;
   /** The agent's worktree, as the orchestrator sees it. */
   worktreePath: string;
-  /** The worktree's admin dir `<run>/.git/worktrees/<name>`, as the orchestrator sees it. */
-  worktreeGitDirectory: string;
+  /**
+   * The worktree's admin dir `<run>/.git/worktrees/<name>`, as the orchestrator sees it; undefined for a
+   * tree without git (the run's setup tree), which is then the container's only mount.
+   */
+  worktreeGitDirectory: string | undefined;
+  /** The default bridge network instead of none: only the run's setup sandbox has it. */
+  network?: boolean;
   /** WORKSPACE_LOCAL: where the orchestrator sees the workspace. */
   workspaceLocal: string;
   /** WORKSPACE_PATH: where the Docker engine sees the same workspace; every mount source uses it. */
@@ -42,10 +47,10 @@ export interface DockerSpecOptions {
   name?: string;
 }
 
-/** Docker names allow [a-zA-Z0-9][a-zA-Z0-9_.-]*; anything else in a run id becomes `-`. */
+/** Docker names allow [a-zA-Z0-9][a-zA-Z0-9_.-]*; anything else in a run id becomes `-`. Agent 0 is the run's setup. */
 export function containerName(runId: string, agentId: number): string {
   const safeRunId = runId.replace(/[^a-zA-Z0-9_.-]/g, '-').replace(/^[^a-zA-Z0-9]+/, '');
-  return `multiclaude-${safeRunId || 'run'}-agent-${agentId}`;
+  return `multiclaude-${safeRunId || 'run'}-${agentId === 0 ? 'setup' : `agent-${agentId}`}`;
 }
 
 /** Maps a path under WORKSPACE_LOCAL to the same place under WORKSPACE_PATH; refuses anything outside. */
@@ -65,8 +70,7 @@ export function toEnginePath(localPath: string, workspaceLocal: string, workspac
 
 /** The container's whole environment: what the tools and git need, never a secret of the orchestrator's. */
 export function sandboxEnvironment(options: Pick<DockerSpecOptions, 'runDirectory' | 'worktreeGitDirectory'>): Record<string, string> {
-  const adminRelative = path.relative(path.join(options.runDirectory, '.git'), options.worktreeGitDirectory);
-  return {
+  const base = {
     HOME: CONTAINER_HOME,
     CLAUDE_CONFIG_DIR: `${CONTAINER_HOME}/.claude`,
     LANG: 'C.UTF-8',
@@ -74,6 +78,11 @@ export function sandboxEnvironment(options: Pick<DockerSpecOptions, 'runDirector
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
     DISABLE_TELEMETRY: '1',
     DISABLE_ERROR_REPORTING: '1',
+  };
+  if (!options.worktreeGitDirectory) return base;
+  const adminRelative = path.relative(path.join(options.runDirectory, '.git'), options.worktreeGitDirectory);
+  return {
+    ...base,
     // The worktree's `.git` file names the admin dir by its host path, which does not exist in here;
     // these point git at the mounted copy instead (its `commondir` is relative, so it resolves).
     GIT_DIR: path.posix.join(CONTAINER_GIT_DIRECTORY, ...adminRelative.split(path.sep)),
@@ -111,12 +120,13 @@ function assertInside(child: string, parent: string, what: string): void {
  * `--mount` (unlike `-v`) fails instead of creating a missing source as root on the engine's host.
  */
 export function sandboxMounts(options: DockerSpecOptions): string[] {
-  const gitDirectory = path.join(options.runDirectory, '.git');
-  assertInside(options.worktreeGitDirectory, path.join(gitDirectory, 'worktrees'), 'worktree admin dir');
   const engine = (localPath: string): string => toEnginePath(localPath, options.workspaceLocal, options.workspacePath);
+  const admin = options.worktreeGitDirectory;
+  if (!admin) return bind(engine(options.worktreePath), CONTAINER_WORKSPACE, false);
+  const gitDirectory = path.join(options.runDirectory, '.git');
+  assertInside(admin, path.join(gitDirectory, 'worktrees'), 'worktree admin dir');
   const inContainer = (relative: string): string =>
     path.posix.join(CONTAINER_GIT_DIRECTORY, ...path.relative(gitDirectory, relative).split(path.sep));
-  const admin = options.worktreeGitDirectory;
   return [
     ...bind(engine(options.worktreePath), CONTAINER_WORKSPACE, false),
     ...bind(engine(path.join(options.worktreePath, '.git')), `${CONTAINER_WORKSPACE}/.git`, true),
@@ -136,7 +146,7 @@ export function sandboxMounts(options: DockerSpecOptions): string[] {
  * runtime removes the container itself, after reading its exit state (OOM, exit code) for the agent's error.
  */
 export function buildDockerRunArgs(options: DockerSpecOptions): string[] {
-  if (!Number.isInteger(options.agentId) || options.agentId < 1) {
+  if (!Number.isInteger(options.agentId) || options.agentId < 0) {
     throw new SandboxError('sandbox_setup_failed', `invalid agent id ${options.agentId}`);
   }
   if (!Number.isInteger(options.uid) || !Number.isInteger(options.gid) || options.uid < 0 || options.gid < 0) {
@@ -159,9 +169,10 @@ export function buildDockerRunArgs(options: DockerSpecOptions): string[] {
     // Never fetch the image by name from a registry: a missing local image must be an error, not a pull.
     '--pull',
     'never',
-    // The model is called from the orchestrator; the tools need no network.
+    // The model is called from the orchestrator; the tools need no network. Only the run's setup step
+    // (dependencies, before any agent starts) gets the default bridge.
     '--network',
-    'none',
+    options.network ? 'bridge' : 'none',
     '--cap-drop',
     'ALL',
     '--security-opt',

@@ -15,7 +15,7 @@
 // both sides own the same files. When it is root, the parts the agent writes (its worktree, and the
 // run's .git objects, refs, logs and its worktree admin dir) are chowned to the sandbox uid (10001)
 // first; root's own git then needs `-c safe.directory=*` on the run repository.
-import { stat, mkdir } from 'node:fs/promises';
+import { lstat, stat, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { execa } from 'execa';
@@ -142,12 +142,14 @@ export class DockerRuntime implements SandboxRuntime {
   }
 
   /** The container's uid:gid; as root, hands the agent's writable paths to the sandbox uid. */
-  async #prepareOwnership(request: SandboxRequest, admin: string): Promise<{ uid: number; gid: number }> {
+  async #prepareOwnership(request: SandboxRequest, admin: string | undefined): Promise<{ uid: number; gid: number }> {
     const uid = process.getuid?.() ?? this.#options.sandboxUid;
     if (uid !== 0) return { uid, gid: process.getgid?.() ?? uid };
     const sandboxUid = this.#options.sandboxUid;
     const gitDirectory = request.run.gitDirectory;
-    const writable = [request.agent.worktree, admin, ...['objects', 'refs', 'logs'].map((name) => path.join(gitDirectory, name))];
+    const writable = admin
+      ? [request.agent.worktree, admin, ...['objects', 'refs', 'logs'].map((name) => path.join(gitDirectory, name))]
+      : [request.agent.worktree];
     try {
       // A bind mount of a missing source fails; `logs` only exists once something wrote a reflog.
       for (const directory of writable.slice(2)) await mkdir(directory, { recursive: true });
@@ -193,11 +195,12 @@ export class DockerRuntime implements SandboxRuntime {
     return result;
   }
 
-  /** Prepares ownership and creates (not starts) a hardened container over the agent's worktree. */
-  async #createSandboxContainer(request: SandboxRequest, name: string, command?: string[]): Promise<void> {
+  /** Prepares ownership and creates (not starts) a hardened container over the agent's worktree (a tree without `.git`, the run's setup tree, alone). */
+  async #createSandboxContainer(request: SandboxRequest, name: string, command?: string[], network = false): Promise<void> {
     if (request.signal?.aborted) throw new SandboxError('cancelled', 'the agent was cancelled before its sandbox started');
     const { image, memory, cpus, pidsLimit, workspaceLocal, workspacePath, dockerCommand } = this.#options;
-    const admin = await this.#worktreeGitDirectory(request);
+    const hasGit = await lstat(path.join(request.agent.worktree, '.git')).then(() => true, () => false);
+    const admin = hasGit ? await this.#worktreeGitDirectory(request) : undefined;
     const { uid, gid } = await this.#prepareOwnership(request, admin);
     const args = buildDockerRunArgs({
       image,
@@ -214,6 +217,7 @@ export class DockerRuntime implements SandboxRuntime {
       cpus,
       pidsLimit,
       name,
+      network,
       ...(command ? { command } : {}),
     });
 
@@ -234,9 +238,9 @@ export class DockerRuntime implements SandboxRuntime {
   }
 
   async runCommand(request: SandboxRequest, command: string, options: CommandOptions): Promise<CommandOutcome> {
-    const name = `${containerName(request.run.runId, request.agent.agentId)}-check`;
+    const name = `${containerName(request.run.runId, request.agent.agentId)}${options.network ? '' : '-check'}`;
     const started = Date.now();
-    await this.#createSandboxContainer(request, name, ['bash', '-c', command]);
+    await this.#createSandboxContainer(request, name, ['bash', '-c', command], options.network ?? false);
     try {
       const outcome = await runToOutcome(this.#options.dockerCommand, ['start', '--attach', name], {
         timeoutMs: options.timeoutMs,

@@ -51,7 +51,15 @@ export interface RunPaths {
   leasePath: string;
   cancelRequestPath: string;
   agent(agentId: number): AgentPaths;
+  /**
+   * The run's setup step as "agent 0": its tree `worktrees/setup` is a plain export of the base commit
+   * (no `.git`), where setup_command runs with network before the agents; it has no branch.
+   */
+  setup: AgentPaths;
 }
+
+/** The setup step's name in paths (never an agent's: those are `agent-N`). */
+export const SETUP_NAME = 'setup';
 
 export class WorkspaceLayout {
   readonly root: string;
@@ -71,6 +79,8 @@ export class WorkspaceLayout {
     const directory = path.join(this.root, relativeDirectory);
     const gitDirectory = path.join(directory, '.git');
     const recordsDirectory = path.join(directory, RECORDS_DIRECTORY);
+    const setupRecords = path.join(recordsDirectory, SETUP_NAME);
+    const relativeSetup = path.posix.join(WORKTREES_DIRECTORY, SETUP_NAME);
     return {
       runId,
       directory,
@@ -81,6 +91,15 @@ export class WorkspaceLayout {
       eventsPath: path.join(recordsDirectory, 'events.jsonl'),
       leasePath: path.join(recordsDirectory, 'lease.json'),
       cancelRequestPath: path.join(recordsDirectory, 'cancel-request.json'),
+      setup: {
+        agentId: 0,
+        branchName: '',
+        worktree: path.join(directory, relativeSetup),
+        relativeWorktree: path.posix.join(relativeDirectory, relativeSetup),
+        gitAdministration: '',
+        claudeConfigDirectory: path.join(setupRecords, 'claude-home', '.claude'),
+        sandboxHome: path.join(setupRecords, 'sandbox-home'),
+      },
       agent: (agentId) => {
         if (!Number.isSafeInteger(agentId) || agentId < 1) throw new LayoutError(`not an agent id: ${agentId}`);
         const branch = branchName(agentId);

@@ -2,7 +2,8 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CheckResult } from '@multiclaude/contract';
-import type { AgentExecutor, AgentJob, AgentOutcome, CheckJob } from '../../src/runs/agent-executor.ts';
+import type { AgentExecutor, AgentJob, AgentOutcome, CheckJob, SetupJob } from '../../src/runs/agent-executor.ts';
+import { runToOutcome } from '../../src/process/run-cli.ts';
 import { git } from '../../src/git/git.ts';
 
 type Release = (outcome?: Partial<AgentOutcome>) => void;
@@ -62,6 +63,13 @@ export class FakeExecutor implements AgentExecutor {
 
   async runCheck(job: CheckJob): Promise<CheckResult> {
     return this.#options.check?.(job) ?? { status: 'passed', exit_code: 0, duration_ms: 1, output_tail: '' };
+  }
+
+  /** The setup command in a plain shell over the setup tree (no sandbox): the run machinery around it is what fast tests look at. */
+  async runSetup(job: SetupJob): Promise<CheckResult> {
+    const outcome = await runToOutcome('bash', ['-c', job.command], { cwd: job.run.setup.worktree, timeoutMs: 60_000, signal: job.signal });
+    const status = outcome.timedOut ? 'timed_out' : outcome.exitCode === 0 ? 'passed' : 'failed';
+    return { status, exit_code: outcome.exitCode, duration_ms: outcome.durationMs, output_tail: outcome.outputTail };
   }
 
   /** Lets a held agent finish, with what it should report. */

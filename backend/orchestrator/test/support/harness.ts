@@ -16,6 +16,7 @@ import { LocalRuntime } from '../../src/sandboxes/local.ts';
 import type { SandboxRuntime } from '../../src/sandboxes/runtime.ts';
 import type { Hono } from 'hono';
 import type { Logger } from 'pino';
+import type { SourceSettings } from '../../src/git/source.ts';
 
 export interface Harness {
   app: Hono;
@@ -61,6 +62,9 @@ export interface HarnessOptions {
   minFreeDiskBytes?: number;
   /** Use this workspace (and keep it on close) instead of a fresh temp one. */
   workspace?: string;
+  /** Source repositories: ALLOWED_SOURCES and credentials. */
+  sources?: SourceSettings;
+  setupTimeoutMs?: number;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -78,6 +82,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       maxTurns: 10,
       agentTimeoutMs: options.agentTimeoutMs ?? 120_000,
       checkTimeoutMs: options.checkTimeoutMs ?? config.checkTimeoutMs,
+      setupTimeoutMs: options.setupTimeoutMs ?? config.setupTimeoutMs,
       diskQuotaBytes: options.diskQuotaBytes ?? config.sandbox.diskBytes,
       diskCheckIntervalMs: 500,
       searchPath,
@@ -90,6 +95,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     minFreeDiskBytes: options.minFreeDiskBytes ?? config.minFreeDiskBytes,
     executor,
     logger,
+    ...(options.sources ? { sources: options.sources } : {}),
     ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
   });
   const { store, manager } = machinery;
