@@ -4,6 +4,7 @@ import type { Pair, Sample } from './measures/agents.ts';
 import type { ApiSample } from './measures/api-load.ts';
 import type { ScaleSample, ScaleSettings } from './measures/scale.ts';
 import type { SoakSample, SoakSettings } from './measures/soak.ts';
+import type { SourceSample, SourceSettings } from './measures/source.ts';
 import type { ProfileSummary } from './lib/profile.ts';
 import { formatSummary, mib, percentile, ratio, summarize } from './lib/stats.ts';
 
@@ -17,6 +18,8 @@ export interface Results {
   scale: { settings: ScaleSettings; ours: ScaleSample[]; floor: ScaleSample[] } | undefined;
   /** Absent in results written before the soak existed. */
   soak?: { settings: SoakSettings; sample: SoakSample } | undefined;
+  /** Absent in results written before runs could start from a source. */
+  source?: { settings: SourceSettings; sample: SourceSample } | undefined;
   profiles: Array<{ label: string; summary: ProfileSummary }>;
   errors: string[];
   /** Hand-written analysis kept beside the generator (bench/ANALYSIS.md), appended as is. */
@@ -209,6 +212,23 @@ function soakSection({ settings, sample }: { settings: SoakSettings; sample: Soa
   ].join('\n');
 }
 
+function sourceSection({ settings, sample }: { settings: SourceSettings; sample: SourceSample }): string {
+  const copy = summarize(sample.copyMs);
+  return [
+    '## 7. Runs from a source repository',
+    '',
+    `A generated repository of ${settings.files} files (${sample.repositoryMiB} MiB, one commit) as a local source, ${settings.agents} agents.`,
+    'Ours: what `POST /runs` does before it answers 202 with a source (ls-remote, the run\'s one fetch, `main` checked out,',
+    `a worktree per agent). Floor: \`git clone\` + \`git worktree add\` ×${settings.agents}, the same checkouts by hand.`,
+    '',
+    HEADER,
+    row(`Run setup, ${settings.agents} agents (ms)`, sample.oursMs, sample.floorMs, { kind: 'ratio', max: 1.2 }),
+    '',
+    `The setup step's output (${settings.setupFiles} files in \`node_modules/\`) copied privately into ${settings.agents} agents' trees with`,
+    `\`cp -a --reflink=auto\`: ${formatSummary(copy)} ms (copy-on-write ${sample.reflink ? 'available' : '**not** available: plain copies'} on this file system).`,
+  ].join('\n');
+}
+
 export function renderResults(results: Results): string {
   const { machine } = results;
   const settings = Object.entries(results.settings).map(([key, value]) => `${key}=${String(value)}`).join(', ');
@@ -236,6 +256,7 @@ export function renderResults(results: Results): string {
   if (pairs.length > 0) sections.push(eventSection(pairs), '');
   if (results.scale) sections.push(scaleSection(results.scale), '');
   if (results.soak) sections.push(soakSection(results.soak), '');
+  if (results.source) sections.push(sourceSection(results.source), '');
   if (results.profiles.length > 0) sections.push(profileSection(results.profiles), '');
   if (results.analysis.trim()) sections.push(results.analysis.trim(), '');
   return sections.join('\n');

@@ -1,7 +1,7 @@
 // `npm run bench`: measures our orchestrator against floors taken in the same run on this machine and writes bench/RESULTS.md.
 //
 // Settings (env): BENCH_REPS (3), BENCH_AGENTS ("1,5,10"), BENCH_RUNTIMES ("local,docker"; docker is skipped when its image
-// is missing), BENCH_MEASURES ("agents,api,scale"), BENCH_SCALE_RUNS (20), BENCH_SCALE_AGENTS (5), BENCH_SCALE_CONCURRENCY
+// is missing), BENCH_MEASURES ("agents,api,scale,soak,source"), BENCH_SOURCE_FILES (50000), BENCH_SCALE_RUNS (20), BENCH_SCALE_AGENTS (5), BENCH_SCALE_CONCURRENCY
 // (10), BENCH_SOAK_RUNS (200), BENCH_SOAK_SECONDS (180), BENCH_LOAD_RATE (50 req/s per path), BENCH_LOAD_SECONDS (10), BENCH_TIMEOUT_MS (300000 per run), BENCH_MAX_MINUTES
 // (60: later measures are skipped past it), BENCH_OUTPUT (bench/RESULTS.md), BENCH_KEEP=1 (keep the scratch directory),
 // BENCH_CPU_PROF=1 (profile the orchestrator). `--quick`: 1 repetition, N=1,5, 4 scale runs, 5 s of load. `--render`:
@@ -18,6 +18,7 @@ import { measureFloor, measureOurs, measurePairs, type AgentsContext, type Pair 
 import { measureApiFloor, measureApiOurs, type ApiSample } from './measures/api-load.ts';
 import { measureScaleFloor, measureScaleOurs, type ScaleSample } from './measures/scale.ts';
 import { measureSoak } from './measures/soak.ts';
+import { measureSource } from './measures/source.ts';
 import { renderResults, type Results } from './report.ts';
 
 const quick = process.argv.includes('--quick');
@@ -43,7 +44,8 @@ const settings = {
   repetitions: number('BENCH_REPS', quick ? 1 : 3, 20),
   agentCounts: list('BENCH_AGENTS', quick ? '1,5' : '1,5,10').map(Number).filter((n) => n >= 1 && n <= 10),
   runtimes: list('BENCH_RUNTIMES', 'local,docker').filter((name): name is 'local' | 'docker' => name === 'local' || name === 'docker'),
-  measures: list('BENCH_MEASURES', 'agents,api,scale,soak'),
+  measures: list('BENCH_MEASURES', 'agents,api,scale,soak,source'),
+  sourceFiles: number('BENCH_SOURCE_FILES', quick ? 5_000 : 50_000, 500_000),
   scaleRuns: number('BENCH_SCALE_RUNS', quick ? 4 : 20, 50),
   scaleAgents: number('BENCH_SCALE_AGENTS', 5, 10),
   scaleConcurrency: number('BENCH_SCALE_CONCURRENCY', 10, 32),
@@ -73,6 +75,7 @@ const profiles: Results['profiles'] = [];
 let api: { ours: ApiSample[]; floor: ApiSample[] } | undefined;
 let scale: Results['scale'];
 let soak: Results['soak'];
+let source: Results['source'];
 
 /** Runs one step; a failure is recorded for the report and the bench goes on with the next. */
 async function step(name: string, body: () => Promise<void>): Promise<void> {
@@ -176,6 +179,12 @@ try {
       soak = { settings: soakSettings, sample };
     });
   }
+  if (settings.measures.includes('source')) {
+    await step('source', async () => {
+      const sourceSettings = { files: settings.sourceFiles, agents: 10, repetitions: settings.repetitions, setupFiles: 5_000 };
+      source = { settings: sourceSettings, sample: await measureSource(sourceSettings, scratch, log) };
+    });
+  }
 } finally {
   await model.close();
   if (env['BENCH_KEEP'] === '1') log(`scratch kept at ${scratch}`);
@@ -192,6 +201,7 @@ const results: Results = {
   api,
   scale,
   soak,
+  source,
   profiles,
   errors,
   analysis,

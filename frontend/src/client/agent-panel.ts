@@ -31,6 +31,8 @@ export interface PanelContext {
   nowMs: number;
   mergeable: boolean;
   merge: MergeRecord | null;
+  /** The run has a source the agent's branch can be pushed to. */
+  pushable: boolean;
 }
 
 export class AgentPanel {
@@ -109,7 +111,7 @@ export class AgentPanel {
     const showResult = !isAgentActive(agent.status) && agent.output.trim() !== '' && (lastText?.kind !== 'text' || lastText.text.trim() !== agent.output.trim());
     this.#result.hidden = !showResult;
     if (showResult) setText(this.#resultText, clip(agent.output));
-    this.#review.update(agent, { mergeable: context.mergeable, merge: context.merge, runEnded: !runActive });
+    this.#review.update(agent, { mergeable: context.mergeable, merge: context.merge, runEnded: !runActive, pushable: context.pushable });
     this.element.classList.toggle('recommended', agent.recommended);
   }
 

@@ -1,5 +1,5 @@
 // The page's calls to its own server: POST /submit and the /api proxy of the orchestrator's run API.
-import type { CreateRunResponse, DiffResponse, MergeResponse, ReadyResponse, RunList, RunState } from '@multiclaude/contract';
+import type { CreateRunResponse, DiffResponse, MergeResponse, ReadyResponse, RunList, RunState, PushResponse } from '@multiclaude/contract';
 
 export class ApiError extends Error {
   constructor(
@@ -34,16 +34,31 @@ async function call<T>(path: string, init: RequestInit = {}): Promise<T> {
   return body as T;
 }
 
-export function submitRun(
-  prompt: string,
-  agentCount: number,
-  checkCommand: string | null,
-): Promise<CreateRunResponse> {
+export interface RunOptions {
+  checkCommand: string | null;
+  /** A source repository and ref; null for a fresh repository. */
+  source: { repo: string; ref: string | null } | null;
+  setupCommand: string | null;
+}
+
+export function submitRun(prompt: string, agentCount: number, options: RunOptions): Promise<CreateRunResponse> {
+  const { checkCommand, source, setupCommand } = options;
   return call('/submit', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ prompt, agent_count: agentCount, ...(checkCommand ? { check_command: checkCommand } : {}) }),
+    body: JSON.stringify({
+      prompt,
+      agent_count: agentCount,
+      ...(checkCommand ? { check_command: checkCommand } : {}),
+      ...(source ? { source: { repo: source.repo, ...(source.ref ? { ref: source.ref } : {}) } } : {}),
+      ...(setupCommand ? { setup_command: setupCommand } : {}),
+    }),
   });
+}
+
+/** Pushes the agent's branch to the run's source as a new branch (the orchestrator's default name). */
+export function pushAgent(runId: string, agentId: number): Promise<PushResponse> {
+  return call(`/api/runs/${encodeURIComponent(runId)}/agents/${agentId}/push`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
 }
 
 export function getRun(runId: string): Promise<RunState> {

@@ -1,7 +1,7 @@
 // The page's controller: the run form, the open run's live event stream, the run history and the model banner.
 import './styles.css';
 import type { RunEvent, RunEventType } from '@multiclaude/contract';
-import { ApiError, cancelAgent, cancelRun, eventsUrl, exportUrl, getDiff, getReady, getRun, mergeAgent, submitRun } from './api.ts';
+import { ApiError, cancelAgent, cancelRun, eventsUrl, exportUrl, getDiff, getReady, getRun, mergeAgent, pushAgent, submitRun } from './api.ts';
 import { byId, setText, showMessage } from './dom.ts';
 import { HistoryList } from './history.ts';
 import { RunSection } from './run-view.ts';
@@ -14,6 +14,9 @@ const READY_POLL_MS = 15_000;
 const form = byId<HTMLFormElement>('run-form');
 const promptBox = byId<HTMLTextAreaElement>('prompt');
 const checkBox = byId<HTMLInputElement>('check-command');
+const sourceRepoBox = byId<HTMLInputElement>('source-repo');
+const sourceRefBox = byId<HTMLInputElement>('source-ref');
+const setupBox = byId<HTMLInputElement>('setup-command');
 const slider = byId<HTMLInputElement>('agents');
 const sliderValue = byId<HTMLOutputElement>('agents-value');
 const runButton = byId<HTMLButtonElement>('run-button');
@@ -49,6 +52,7 @@ const runSection = new RunSection({
     scheduleRender();
   },
   exportUrl: (runId, agentId) => exportUrl(runId, agentId, 'zip'),
+  push: (runId, agentId) => pushAgent(runId, agentId),
 });
 const historyList = new HistoryList((runId) => void openRun(runId));
 
@@ -170,7 +174,12 @@ async function submit(): Promise<void> {
   setText(runButton, 'Starting…');
   form.setAttribute('aria-busy', 'true');
   try {
-    const accepted = await submitRun(prompt, agentCount, checkBox.value.trim() || null);
+    const repo = sourceRepoBox.value.trim();
+    const accepted = await submitRun(prompt, agentCount, {
+      checkCommand: checkBox.value.trim() || null,
+      source: repo ? { repo, ref: sourceRefBox.value.trim() || null } : null,
+      setupCommand: setupBox.value.trim() || null,
+    });
     showFormError(null);
     void historyList.refresh();
     await openRun(accepted.run_id, { prompt, agentCount });

@@ -1,5 +1,5 @@
-// An agent panel's review part: its check, diff stats, rank, the diff itself (loaded when asked for), merge into main and download.
-import type { DiffResponse, MergeRecord } from '@multiclaude/contract';
+// An agent panel's review part: its check, diff stats, rank, the diff itself (loaded when asked for), merge into main, push to the run's source and download.
+import type { DiffResponse, MergeRecord, PushResponse } from '@multiclaude/contract';
 import type { AgentView } from './state.ts';
 import { el, setText, showMessage } from './dom.ts';
 import { diffStatsText, formatDuration } from './format.ts';
@@ -8,6 +8,7 @@ export interface ReviewActions {
   loadDiff(agentId: number): Promise<DiffResponse>;
   merge(agentId: number): Promise<void>;
   exportUrl(agentId: number): string;
+  push(agentId: number): Promise<PushResponse>;
 }
 
 const MAX_PATCH_LINES = 4000;
@@ -43,6 +44,8 @@ export class AgentReview {
   readonly #mergeButton: HTMLButtonElement;
   readonly #download: HTMLAnchorElement;
   readonly #merged: HTMLElement;
+  readonly #pushButton: HTMLButtonElement;
+  readonly #pushed: HTMLElement;
   readonly #error: HTMLElement;
   readonly #diff: HTMLElement;
   #diffLoaded = false;
@@ -63,6 +66,10 @@ export class AgentReview {
     this.#mergeButton.addEventListener('click', () => void this.#merge());
     this.#download = el('a', { className: 'small-link', text: 'Download .zip', attrs: { href: actions.exportUrl(agentId), download: '' } });
     this.#merged = el('p', { className: 'merged', attrs: { role: 'status' } });
+    this.#pushButton = el('button', { className: 'small', text: 'Push', attrs: { type: 'button', title: 'Push this branch to the source repository as a new branch' } });
+    this.#pushButton.addEventListener('click', () => void this.#push());
+    this.#pushed = el('p', { className: 'merged', attrs: { role: 'status' } });
+    this.#pushed.hidden = true;
     this.#error = el('p', { className: 'error', attrs: { role: 'alert' } });
     this.#error.hidden = true;
     this.#diff = el('div', { className: 'diff', attrs: { id: `agent-${agentId}-diff` } });
@@ -72,14 +79,15 @@ export class AgentReview {
       this.#rank,
       el('dl', { className: 'agent-meta' }, [el('div', {}, [el('dt', { text: 'Changes' }), this.#changes]), this.#checkRow]),
       this.#checkDetails,
-      el('div', { className: 'review-actions' }, [this.#diffButton, this.#mergeButton, this.#download]),
+      el('div', { className: 'review-actions' }, [this.#diffButton, this.#mergeButton, this.#pushButton, this.#download]),
       this.#merged,
+      this.#pushed,
       this.#error,
       this.#diff,
     ]);
   }
 
-  update(agent: AgentView, options: { mergeable: boolean; merge: MergeRecord | null; runEnded: boolean }): void {
+  update(agent: AgentView, options: { mergeable: boolean; merge: MergeRecord | null; runEnded: boolean; pushable: boolean }): void {
     // Before the agent ends there is nothing to review yet.
     const ended = agent.status !== 'pending' && agent.status !== 'running';
     this.element.hidden = !ended;
@@ -98,6 +106,7 @@ export class AgentReview {
     this.#mergeButton.hidden = !options.mergeable || options.merge !== null;
     this.#mergeButton.toggleAttribute('aria-disabled', this.#busy);
     this.#download.hidden = !options.runEnded;
+    this.#pushButton.hidden = !options.pushable;
     const merge = options.merge;
     setText(this.#merged, merge ? `Merged into main${merge.fast_forward ? ' (fast-forward)' : ''} as ${merge.commit.slice(0, 10)}` : '');
     this.#merged.hidden = merge === null;
@@ -124,6 +133,25 @@ export class AgentReview {
       this.#diff.replaceChildren(files, ...notes, renderPatch(diff.patch));
     } catch (error) {
       this.#diff.replaceChildren(el('p', { className: 'error', text: `Could not load the diff: ${(error as Error).message}` }));
+    }
+  }
+
+  async #push(): Promise<void> {
+    if (this.#busy) return;
+    this.#busy = true;
+    this.#pushButton.setAttribute('aria-disabled', 'true');
+    setText(this.#pushButton, 'Pushing…');
+    showMessage(this.#error, null);
+    try {
+      const pushed = await this.#actions.push(this.#agentId);
+      setText(this.#pushed, `Pushed to ${pushed.remote} as ${pushed.branch} (${pushed.commit.slice(0, 10)})`);
+      this.#pushed.hidden = false;
+    } catch (error) {
+      showMessage(this.#error, `Could not push: ${(error as Error).message}`);
+    } finally {
+      this.#busy = false;
+      this.#pushButton.removeAttribute('aria-disabled');
+      setText(this.#pushButton, 'Push');
     }
   }
 

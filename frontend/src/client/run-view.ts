@@ -1,9 +1,9 @@
 // The open run's section: its id, status, run dir, totals and prompt, the cancel button, and one panel per agent.
-import type { DiffResponse } from '@multiclaude/contract';
+import type { DiffResponse, PushResponse } from '@multiclaude/contract';
 import { canMerge, isRunActive, mergeOf, runTotals, type RunView } from './state.ts';
 import { AgentPanel } from './agent-panel.ts';
 import { byId, setText, showMessage } from './dom.ts';
-import { formatCost, formatTime, formatTokens } from './format.ts';
+import { formatCost, formatDuration, formatTime, formatTokens } from './format.ts';
 
 export interface RunSectionActions {
   cancelRun(runId: string): void;
@@ -11,6 +11,7 @@ export interface RunSectionActions {
   loadDiff(runId: string, agentId: number): Promise<DiffResponse>;
   merge(runId: string, agentId: number): Promise<void>;
   exportUrl(runId: string, agentId: number): string;
+  push(runId: string, agentId: number): Promise<PushResponse>;
 }
 
 function progressText(view: RunView): string {
@@ -39,6 +40,8 @@ export class RunSection {
   readonly #cost = byId<HTMLElement>('run-cost');
   readonly #prompt = byId<HTMLElement>('run-prompt');
   readonly #check = byId<HTMLElement>('run-check');
+  readonly #source = byId<HTMLElement>('run-source');
+  readonly #setup = byId<HTMLElement>('run-setup');
   readonly #recommended = byId<HTMLElement>('run-recommended');
   readonly #panels = byId<HTMLElement>('agent-panels');
   readonly #cancel = byId<HTMLButtonElement>('cancel-run');
@@ -83,6 +86,8 @@ export class RunSection {
     setText(this.#cost, anyUsage ? formatCost(totals.cost_usd) : '—');
     setText(this.#prompt, view.prompt ?? '');
     setText(this.#check, view.check_command ?? '—');
+    setText(this.#source, view.source ? `${view.source.repo} @ ${view.source.ref} (${view.source.commit.slice(0, 10)})` : '—');
+    setText(this.#setup, setupText(view));
     setText(this.#recommended, view.recommended_agent_id === null ? '—' : `Agent ${view.recommended_agent_id}`);
     const active = isRunActive(view);
     this.#cancel.hidden = !active;
@@ -94,11 +99,12 @@ export class RunSection {
           loadDiff: (agentId) => this.#actions.loadDiff(runId, agentId),
           merge: (agentId) => this.#actions.merge(runId, agentId),
           exportUrl: (agentId) => this.#actions.exportUrl(runId, agentId),
+          push: (agentId) => this.#actions.push(runId, agentId),
         });
         this.#agentPanels.set(agent.agent_id, panel);
         this.#panels.append(panel.element);
       }
-      panel.update(agent, { runActive: active, nowMs, mergeable: canMerge(view, agent), merge: mergeOf(view, agent.agent_id) });
+      panel.update(agent, { runActive: active, nowMs, mergeable: canMerge(view, agent), merge: mergeOf(view, agent.agent_id), pushable: view.source !== null });
     }
   }
 
@@ -109,4 +115,14 @@ export class RunSection {
     this.#panels.replaceChildren();
     this.#agentPanels = new Map();
   }
+}
+
+/** The setup step in a few words: its command's outcome, its time and what it gave the agents. */
+function setupText(view: RunView): string {
+  if (!view.setup_command) return '—';
+  const setup = view.setup;
+  if (!setup) return `${view.setup_command} (waiting)`;
+  const exit = setup.exit_code === null ? '' : `, exit ${setup.exit_code}`;
+  const copied = setup.copied_paths.length ? `; gave every agent ${setup.copied_paths.join(', ')} in ${formatDuration(setup.copy_ms)}` : '';
+  return `${setup.status.replace('_', ' ')}${exit}, ${formatDuration(setup.duration_ms)}${copied}`;
 }
