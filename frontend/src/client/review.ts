@@ -136,39 +136,33 @@ export class AgentReview {
     }
   }
 
-  async #push(): Promise<void> {
+  /** One action at a time from this panel: its button says what is happening, a failure is shown beside it. */
+  async #act(button: HTMLButtonElement, labels: { idle: string; busy: string; failed: string }, action: () => Promise<void>): Promise<void> {
     if (this.#busy) return;
     this.#busy = true;
-    this.#pushButton.setAttribute('aria-disabled', 'true');
-    setText(this.#pushButton, 'Pushing…');
+    button.setAttribute('aria-disabled', 'true');
+    setText(button, labels.busy);
     showMessage(this.#error, null);
     try {
-      const pushed = await this.#actions.push(this.#agentId);
-      setText(this.#pushed, `Pushed to ${pushed.remote} as ${pushed.branch} (${pushed.commit.slice(0, 10)})`);
-      this.#pushed.hidden = false;
+      await action();
     } catch (error) {
-      showMessage(this.#error, `Could not push: ${(error as Error).message}`);
+      showMessage(this.#error, `${labels.failed}: ${(error as Error).message}`);
     } finally {
       this.#busy = false;
-      this.#pushButton.removeAttribute('aria-disabled');
-      setText(this.#pushButton, 'Push');
+      button.removeAttribute('aria-disabled');
+      setText(button, labels.idle);
     }
   }
 
-  async #merge(): Promise<void> {
-    if (this.#busy) return;
-    this.#busy = true;
-    this.#mergeButton.setAttribute('aria-disabled', 'true');
-    setText(this.#mergeButton, 'Merging…');
-    showMessage(this.#error, null);
-    try {
-      await this.#actions.merge(this.#agentId);
-    } catch (error) {
-      showMessage(this.#error, `Could not merge: ${(error as Error).message}`);
-    } finally {
-      this.#busy = false;
-      this.#mergeButton.removeAttribute('aria-disabled');
-      setText(this.#mergeButton, 'Merge into main');
-    }
+  #push(): Promise<void> {
+    return this.#act(this.#pushButton, { idle: 'Push', busy: 'Pushing…', failed: 'Could not push' }, async () => {
+      const pushed = await this.#actions.push(this.#agentId);
+      setText(this.#pushed, `Pushed to ${pushed.remote} as ${pushed.branch} (${pushed.commit.slice(0, 10)})`);
+      this.#pushed.hidden = false;
+    });
+  }
+
+  #merge(): Promise<void> {
+    return this.#act(this.#mergeButton, { idle: 'Merge into main', busy: 'Merging…', failed: 'Could not merge' }, () => this.#actions.merge(this.#agentId));
   }
 }
