@@ -6,6 +6,7 @@ import { RECORDS_DIRECTORY, WORKTREES_DIRECTORY, type AgentPaths, type RunPaths 
 
 export const GIT_USER_NAME = 'Claude Agent';
 export const GIT_USER_EMAIL = 'agent@claude-mcp.local';
+const SOURCE_CHECKOUT_TIMEOUT_MS = 10 * 60_000;
 
 export interface RunRepository {
   paths: RunPaths;
@@ -46,7 +47,8 @@ export async function createRunRepository(input: CreateRunRepositoryInput): Prom
   const runDirectory = paths.directory;
   await mkdir(path.dirname(runDirectory), { recursive: true });
   await mkdir(runDirectory); // fails if it exists: run ids never collide silently
-  const options = { cwd: runDirectory, signal: input.signal };
+  // A source may be big: its checkouts (main, then one per agent) get the time a transfer gets, not git's usual minute.
+  const options = { cwd: runDirectory, signal: input.signal, ...(input.fetchMain ? { timeoutMs: SOURCE_CHECKOUT_TIMEOUT_MS } : {}) };
   try {
     await git(['init', '-q', '-b', 'main'], options);
     // Appended rather than set by two `git config` processes: this is POST /runs' critical path (each git

@@ -34,7 +34,7 @@ export async function writeSetupTree(paths: RunPaths, baseCommit: string, signal
 
 /** Paths (relative, `/`-separated) of what the setup tree has and the base commit does not: whole new directories, files and symlinks. */
 export async function setupOutput(paths: RunPaths, baseCommit: string): Promise<string[]> {
-  const listing = await git(['ls-tree', '-r', '-z', '--name-only', '--full-tree', baseCommit], { cwd: paths.directory });
+  const listing = await git(['ls-tree', '-r', '-z', '--name-only', '--full-tree', baseCommit], { cwd: paths.directory, timeoutMs: COPY_TIMEOUT_MS });
   const trackedFiles = new Set(listing.split('\0').filter(Boolean));
   const trackedDirectories = new Set<string>();
   for (const file of trackedFiles) {
