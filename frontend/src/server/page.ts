@@ -39,7 +39,7 @@ export function renderPage(): string {
         <label for="source-ref">Ref <span class="hint">(branch, tag or commit; default HEAD)</span></label>
         <input id="source-ref" name="source_ref" type="text" autocomplete="off" spellcheck="false" placeholder="main">
       </div>
-      <label for="setup-command">Setup command <span class="hint">(optional: run once with network before the agents, e.g. to install dependencies)</span></label>
+      <label for="setup-command">Setup command <span class="hint">(optional: run once, with network, before any agent starts, e.g. to install dependencies)</span></label>
       <input id="setup-command" name="setup_command" type="text" autocomplete="off" spellcheck="false" placeholder="npm ci">
       <div class="form-row">
         <label for="agents">Agents</label>
