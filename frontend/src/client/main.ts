@@ -7,7 +7,7 @@ import { HistoryList } from './history.ts';
 import { RunSection } from './run-view.ts';
 import { applyEvent, applyMerge, applySnapshot, isRunActive, newRun, type RunView } from './state.ts';
 
-const EVENT_TYPES: RunEventType[] = ['run_status', 'agent_status', 'agent_text', 'agent_tool_call', 'agent_tool_result', 'agent_result', 'run_finished'];
+const EVENT_TYPES: RunEventType[] = ['run_status', 'agent_status', 'agent_text', 'agent_tool_call', 'agent_tool_result', 'agent_result', 'setup_result', 'run_finished'];
 const STREAM_RETRY_MS = 3000;
 const READY_POLL_MS = 15_000;
 

@@ -68,7 +68,7 @@ export class AgentReview {
     this.#merged = el('p', { className: 'merged', attrs: { role: 'status' } });
     this.#pushButton = el('button', { className: 'small', text: 'Push', attrs: { type: 'button', title: 'Push this branch to the source repository as a new branch' } });
     this.#pushButton.addEventListener('click', () => void this.#push());
-    this.#pushed = el('p', { className: 'merged', attrs: { role: 'status' } });
+    this.#pushed = el('p', { className: 'pushed', attrs: { role: 'status' } });
     this.#pushed.hidden = true;
     this.#error = el('p', { className: 'error', attrs: { role: 'alert' } });
     this.#error.hidden = true;

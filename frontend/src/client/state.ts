@@ -237,6 +237,7 @@ export function applyEvent(view: RunView, event: RunEvent): RunView {
         queue_position: null,
         prompt: event.run.prompt,
         run_dir: event.run.run_info.run_dir,
+        setup: next.setup ?? event.run.setup ?? null,
         started_at: event.run.started_at,
         finished_at: event.run.finished_at,
         recommended_agent_id: event.run.recommended_agent_id ?? null,
