@@ -250,3 +250,11 @@ test('a failed setup_command fails the run before any agent starts, with its out
     assert.equal(state.summary.failed, 2);
   });
 });
+
+test('a push request body over the control limit is refused with 413 naming branch, before it is read', async () => {
+  await withHarness({}, async (harness) => {
+    const response = await harness.post('/runs/20260101_000000_abcdef01/agents/1/push', JSON.stringify({ branch: 'x'.repeat(20_000) }));
+    assert.equal(response.status, 413);
+    assert.equal(((await response.json()) as { field?: string }).field, 'branch');
+  });
+});
