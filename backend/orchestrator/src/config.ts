@@ -42,6 +42,7 @@ function defaultClaudeExecutable(): string {
 
 const EnvironmentSchema = z.object({
   ANTHROPIC_API_KEY: optionalString,
+  ANTHROPIC_AUTH_TOKEN: optionalString,
   ANTHROPIC_BASE_URL: optionalString.pipe(z.url({ message: 'ANTHROPIC_BASE_URL must be a URL' }).optional()),
   ANTHROPIC_MODEL: optionalString,
   WORKSPACE_LOCAL: optionalString,
@@ -93,6 +94,8 @@ const EnvironmentSchema = z.object({
 
 export interface Config {
   anthropicApiKey: string | undefined;
+  /** A bearer token for endpoints that want `Authorization` instead of `x-api-key` (gateways). */
+  anthropicAuthToken: string | undefined;
   /** Where the model is reached; undefined means Anthropic's API, or the offline model when there is no key. */
   anthropicBaseUrl: string | undefined;
   model: string | undefined;
@@ -155,6 +158,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
   const workspaceLocal = path.resolve(env.WORKSPACE_LOCAL ?? path.join(home, 'workspace'));
   return {
     anthropicApiKey: env.ANTHROPIC_API_KEY,
+    anthropicAuthToken: env.ANTHROPIC_AUTH_TOKEN,
     anthropicBaseUrl: env.ANTHROPIC_BASE_URL,
     model: env.ANTHROPIC_MODEL,
     workspaceLocal,

@@ -1,5 +1,6 @@
 // Creates the orchestrator's pino logger; secrets are censored both as known fields and wherever their values appear in a line.
 import pino, { type Logger, type DestinationStream, type LoggerOptions as PinoOptions } from 'pino';
+import pretty from 'pino-pretty';
 import { CENSOR, REDACTED_PATHS, createSecretScrubber } from './logging/redaction.ts';
 
 export { REDACTED_PATHS };
@@ -25,11 +26,21 @@ export function baseLoggerOptions(level: string, secrets: ReadonlyArray<string |
   };
 }
 
+/**
+ * Where stdout lines go, the one place that decides: JSON lines for machines (a pipe, a file, `kubectl logs`),
+ * the same lines made readable by pino-pretty when a person watches a terminal. Secrets are scrubbed before either.
+ */
+export function stdoutDestination(): DestinationStream {
+  if (process.stdout.isTTY) {
+    // Synchronous, so the last lines before an exit are not lost in a buffer.
+    // Colours unless NO_COLOR says otherwise (pino-pretty's default, through colorette).
+    return pretty({ destination: 1, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' });
+  }
+  return pino.destination({ dest: 1, sync: false });
+}
+
 export function createLogger(options: LoggerOptions): Logger {
-  return pino(
-    baseLoggerOptions(options.level, options.secrets),
-    options.destination ?? pino.destination({ dest: 1, sync: false }),
-  );
+  return pino(baseLoggerOptions(options.level, options.secrets), options.destination ?? stdoutDestination());
 }
 
 export type { Logger };

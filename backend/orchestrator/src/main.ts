@@ -7,6 +7,8 @@ import { createRunMachinery } from './runs/wiring.ts';
 import { createSandboxExecutor } from './runs/agent-runner.ts';
 import { selectRuntime } from './sandboxes/registry.ts';
 import { startOfflineModel, type OfflineModel } from '@multiclaude/offline-model';
+import { ANTHROPIC_API_URL, startModelProxy } from './model-proxy/model-proxy.ts';
+import { scrubOwnEnvironment } from './process/scrub-environment.ts';
 
 let config;
 try {
@@ -24,16 +26,19 @@ const logging = await createFileLogging({
   level: config.logLevel,
   maxSizeBytes: config.logMaxSizeBytes,
   maxFiles: config.logMaxFiles,
-  secrets: [config.anthropicApiKey, config.orchestratorToken, config.sources.httpToken],
+  secrets: [config.anthropicApiKey, config.anthropicAuthToken, config.orchestratorToken, config.sources.httpToken],
 });
 const { logger } = logging;
+// Read once above; from here on neither this process's environ nor any child's environment holds them.
+const scrub = scrubOwnEnvironment();
+if (scrub.error) logger.warn({ error: scrub.error, scrubbed: scrub.scrubbed }, 'could not blank the secrets in this process environment: /proc/<pid>/environ still shows them to processes of the same user');
 if (logging.files) logger.info({ ...logging.files, max_size_bytes: config.logMaxSizeBytes, max_files: config.logMaxFiles }, 'log files');
 const searchPath = process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin';
 
 let offlineModel: OfflineModel | undefined;
 let modelDescription: string;
 let baseUrl = config.anthropicBaseUrl;
-if (!config.anthropicApiKey && !baseUrl) {
+if (!config.anthropicApiKey && !config.anthropicAuthToken && !baseUrl) {
   offlineModel = await startOfflineModel();
   baseUrl = offlineModel.url;
   modelDescription = `offline demo model at ${baseUrl} (scripted, not Claude: set ANTHROPIC_API_KEY for real agents)`;
@@ -41,6 +46,14 @@ if (!config.anthropicApiKey && !baseUrl) {
 } else {
   modelDescription = baseUrl ? `Messages API at ${baseUrl}` : 'Anthropic API';
 }
+
+// Agents reach the model only through this proxy, with a token of their own; the real key stays here.
+const modelProxy = await startModelProxy({
+  upstreamUrl: baseUrl ?? ANTHROPIC_API_URL,
+  apiKey: config.anthropicApiKey,
+  authToken: config.anthropicAuthToken,
+  logger,
+});
 
 const { runtime, known, reason } = await selectRuntime({ config, searchPath, logger });
 logger.info({ runtime: runtime.name, reason }, 'sandbox runtime chosen');
@@ -52,7 +65,8 @@ const machinery = createRunMachinery({
   minFreeDiskBytes: config.minFreeDiskBytes,
   executor: createSandboxExecutor({
     runtime,
-    model: { apiKey: config.anthropicApiKey ?? 'offline-demo', baseUrl, model: config.model },
+    modelAccess: modelProxy,
+    modelName: config.model,
     claudeExecutable: config.claudeExecutable,
     maxTurns: config.maxAgentTurns,
     agentTimeoutMs: config.agentTimeoutMs,
@@ -106,6 +120,7 @@ async function shutdown(signal: string): Promise<void> {
   forced.unref();
   server.close();
   await manager.stop();
+  await modelProxy.close();
   await offlineModel?.close();
   await logging.close();
   process.exit(0);

@@ -9,20 +9,7 @@ import { startHarness, type Harness } from './support/harness.ts';
 import { filesChangedOn, gitIn } from './support/git-inspect.ts';
 import { createDockerRuntime } from '../src/sandboxes/docker.ts';
 import { skipUnlessRequired } from './support/required.ts';
-
-function dockerUnavailable(): string | undefined {
-  try {
-    execFileSync('docker', ['info'], { stdio: 'ignore', timeout: 15_000 });
-  } catch {
-    return 'no Docker engine answers `docker info`';
-  }
-  try {
-    execFileSync('docker', ['image', 'inspect', 'claude-mcp:latest'], { stdio: 'ignore', timeout: 15_000 });
-  } catch {
-    return 'image claude-mcp:latest is missing (npm run build:images)';
-  }
-  return undefined;
-}
+import { dockerUnavailable } from './support/docker.ts';
 
 function managedContainers(): string[] {
   return execFileSync('docker', ['ps', '--all', '--format', '{{.Names}}', '--filter', 'label=multiclaude.managed=true'], { encoding: 'utf8' })

@@ -99,7 +99,7 @@ test('diagnostics report the engine, image, workspace, disk, git, claude, uptime
   assert.ok(body.uptime_seconds >= 65 && body.uptime_seconds < 120);
   assert.deepEqual(body.runtime, { name: 'docker' });
   const { checks } = body;
-  assert.deepEqual(Object.keys(checks).sort(), ['claude', 'disk', 'docker_engine', 'git', 'logs', 'mcp_image', 'runtime', 'workspace']);
+  assert.deepEqual(Object.keys(checks).sort(), ['claude', 'disk', 'docker_engine', 'git', 'logs', 'mcp_image', 'records', 'runtime', 'workspace']);
   for (const [name, check] of Object.entries(checks) as Array<[string, { status: string; duration_ms: number }]>) {
     // A nearly full disk on the test machine is a warning, which is the check doing its job.
     if (name === 'disk') assert.match(check.status, /^(ok|warning)$/);

@@ -161,3 +161,30 @@ test('in the local runtime, a tool server killed while its agent works ends that
   assert.equal(state.results[0]?.status, 'error', JSON.stringify(state.results[0]));
   assert.match(state.results[0]?.error ?? '', /sandbox died while it worked \(its tool server \(pid \d+\) died and Claude Code started another\)/);
 });
+
+test('a sandbox slow to start (8 s before its tool server answers) still gives the agent its tools', async () => {
+  const slowStart = await startHarness({
+    runtime: (config) => {
+      const local = new harnessRuntime.LocalRuntime({ claudeExecutable: config.claudeExecutable, searchPath: process.env['PATH'] ?? '' });
+      return {
+        name: 'local',
+        check: () => local.check(),
+        runCommand: (request, command, options) => local.runCommand(request, command, options),
+        reapStale: async () => [],
+        diagnostics: () => ({}),
+        start: async (request) => {
+          const sandbox = await local.start(request);
+          const { command, args } = sandbox.mcpServer;
+          return { ...sandbox, mcpServer: { ...sandbox.mcpServer, command: 'sh', args: ['-c', 'sleep 8; exec "$@"', 'sh', command, ...args] } };
+        },
+      };
+    },
+  });
+  try {
+    const body = OrchestrateResponseSchema.parse(await (await slowStart.post('/orchestrate', { prompt: 'Write a note.', agent_count: 1 })).json());
+    assert.equal(body.results[0]?.status, 'success', body.results[0]?.error);
+    assert.deepEqual(filesChangedOn(path.join(slowStart.workspace, body.run_info.run_dir), 'agent-1'), ['agent-1.md'], 'the agent used its tools');
+  } finally {
+    await slowStart.close();
+  }
+});

@@ -9,6 +9,11 @@
 //                                    answer after the second tool result on, e.g. after the commit)
 //   [[file name=clock.ts]]           the file to write (default agent-<N>.md)
 //   [[text]]                         answer with text only, no tools
+//   [[bash agent=2 cmd="echo hi"]]   first run this command through the Bash tool (one tool call per directive,
+//                                    in order, before the usual write and commit); the value is a JSON string.
+//                                    For tests that act as a hostile agent, through the agent's own tools.
+//   [[usage input_tokens=1000000 output_tokens=10]]
+//                                    report these token counts in each answer's usage (for budget tests)
 
 export interface ToolUse {
   type: 'tool_use';
@@ -22,8 +27,16 @@ export interface TextBlock {
 }
 export type ContentBlock = TextBlock | ToolUse;
 
+/** Token counts an answer reports instead of the estimate. */
+export interface ReportedUsage {
+  input_tokens?: number;
+  output_tokens?: number;
+  cache_creation_input_tokens?: number;
+  cache_read_input_tokens?: number;
+}
+
 export type ScriptedReply =
-  | { kind: 'message'; content: ContentBlock[]; stopReason: 'end_turn' | 'tool_use'; delayMs: number }
+  | { kind: 'message'; content: ContentBlock[]; stopReason: 'end_turn' | 'tool_use'; delayMs: number; usage?: ReportedUsage }
   | { kind: 'error'; status: number; errorType: string; message: string; delayMs: number };
 
 export interface Directive {
@@ -48,19 +61,33 @@ export interface MessagesRequest {
   tools?: Array<{ name: string }>;
 }
 
-const DIRECTIVE = /\[\[(\w+)((?:\s+\w+=[^\]\s]+)*)\s*\]\]/g;
+/** A directive's value: bare (no space or `]`), or a JSON string in double quotes. */
+const VALUE = String.raw`(?:"(?:[^"\\]|\\.)*"|[^\]\s"]+)`;
+const DIRECTIVE = new RegExp(String.raw`\[\[(\w+)((?:\s+\w+=${VALUE})*)\s*\]\]`, 'g');
+const ARGUMENT = new RegExp(String.raw`(\w+)=(${VALUE})`, 'g');
+
+function argumentValue(raw: string): string {
+  if (!raw.startsWith('"')) return raw;
+  try {
+    return JSON.parse(raw) as string;
+  } catch {
+    return raw.slice(1, -1);
+  }
+}
 
 export function parseDirectives(task: string): Directive[] {
   const directives: Directive[] = [];
   for (const match of task.matchAll(DIRECTIVE)) {
     const args: Record<string, string> = {};
-    for (const pair of (match[2] ?? '').trim().split(/\s+/).filter(Boolean)) {
-      const [key, value] = pair.split('=');
-      if (key && value !== undefined) args[key] = value;
-    }
+    for (const pair of (match[2] ?? '').matchAll(ARGUMENT)) args[pair[1]!] = argumentValue(pair[2]!);
     directives.push({ name: match[1]!, args });
   }
   return directives;
+}
+
+/** Every directive of that name that applies to the agent, in order. */
+export function directivesFor(directives: Directive[], name: string, agentId: number | null): Directive[] {
+  return directives.filter((directive) => directiveFor([directive], name, agentId));
 }
 
 /** A directive applies to an agent when it names no agent, or names this one (agent=2 or agent=1,3). */
@@ -105,6 +132,16 @@ function toolResultsSoFar(request: MessagesRequest): number {
   return count;
 }
 
+function reportedUsage(directive: Directive | undefined): ReportedUsage | undefined {
+  if (!directive) return undefined;
+  const usage: ReportedUsage = {};
+  for (const key of ['input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'] as const) {
+    const value = Number(directive.args[key]);
+    if (Number.isInteger(value) && value >= 0) usage[key] = value;
+  }
+  return usage;
+}
+
 function findTool(request: MessagesRequest, name: string): string | undefined {
   return (request.tools ?? []).map((tool) => tool.name).find((tool) => tool === name || tool.endsWith(`__${name}`));
 }
@@ -119,6 +156,14 @@ function firstLine(task: string): string {
  * `[[overload times=N]]` stops after N.
  */
 export function scriptReply(request: MessagesRequest, overloadsServed: number, idSeed: string): ScriptedReply {
+  const reply = scriptedContent(request, overloadsServed, idSeed);
+  if (reply.kind !== 'message') return reply;
+  const context = readAgentContext(request);
+  const usage = reportedUsage(directiveFor(parseDirectives(context.task), 'usage', context.agentId));
+  return usage ? { ...reply, usage } : reply;
+}
+
+function scriptedContent(request: MessagesRequest, overloadsServed: number, idSeed: string): ScriptedReply {
   const context = readAgentContext(request);
   const directives = parseDirectives(context.task);
   const slow = directiveFor(directives, 'slow', context.agentId);
@@ -156,7 +201,20 @@ export function scriptReply(request: MessagesRequest, overloadsServed: number, i
   const directory = (context.workingDirectory ?? '.').replace(/\/+$/, '') || '/';
   const fileName = directiveFor(directives, 'file', agentId)?.args['name'] ?? `agent-${agentId}.md`;
   const filePath = `${directory === '/' ? '' : directory}/${fileName}`;
-  const step = toolResultsSoFar(request);
+  const commands = directivesFor(directives, 'bash', agentId).map((directive) => directive.args['cmd'] ?? 'true');
+  const results = toolResultsSoFar(request);
+  if (results < commands.length) {
+    return {
+      kind: 'message',
+      content: [
+        { type: 'text', text: `Running command ${results + 1} of ${commands.length}.` },
+        { type: 'tool_use', id: `toolu_${idSeed}_bash${results}`, name: bash, input: { command: commands[results]!, description: 'Scripted command' } },
+      ],
+      stopReason: 'tool_use',
+      delayMs,
+    };
+  }
+  const step = results - commands.length;
   if (step === 0) {
     return {
       kind: 'message',

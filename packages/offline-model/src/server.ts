@@ -2,7 +2,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { readAgentContext, scriptReply, type ContentBlock, type MessagesRequest } from './script.ts';
+import { readAgentContext, scriptReply, type ContentBlock, type MessagesRequest, type ReportedUsage } from './script.ts';
 
 export interface OfflineModel {
   /** Base URL to give as ANTHROPIC_BASE_URL. */
@@ -22,6 +22,13 @@ export interface OfflineModelOptions {
   host?: string;
   /** Called once per request as its answer starts, for logs and benchmarks. */
   onRequest?: (summary: RequestSummary) => void;
+  /**
+   * The credential every request must carry as x-api-key; others are answered 401 as Anthropic's API
+   * does. None: any or no key is accepted.
+   */
+  apiKey?: string;
+  /** Called with each request's method and path, for tests that check what reaches the model. */
+  onPath?: (method: string, path: string) => void;
   /** Called once a streamed (200) answer has been written out in full, after its message_stop; for benchmarks. */
   onResponseEnd?: (summary: ResponseSummary) => void;
 }
@@ -63,6 +70,7 @@ function streamMessage(
   content: ContentBlock[],
   stopReason: string,
   inputTokens: number,
+  reported: ReportedUsage | undefined,
 ): void {
   response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   const id = `msg_offline_${randomBytes(8).toString('hex')}`;
@@ -76,7 +84,7 @@ function streamMessage(
       content: [],
       stop_reason: null,
       stop_sequence: null,
-      usage: { input_tokens: inputTokens, output_tokens: 1 },
+      usage: { input_tokens: inputTokens, output_tokens: 1, ...reported },
     },
   });
   let outputText = '';
@@ -106,7 +114,7 @@ function streamMessage(
   sse(response, 'message_delta', {
     type: 'message_delta',
     delta: { stop_reason: stopReason, stop_sequence: null },
-    usage: { output_tokens: estimateTokens(outputText) },
+    usage: { output_tokens: estimateTokens(outputText), ...reported },
   });
   sse(response, 'message_stop', { type: 'message_stop' });
   response.end();
@@ -134,6 +142,11 @@ export async function startOfflineModel(options: OfflineModelOptions = {}): Prom
       if (size <= MAX_BODY_BYTES) parts.push(part);
     });
     request.on('end', () => {
+      options.onPath?.(request.method ?? '', url.pathname);
+      if (options.apiKey !== undefined && request.headers['x-api-key'] !== options.apiKey) {
+        sendJson(response, 401, { type: 'error', error: { type: 'authentication_error', message: 'offline model: invalid x-api-key' } });
+        return;
+      }
       if (request.method !== 'POST' || !url.pathname.startsWith('/v1/messages')) {
         sendJson(response, 404, { type: 'error', error: { type: 'not_found_error', message: 'offline model: not found' } });
         return;
@@ -169,7 +182,7 @@ export async function startOfflineModel(options: OfflineModelOptions = {}): Prom
           return;
         }
         options.onRequest?.({ agentId: context.agentId, status: 200, sessionId });
-        streamMessage(response, body.model ?? 'offline-model', reply.content, reply.stopReason, estimateTokens(raw));
+        streamMessage(response, body.model ?? 'offline-model', reply.content, reply.stopReason, estimateTokens(raw), reply.usage);
         if (options.onResponseEnd) {
           const texts = reply.content.flatMap((block) => (block.type === 'text' ? [block.text] : []));
           options.onResponseEnd({ agentId: context.agentId, sessionId, stopReason: reply.stopReason, texts });

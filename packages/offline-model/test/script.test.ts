@@ -46,3 +46,25 @@ test('an overload directive answers 529 the given number of times, then carries 
   assert.equal(scriptReply(request, 1, 'a').kind, 'error');
   assert.equal(scriptReply(request, 2, 'a').kind, 'message');
 });
+
+test('bash directives for an agent run first, in order, through its Bash tool, then the usual write and commit follow', () => {
+  const task = 'x [[bash agent=2 cmd="echo \\"one ]]\\" && ls"]] [[bash cmd=pwd]] [[bash agent=1 cmd=whoami]]';
+  const toolCall = (results: number, agent = 2) => {
+    const messages: Array<{ role: string; content: unknown }> = [{ role: 'user', content: prompt(task, agent) }];
+    for (let index = 0; index < results; index++) messages.push({ role: 'assistant', content: [] }, { role: 'user', content: [{ type: 'tool_result' }] });
+    const reply = scriptReply({ messages, tools }, 0, 'a');
+    const use = reply.kind === 'message' ? reply.content.find((block) => block.type === 'tool_use') : undefined;
+    return use?.type === 'tool_use' ? use : undefined;
+  };
+  assert.equal(toolCall(0)?.name, 'mcp__sandbox__Bash');
+  assert.equal(toolCall(0)?.input['command'], 'echo "one ]]" && ls');
+  assert.equal(toolCall(1)?.input['command'], 'pwd');
+  assert.equal(toolCall(2)?.name, 'mcp__sandbox__Write');
+  assert.equal(toolCall(0, 1)?.input['command'], 'pwd');
+  assert.equal(toolCall(1, 1)?.input['command'], 'whoami');
+});
+
+test('a usage directive sets the token counts an answer reports', () => {
+  const reply = scriptReply({ messages: [{ role: 'user', content: prompt('x [[usage input_tokens=1000000 output_tokens=5]]') }], tools }, 0, 'a');
+  assert.deepEqual(reply.kind === 'message' && reply.usage, { input_tokens: 1_000_000, output_tokens: 5 });
+});

@@ -15,6 +15,8 @@ export const SANDBOX_TOOLS = ['Bash', 'Read', 'Write', 'Edit', 'NotebookEdit'] a
 // The rest of what `claude mcp serve` offers would let an agent reach out (web) or start more agents.
 export const DENIED_TOOLS = ['Agent', 'WebFetch', 'WebSearch', 'CronCreate', 'CronDelete', 'CronList', 'ScheduleWakeup', 'SendMessage', 'Workflow', 'EnterWorktree', 'ExitWorktree', 'Skill', 'Monitor', 'TaskStop', 'ListAgents', 'ReportFindings', 'ToolSearch'];
 const MAX_MESSAGES = 500;
+/** How long an agent's sandbox may take to answer MCP's initialize before the agent fails. */
+export const SANDBOX_CONNECT_TIMEOUT_MS = 120_000;
 
 /**
  * The SDK options that make a sandbox's MCP server the agent's only tools: built-ins off, host settings
@@ -23,7 +25,8 @@ const MAX_MESSAGES = 500;
 export function sandboxToolOptions(mcpServer: Sandbox['mcpServer']) {
   return {
     tools: [] as string[],
-    mcpServers: { [SANDBOX_SERVER_NAME]: mcpServer },
+    // alwaysLoad: the tools are in the first turn's prompt, never deferred behind tool search.
+    mcpServers: { [SANDBOX_SERVER_NAME]: { ...mcpServer, alwaysLoad: true } },
     strictMcpConfig: true,
     // Over stdin, not argv: the server config must not be readable in the process table.
     mcpServersDelivery: 'initialize' as const,
@@ -117,6 +120,11 @@ export async function runAgentSession(input: AgentSessionInput): Promise<AgentOu
       CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
       DISABLE_TELEMETRY: '1',
       DISABLE_ERROR_REPORTING: '1',
+      // The sandbox's tools must be there before the first turn: by default Claude Code connects MCP
+      // servers in the background with a 5 s cap, and a sandbox slow to start (a busy machine, a cold
+      // container) would leave the agent with no tools at all, answering in words only.
+      MCP_CONNECTION_NONBLOCKING: 'false',
+      MCP_CONNECT_TIMEOUT_MS: String(SANDBOX_CONNECT_TIMEOUT_MS),
     };
     if (input.model.baseUrl) environment['ANTHROPIC_BASE_URL'] = input.model.baseUrl;
     // Claude Code refuses to bypass permissions as root unless told it is sandboxed; the agent's tools

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Writable } from 'node:stream';
 import pino, { type DestinationStream, type Logger, type StreamEntry } from 'pino';
 import { createStream, type RotatingFileStream } from 'rotating-file-stream';
-import { baseLoggerOptions } from '../logger.ts';
+import { baseLoggerOptions, stdoutDestination } from '../logger.ts';
 
 export const MAIN_LOG_FILE = 'orchestrator.log';
 export const ERROR_LOG_FILE = 'orchestrator-errors.log';
@@ -63,7 +63,7 @@ function endStream(stream: Writable): Promise<void> {
 }
 
 export async function createFileLogging(options: FileLoggingOptions): Promise<FileLogging> {
-  const stdout = options.stdout ?? pino.destination({ dest: 1, sync: false });
+  const stdout = options.stdout ?? stdoutDestination();
   const streams: StreamEntry[] = [{ level: options.level, stream: stdout }];
   const files: Writable[] = [];
   let fileError: string | undefined;

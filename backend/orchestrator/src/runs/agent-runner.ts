@@ -1,14 +1,19 @@
 // The real AgentExecutor: each agent in its own sandbox with its enhanced prompt and an SDK session, the sandbox removed whatever happens; checks in a fresh sandbox over the agent's worktree.
 import type { CheckResult } from '@multiclaude/contract';
 import { buildEnhancedPrompt } from '../agents/prompt.ts';
-import { AgentStop, runAgentSession, type AgentOutcome, type ModelSettings } from '../agents/agent-session.ts';
+import { AgentStop, runAgentSession, type AgentOutcome } from '../agents/agent-session.ts';
 import { formatBytes, watchQuota } from '../workspace/disk.ts';
+import { budgetMessage, type ModelGrant } from '../model-proxy/agent-grants.ts';
+import type { ModelAccess } from '../model-proxy/model-proxy.ts';
 import type { CommandOptions, Sandbox, SandboxRequest, SandboxRuntime } from '../sandboxes/runtime.ts';
 import type { AgentExecutor, AgentJob, CheckJob, SetupJob } from './agent-executor.ts';
 
 export interface AgentRunnerSettings {
   runtime: SandboxRuntime;
-  model: ModelSettings;
+  /** The model proxy: each agent gets its own token for it, never the real credential. */
+  modelAccess: ModelAccess;
+  /** ANTHROPIC_MODEL, when set. */
+  modelName: string | undefined;
   claudeExecutable: string;
   maxTurns: number;
   agentTimeoutMs: number;
@@ -27,16 +32,28 @@ function failed(error: string): AgentOutcome {
   return { status: 'error', output: '', error, messages: [], usage: { input_tokens: 0, output_tokens: 0 }, cost_usd: 0, duration_ms: 0, num_turns: 0 };
 }
 
+/**
+ * The proxy's figures are the agent's cost (the CLI's own estimate is replaced), and an agent the proxy
+ * stopped says so, whatever the CLI made of the refusal.
+ */
+function withMeteredCost(outcome: AgentOutcome, grant: ModelGrant): AgentOutcome {
+  const metered = { ...outcome, cost_usd: grant.spentUsd };
+  if (grant.refusals === 0) return metered;
+  return { ...metered, status: 'error', error: budgetMessage(grant) };
+}
+
 async function runAgent(settings: AgentRunnerSettings, job: AgentJob): Promise<AgentOutcome> {
   const { agent, logger } = job;
   let sandbox: Sandbox | undefined;
   let outcome: AgentOutcome;
+  let grant: ModelGrant | undefined;
   // Stops the session for a reason of the agent's own (not a cancel): its sandbox died or it filled its quota.
   const stop = new AbortController();
   const signal = AbortSignal.any([job.signal, stop.signal]);
   const stopWith = (message: string): void => stop.abort(new AgentStop(message));
   const unwatch: Array<() => void> = [];
   try {
+    grant = settings.modelAccess.grant({ runId: job.run.runId, agentId: agent.agentId, ...(job.budgetUsd ? { budgetUsd: job.budgetUsd } : {}) });
     sandbox = await settings.runtime.start({ run: job.run, agent, logger, signal: job.signal });
     logger.info({ runtime: settings.runtime.name }, 'agent started');
     const watchDeath = sandbox.watch?.((reason) => stopWith(`the agent's sandbox died while it worked (${reason}); its commits are kept`));
@@ -61,7 +78,7 @@ async function runAgent(settings: AgentRunnerSettings, job: AgentJob): Promise<A
       sandbox,
       configDirectory: agent.claudeConfigDirectory,
       hostWorkingDirectory: agent.worktree,
-      model: settings.model,
+      model: { apiKey: grant.token, baseUrl: settings.modelAccess.url, model: settings.modelName },
       claudeExecutable: settings.claudeExecutable,
       maxTurns: settings.maxTurns,
       timeoutMs: settings.agentTimeoutMs,
@@ -80,9 +97,12 @@ async function runAgent(settings: AgentRunnerSettings, job: AgentJob): Promise<A
     logger.error({ err: error }, 'agent could not run');
     outcome = failed((error as Error).message);
   } finally {
+    // The token dies with the agent: whatever read it from the claude process can no longer use it.
+    grant?.revoke();
     for (const stopWatching of unwatch) stopWatching();
     await sandbox?.stop();
   }
+  if (grant) outcome = withMeteredCost(outcome, grant);
   if (outcome.status === 'error' && !signal.aborted && sandbox?.describeExit) {
     const exit = await sandbox.describeExit();
     if (exit) outcome = { ...outcome, error: `${outcome.error ?? 'the agent failed'}: ${exit}` };

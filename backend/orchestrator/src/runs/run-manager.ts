@@ -13,7 +13,7 @@ import type { AgentSlots } from './agent-slots.ts';
 import type { AgentExecutor } from './agent-executor.ts';
 import { RunEventLog, type EventListener } from './event-log.ts';
 import { initialRunState } from './initial-state.ts';
-import { summarize, isTerminal, applyRanking } from './run-state.ts';
+import { summarize, isTerminal, isTerminalRun, applyRanking } from './run-state.ts';
 import { measureDiff } from './agent-review.ts';
 import { sweepInterruptedRuns } from './recovery.ts';
 import { ServiceError, fromSourceError, isOutOfSpace, runNotFound } from './errors.ts';
@@ -219,7 +219,8 @@ export class RunManager {
   /** Cancels a run this process owns; false when the run is not running here. */
   cancelRun(runId: string): boolean {
     const run = this.#active.get(runId);
-    if (!run) return false;
+    // A run that has just ended is still here while its last records are written: nothing to cancel.
+    if (!run || isTerminalRun(run.state.status)) return false;
     this.#cancel(run);
     return true;
   }

@@ -3,7 +3,7 @@ import type { CancelResponse, CreateRunRequest, CreateRunResponse, OrchestrateRe
 import type { RunManager } from './run-manager.ts';
 import type { RunStore } from './run-store.ts';
 import type { ResolvedSource, SourceRepositories } from '../git/source.ts';
-import { isTerminal, toOrchestrateResponse } from './run-state.ts';
+import { isTerminal, isTerminalRun, toOrchestrateResponse } from './run-state.ts';
 import { ServiceError, fromSourceError, runNotFound } from './errors.ts';
 
 export interface RunServiceOptions {
@@ -99,7 +99,12 @@ export class RunService {
     let lastId = afterId;
     try {
       while (!signal.aborted) {
-        if (!unsubscribe) queue.push(...(await this.#store.readEvents(runId, lastId)));
+        if (!unsubscribe) {
+          const recorded = await this.#store.readEvents(runId, lastId);
+          // A follower that already has the last event of an ended run has nothing left to wait for.
+          if (recorded.length === 0 && isTerminalRun((await this.#store.readState(runId))?.status)) return;
+          queue.push(...recorded);
+        }
         while (queue.length > 0 && !signal.aborted) {
           const event = queue.shift()!;
           if (event.id <= lastId) continue;

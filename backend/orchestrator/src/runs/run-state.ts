@@ -6,6 +6,11 @@ export function isTerminal(status: AgentStatus): boolean {
   return status === 'success' || status === 'error' || status === 'cancelled';
 }
 
+/** A run that will emit no more events. */
+export function isTerminalRun(status: RunState['status'] | undefined): boolean {
+  return status === 'completed' || status === 'cancelled' || status === 'interrupted';
+}
+
 export function summarize(results: AgentState[]): RunState['summary'] {
   return {
     total_agents: results.length,

@@ -109,6 +109,9 @@ test('a late follower gets every event from the first, and a resumed one only th
     assert.ok(all.some((event) => event.type === 'agent_text' && event.text === 'agent 2 at work'));
     const resumed = await collect(machinery.runs.events(run.run_id, 5, AbortSignal.timeout(10_000)));
     assert.deepEqual(resumed, all.slice(5));
+    const signal = AbortSignal.timeout(10_000);
+    assert.deepEqual(await collect(machinery.runs.events(run.run_id, all.at(-1)!.id, signal)), [], 'a follower already past the last event ends at once');
+    assert.equal(signal.aborted, false);
   });
 });
 

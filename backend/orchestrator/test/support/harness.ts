@@ -3,7 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { startOfflineModel, type OfflineModel } from '@multiclaude/offline-model';
+import { randomBytes } from 'node:crypto';
+import { startOfflineModel, type OfflineModel, type OfflineModelOptions } from '@multiclaude/offline-model';
+import { startModelProxy, type ModelProxy } from '../../src/model-proxy/model-proxy.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createApp } from '../../src/http/app.ts';
@@ -25,6 +27,10 @@ export interface Harness {
   store: RunStore;
   workspace: string;
   model: OfflineModel;
+  /** The credential the offline model demands, as a real key would be: only the proxy holds it. */
+  apiKey: string;
+  /** The model proxy agents reach the offline model through. */
+  modelProxy: ModelProxy;
   runtime: SandboxRuntime;
   logger: Logger;
   logLines: string[];
@@ -65,19 +71,25 @@ export interface HarnessOptions {
   /** Source repositories: ALLOWED_SOURCES and credentials. */
   sources?: SourceSettings;
   setupTimeoutMs?: number;
+  /** Hooks into the offline model (what reaches it). */
+  modelOptions?: Pick<OfflineModelOptions, 'onPath' | 'onRequest' | 'onResponseEnd'>;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const workspace = options.workspace ?? (await mkdtemp(path.join(os.tmpdir(), 'multiclaude-test-')));
-  const model = await startOfflineModel();
+  // Built at run time, so no key-shaped literal is committed.
+  const apiKey = `sk-ant-test-${randomBytes(24).toString('hex')}`;
+  const model = await startOfflineModel({ apiKey, ...options.modelOptions });
   const config = loadConfig({ WORKSPACE_LOCAL: workspace, HOME: workspace });
   const { logger, lines } = options.logger ? { logger: options.logger, lines: [] as string[] } : memoryLogger();
+  const modelProxy = await startModelProxy({ upstreamUrl: model.url, apiKey, logger });
   const runtime = options.runtime?.(config, logger) ?? new LocalRuntime({ claudeExecutable: config.claudeExecutable, searchPath });
   const executor =
     options.executor ??
     createSandboxExecutor({
       runtime,
-      model: { apiKey: 'offline-test-key', baseUrl: model.url, model: undefined },
+      modelAccess: modelProxy,
+      modelName: undefined,
       claudeExecutable: config.claudeExecutable,
       maxTurns: 10,
       agentTimeoutMs: options.agentTimeoutMs ?? 120_000,
@@ -117,6 +129,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     store,
     workspace,
     model,
+    apiKey,
+    modelProxy,
     runtime,
     logger,
     logLines: lines,
@@ -128,6 +142,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       }),
     close: async () => {
       await manager.stop();
+      await modelProxy.close();
       await model.close();
       if (!options.workspace) await rm(workspace, { recursive: true, force: true });
     },
