@@ -225,7 +225,8 @@ function sourceSection({ settings, sample }: { settings: SourceSettings; sample:
     row(`Run setup, ${settings.agents} agents (ms)`, sample.oursMs, sample.floorMs, { kind: 'ratio', max: 1.2 }),
     '',
     `The setup step's output (${settings.setupFiles} files in \`node_modules/\`) copied privately into ${settings.agents} agents' trees with`,
-    `\`cp -a --reflink=auto\`: ${formatSummary(copy)} ms (copy-on-write ${sample.reflink ? 'available' : '**not** available: plain copies'} on this file system).`,
+    `\`cp -a --reflink=auto\`: ${copy.n ? `${formatSummary(copy)} ms` : 'not measured in this run'} (copy-on-write ${sample.reflink ? 'available' : '**not** available: plain copies'} on this file system).`,
+    ...(sample.note ? ['', `Note: ${sample.note}.`] : []),
   ].join('\n');
 }
 

@@ -24,6 +24,8 @@ export interface SourceSample {
   /** Whether `cp --reflink=always` works on the workspace's file system (copy-on-write). */
   reflink: boolean;
   repositoryMiB: number;
+  /** Conditions worth knowing when reading the figures (added by hand to RESULTS.json). */
+  note?: string;
 }
 
 /** A repository of `files` small files in one commit, made by fast-import (a checkout would take longer than the measure). */
