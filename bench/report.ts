@@ -5,6 +5,7 @@ import type { ApiSample } from './measures/api-load.ts';
 import type { ScaleSample, ScaleSettings } from './measures/scale.ts';
 import type { SoakSample, SoakSettings } from './measures/soak.ts';
 import type { SourceSample, SourceSettings } from './measures/source.ts';
+import type { HistorySample, HistorySettings } from './measures/history.ts';
 import type { ProfileSummary } from './lib/profile.ts';
 import { formatSummary, mib, percentile, ratio, summarize } from './lib/stats.ts';
 
@@ -20,6 +21,8 @@ export interface Results {
   soak?: { settings: SoakSettings; sample: SoakSample } | undefined;
   /** Absent in results written before runs could start from a source. */
   source?: { settings: SourceSettings; sample: SourceSample } | undefined;
+  /** Absent in results written before the history measure existed. */
+  history?: { settings: HistorySettings; samples: HistorySample[] } | undefined;
   profiles: Array<{ label: string; summary: ProfileSummary }>;
   errors: string[];
   /** Hand-written analysis kept beside the generator (bench/ANALYSIS.md), appended as is. */
@@ -191,6 +194,30 @@ function profileSection(profiles: Results['profiles']): string {
   return lines.join('\n');
 }
 
+function historySection({ settings, samples }: { settings: HistorySettings; samples: HistorySample[] }): string {
+  const first = samples[0];
+  const lines = [
+    '## History: costs that follow the work, not the history',
+    '',
+    `The run store holding N finished runs: copies of one real 3-agent run (${first ? `${(first.stateBytes / 1024).toFixed(1)} KB of state, ${first.eventsPerRun} events` : '—'} each),`,
+    `then a fresh orchestrator process on it. Start-up: spawn → first 200 from \`/health\`. Idle CPU: the orchestrator's own CPU`,
+    `over ${settings.idleSeconds} s with no run in flight (heartbeat, orphan sweep every 30 s), per minute. \`GET /runs\`: the first page of 20,`,
+    `${settings.listRequests} requests one after another; "deep": a page from half way back (\`?before=\`). Goal: flat in N — start-up < 2 s,`,
+    'idle CPU < 0.5 s/min, list p99 < 10 ms at every size.',
+    '',
+    '| Store | Runs | Start-up (ms) | Idle CPU (s/min) | GET /runs p50 (ms) | GET /runs p99 (ms) | deep page p99 (ms) | Met |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const sample of samples) {
+    const met = sample.startupMs < 2_000 && sample.idleCpuSecondsPerMinute < 0.5 && sample.listP99Ms < 10 && sample.deepListP99Ms < 10;
+    lines.push(
+      `| ${sample.store} | ${sample.runs.toLocaleString('en-US')} | ${sample.startupMs.toFixed(0)} | ${sample.idleCpuSecondsPerMinute.toFixed(3)} | ` +
+        `${sample.listP50Ms.toFixed(2)} | ${sample.listP99Ms.toFixed(2)} | ${sample.deepListP99Ms.toFixed(2)} | ${met ? 'yes' : '**no**'} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
 function soakSection({ settings, sample }: { settings: SoakSettings; sample: SoakSample }): string {
   const statuses = Object.entries(sample.byStatus).map(([status, count]) => `${count} ${status}`).join(', ') || 'none';
   return [
@@ -258,6 +285,7 @@ export function renderResults(results: Results): string {
   if (results.scale) sections.push(scaleSection(results.scale), '');
   if (results.soak) sections.push(soakSection(results.soak), '');
   if (results.source) sections.push(sourceSection(results.source), '');
+  if (results.history) sections.push(historySection(results.history), '');
   if (results.profiles.length > 0) sections.push(profileSection(results.profiles), '');
   if (results.analysis.trim()) sections.push(results.analysis.trim(), '');
   return sections.join('\n');

@@ -1,8 +1,10 @@
 // `npm run bench`: measures our orchestrator against floors taken in the same run on this machine and writes bench/RESULTS.md.
 //
 // Settings (env): BENCH_REPS (3), BENCH_AGENTS ("1,5,10"), BENCH_RUNTIMES ("local,docker"; docker is skipped when its image
-// is missing), BENCH_MEASURES ("agents,api,scale,soak,source"), BENCH_SOURCE_FILES (50000), BENCH_SCALE_RUNS (20), BENCH_SCALE_AGENTS (5), BENCH_SCALE_CONCURRENCY
-// (10), BENCH_SOAK_RUNS (200), BENCH_SOAK_SECONDS (180), BENCH_LOAD_RATE (50 req/s per path), BENCH_LOAD_SECONDS (10), BENCH_TIMEOUT_MS (300000 per run), BENCH_MAX_MINUTES
+// is missing), BENCH_MEASURES ("agents,api,scale,soak,history,source"), BENCH_SCALE_RUNS (20), BENCH_SCALE_AGENTS (5), BENCH_SCALE_CONCURRENCY
+// (10), BENCH_SOAK_RUNS (200), BENCH_SOAK_SECONDS (180), BENCH_HISTORY_SIZES ("100,10000,100000"), BENCH_HISTORY_STORES
+// ("sqlite", plus "postgres" with BENCH_DATABASE_URL: an empty database), BENCH_HISTORY_IDLE_SECONDS (60), BENCH_SOURCE_FILES (50000),
+// BENCH_LOAD_RATE (50 req/s per path), BENCH_LOAD_SECONDS (10), BENCH_TIMEOUT_MS (300000 per run), BENCH_MAX_MINUTES
 // (60: later measures are skipped past it), BENCH_OUTPUT (bench/RESULTS.md), BENCH_KEEP=1 (keep the scratch directory),
 // BENCH_CPU_PROF=1 (profile the orchestrator). `--quick`: 1 repetition, N=1,5, 4 scale runs, 5 s of load. `--render`:
 // rewrite RESULTS.md from RESULTS.json and bench/ANALYSIS.md (the hand-written reading of the figures) without measuring.
@@ -19,6 +21,7 @@ import { measureApiFloor, measureApiOurs, type ApiSample } from './measures/api-
 import { measureScaleFloor, measureScaleOurs, type ScaleSample } from './measures/scale.ts';
 import { measureSoak } from './measures/soak.ts';
 import { measureSource } from './measures/source.ts';
+import { measureHistory } from './measures/history.ts';
 import { renderResults, type Results } from './report.ts';
 
 const quick = process.argv.includes('--quick');
@@ -44,13 +47,18 @@ const settings = {
   repetitions: number('BENCH_REPS', quick ? 1 : 3, 20),
   agentCounts: list('BENCH_AGENTS', quick ? '1,5' : '1,5,10').map(Number).filter((n) => n >= 1 && n <= 10),
   runtimes: list('BENCH_RUNTIMES', 'local,docker').filter((name): name is 'local' | 'docker' => name === 'local' || name === 'docker'),
-  measures: list('BENCH_MEASURES', 'agents,api,scale,soak,source'),
+  measures: list('BENCH_MEASURES', 'agents,api,scale,soak,history,source'),
   sourceFiles: number('BENCH_SOURCE_FILES', quick ? 5_000 : 50_000, 500_000),
   scaleRuns: number('BENCH_SCALE_RUNS', quick ? 4 : 20, 50),
   scaleAgents: number('BENCH_SCALE_AGENTS', 5, 10),
   scaleConcurrency: number('BENCH_SCALE_CONCURRENCY', 10, 32),
   soakRuns: number('BENCH_SOAK_RUNS', quick ? 20 : 200, 2_000),
   soakSeconds: number('BENCH_SOAK_SECONDS', quick ? 30 : 180, 3_600),
+  historySizes: list('BENCH_HISTORY_SIZES', quick ? '100,10000' : '100,10000,100000').map(Number).filter((n) => Number.isInteger(n) && n >= 1 && n <= 1_000_000),
+  historyStores: list('BENCH_HISTORY_STORES', env['BENCH_DATABASE_URL'] ? 'sqlite,postgres' : 'sqlite').filter(
+    (name): name is 'sqlite' | 'postgres' => name === 'sqlite' || name === 'postgres',
+  ),
+  historyIdleSeconds: number('BENCH_HISTORY_IDLE_SECONDS', quick ? 20 : 60, 600),
   loadRate: number('BENCH_LOAD_RATE', 50, 1_000),
   loadSeconds: number('BENCH_LOAD_SECONDS', quick ? 5 : 10, 120),
   timeoutMs: number('BENCH_TIMEOUT_MS', 300_000, 3_600_000),
@@ -76,6 +84,7 @@ let api: { ours: ApiSample[]; floor: ApiSample[] } | undefined;
 let scale: Results['scale'];
 let soak: Results['soak'];
 let source: Results['source'];
+let history: Results['history'];
 
 /** Runs one step; a failure is recorded for the report and the bench goes on with the next. */
 async function step(name: string, body: () => Promise<void>): Promise<void> {
@@ -179,6 +188,18 @@ try {
       soak = { settings: soakSettings, sample };
     });
   }
+  if (settings.measures.includes('history')) {
+    const historySettings = {
+      sizes: settings.historySizes,
+      stores: settings.historyStores,
+      idleSeconds: settings.historyIdleSeconds,
+      listRequests: quick ? 200 : 1_000,
+    };
+    await step('history', async () => {
+      const databaseUrl = env['BENCH_DATABASE_URL'];
+      history = { settings: historySettings, samples: await measureHistory(context, historySettings, scratch, databaseUrl ? { postgres: databaseUrl } : {}) };
+    });
+  }
   if (settings.measures.includes('source')) {
     await step('source', async () => {
       const sourceSettings = { files: settings.sourceFiles, agents: 10, repetitions: settings.repetitions, setupFiles: 5_000 };
@@ -195,13 +216,21 @@ const analysis = await readAnalysis();
 const results: Results = {
   machine,
   loadAfter: os.loadavg().map((value) => Math.round(value * 100) / 100),
-  settings: { ...settings, agentCounts: settings.agentCounts.join(' '), runtimes: settings.runtimes.join(' '), measures: settings.measures.join(' ') },
+  settings: {
+    ...settings,
+    agentCounts: settings.agentCounts.join(' '),
+    runtimes: settings.runtimes.join(' '),
+    measures: settings.measures.join(' '),
+    historySizes: settings.historySizes.join(' '),
+    historyStores: settings.historyStores.join(' '),
+  },
   durationMs: Date.now() - started,
   pairs,
   api,
   scale,
   soak,
   source,
+  history,
   profiles,
   errors,
   analysis,

@@ -7,6 +7,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 IMAGE="${DOCKER_MCP_IMAGE:-claude-mcp:latest}"
 ORCHESTRATOR_IMAGE="${ORCHESTRATOR_IMAGE:-orchestrator:latest}"
 FRONTEND_IMAGE="${FRONTEND_IMAGE:-frontend:latest}"
+POSTGRES_IMAGE="${POSTGRES_IMAGE:-multiclaude-postgres:latest}"
+LOCAL_POSTGRES_BASE="${LOCAL_POSTGRES_BASE_IMAGE:-multiclaude-postgres-base:bookworm}"
 PUBLIC_BASE="debian:bookworm-slim"
 LOCAL_BASE="${LOCAL_BASE_IMAGE:-multiclaude-base:bookworm}"
 LOCAL_NODE_BASE="${LOCAL_NODE_IMAGE:-multiclaude-node:20-bookworm}"
@@ -14,7 +16,7 @@ BASE="${BASE_IMAGE:-}"
 NODE_BASE="${NODE_IMAGE:-}"
 USE_LOCAL_BASE=0
 FORCE_BASE=0
-ONLY="mcp,orchestrator,frontend"
+ONLY="mcp,orchestrator,frontend,postgres"
 CLAUDE="${CLAUDE_BINARY:-}"
 
 usage() {
@@ -25,6 +27,8 @@ Builds, from the repository:
   mcp           ${IMAGE}  (backend/mcp/Dockerfile, with the claude binary from node_modules)
   orchestrator  ${ORCHESTRATOR_IMAGE}  (backend/orchestrator/Dockerfile)
   frontend      ${FRONTEND_IMAGE}  (frontend/Dockerfile; skipped until frontend/package.json exists)
+  postgres      ${POSTGRES_IMAGE}  (backend/postgres/Dockerfile: Debian's postgresql, the cluster's run store;
+                with the local base, on ${LOCAL_POSTGRES_BASE}, a debootstrap base holding the package)
 
 The Debian base is, in order: --base / BASE_IMAGE; the local debootstrap base with --local-base;
 ${PUBLIC_BASE} if present or pullable; else the local debootstrap base
@@ -33,13 +37,13 @@ With the public base the Node images build FROM node:20 and docker:cli; with the
 FROM ${LOCAL_NODE_BASE}: the local base plus this machine's Node 20 (node and npm) and docker
 client, copied in, because Debian bookworm's nodejs is 18. Their \`npm ci\` needs the npm registry.
 
-  --only LIST     comma-separated subset of: mcp,orchestrator,frontend (default: all)
+  --only LIST     comma-separated subset of: mcp,orchestrator,frontend,postgres (default: all)
   --base IMAGE    Debian base of the MCP image (env BASE_IMAGE)
   --local-base    always use (and if needed build) the local debootstrap base
   --force-base    rebuild the local bases even if they exist (implies --local-base)
   --image NAME    tag of the MCP image (env DOCKER_MCP_IMAGE; default claude-mcp:latest)
   -h, --help      show this help
-Env: CLAUDE_BINARY (claude executable), ORCHESTRATOR_IMAGE, FRONTEND_IMAGE (tags),
+Env: CLAUDE_BINARY (claude executable), ORCHESTRATOR_IMAGE, FRONTEND_IMAGE, POSTGRES_IMAGE (tags),
 NODE_IMAGE (Node 20 base of the orchestrator and frontend, also used for their docker client).
 EOF
 }
@@ -64,7 +68,7 @@ done
 
 wanted() { case ",${ONLY}," in *",$1,"*) return 0 ;; *) return 1 ;; esac }
 for name in ${ONLY//,/ }; do
-  case "$name" in mcp | orchestrator | frontend) ;; *) die "--only: unknown image '${name}' (mcp, orchestrator, frontend)" ;; esac
+  case "$name" in mcp | orchestrator | frontend | postgres) ;; *) die "--only: unknown image '${name}' (mcp, orchestrator, frontend, postgres)" ;; esac
 done
 
 command -v docker >/dev/null 2>&1 || die "docker is not installed (Debian: apt-get install docker.io)"
@@ -238,6 +242,26 @@ build_node_image() {
   echo "build-images: built ${tag} in $((SECONDS - start))s"
 }
 
+# PostgreSQL from Debian's package. `docker build` may have no network, so with the local base the package
+# comes in a debootstrap base of its own (built once), and the Dockerfile's RUN skips apt.
+build_postgres() {
+  local context base="$BASE" start=$SECONDS
+  if [ "$BASE" = "$LOCAL_BASE" ]; then
+    local flags=(--image "$LOCAL_POSTGRES_BASE" --packages "bash,ca-certificates,procps,passwd,postgresql")
+    if [ "$FORCE_BASE" -eq 1 ]; then flags+=(--force); fi
+    bash "${ROOT}/scripts/build-local-base.sh" "${flags[@]}"
+    base="$LOCAL_POSTGRES_BASE"
+  fi
+  context="$(new_context postgres)"
+  cp "${ROOT}/backend/postgres/Dockerfile" "${ROOT}/backend/postgres/entrypoint.sh" "$context/"
+  echo "build-images: building ${POSTGRES_IMAGE} FROM ${base}"
+  docker build --build-arg "BASE_IMAGE=${base}" --tag "$POSTGRES_IMAGE" "$context" || die "building postgres failed"
+  docker run --rm --network none --cap-drop ALL --security-opt no-new-privileges --read-only --entrypoint sh "$POSTGRES_IMAGE" \
+    -c 'id -u | grep -qx 10002 && postgres --version && initdb --version && pg_isready --version' ||
+    die "the image ${POSTGRES_IMAGE} was built but its tools do not run"
+  echo "build-images: built ${POSTGRES_IMAGE} in $((SECONDS - start))s"
+}
+
 if wanted mcp; then build_mcp; fi
 if wanted orchestrator; then
   build_node_image orchestrator "$ORCHESTRATOR_IMAGE" backend/orchestrator/Dockerfile @multiclaude/orchestrator \
@@ -251,3 +275,4 @@ if wanted frontend; then
     echo "build-images: skipping ${FRONTEND_IMAGE}: no frontend/package.json yet"
   fi
 fi
+if wanted postgres; then build_postgres; fi

@@ -11,7 +11,7 @@ MIRROR="${DEBIAN_MIRROR:-}"
 
 usage() {
   cat <<EOF
-Usage: scripts/build-local-base.sh [--force] [--image NAME] [--mirror URL]
+Usage: scripts/build-local-base.sh [--force] [--image NAME] [--mirror URL] [--packages LIST]
 
 Builds the image ${IMAGE} from a debootstrap of Debian ${SUITE} (variant minbase) with:
   ${PACKAGES//,/ }
@@ -20,6 +20,7 @@ Needs root, debootstrap and a running Docker engine; does nothing if the image e
   --force        rebuild even if the image already exists
   --image NAME   tag to give the image (env LOCAL_BASE_IMAGE; default multiclaude-base:bookworm)
   --mirror URL   Debian mirror (env DEBIAN_MIRROR; default: from apt's sources, else http://deb.debian.org/debian)
+  --packages LIST  comma-separated packages to include instead (e.g. the PostgreSQL image's base)
   -h, --help     show this help
 EOF
 }
@@ -34,6 +35,7 @@ while [ $# -gt 0 ]; do
     --force) FORCE=1 ;;
     --image) [ $# -ge 2 ] || die "--image needs a value"; IMAGE="$2"; shift ;;
     --mirror) [ $# -ge 2 ] || die "--mirror needs a value"; MIRROR="$2"; shift ;;
+    --packages) [ $# -ge 2 ] || die "--packages needs a value"; PACKAGES="$2"; shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument: $1" ;;
   esac

@@ -8,6 +8,8 @@ PROFILE="${MINIKUBE_PROFILE:-minikube}"
 ORCHESTRATOR_IMAGE="${ORCHESTRATOR_IMAGE:-orchestrator:latest}"
 FRONTEND_IMAGE="${FRONTEND_IMAGE:-frontend:latest}"
 MCP_IMAGE="${DOCKER_MCP_IMAGE:-claude-mcp:latest}"
+POSTGRES_IMAGE="${POSTGRES_IMAGE:-multiclaude-postgres:latest}"
+POSTGRES_REF="$POSTGRES_IMAGE"
 NODE_WORKSPACE="/data/claude-workspace"
 BUILD=1
 DEMO=0
@@ -20,11 +22,12 @@ usage() {
 Usage: scripts/deploy.sh [--skip-build] [--demo] [--profile NAME] [--docker-gid GID] [--render-only]
 
 Deploys to the running Minikube cluster (docker driver, docker container runtime):
-  1. builds ${MCP_IMAGE}, ${ORCHESTRATOR_IMAGE} and ${FRONTEND_IMAGE} (scripts/build-images.sh)
+  1. builds ${MCP_IMAGE}, ${ORCHESTRATOR_IMAGE}, ${FRONTEND_IMAGE} and ${POSTGRES_IMAGE} (scripts/build-images.sh)
   2. loads them into Minikube, the Node images under a tag of their content so each change rolls out
   3. checks that ${NODE_WORKSPACE} exists in the node (scripts/start-workspace-mount.sh, in another terminal)
   4. creates the secrets: anthropic-api-key from ANTHROPIC_API_KEY, and orchestrator-token in both
-     namespaces from ORCHESTRATOR_TOKEN, else the cluster's existing one, else a new random one
+     namespaces from ORCHESTRATOR_TOKEN, else the cluster's existing one, else a new random one, and
+     postgres-credentials (the run store's password and DATABASE_URL): the cluster's, else a new one
      (and git-credentials from the file GIT_CREDENTIALS_FILE names, if set: private source repositories)
   5. applies kubernetes/ with the node's docker socket group, waits for both rollouts, prints the URL
 
@@ -36,7 +39,7 @@ Deploys to the running Minikube cluster (docker driver, docker container runtime
                     --docker-gid is then required, images keep their tags, no secret is read)
   -h, --help        show this help
 Env: ANTHROPIC_API_KEY, ORCHESTRATOR_TOKEN, ROLLOUT_TIMEOUT (default 300s), ORCHESTRATOR_IMAGE,
-FRONTEND_IMAGE, DOCKER_MCP_IMAGE.
+FRONTEND_IMAGE, DOCKER_MCP_IMAGE, POSTGRES_IMAGE.
 EOF
 }
 
@@ -93,6 +96,9 @@ images:
   - name: frontend
     newName: ${frontend_ref%:*}
     newTag: ${frontend_ref##*:}
+  - name: multiclaude-postgres
+    newName: ${POSTGRES_REF%:*}
+    newTag: ${POSTGRES_REF##*:}
 patches:
   - target:
       kind: Deployment
@@ -149,7 +155,7 @@ say "the node's docker socket belongs to group ${DOCKER_GID}"
 if [ "$BUILD" -eq 1 ]; then
   bash "${ROOT}/scripts/build-images.sh"
 fi
-for image in "$MCP_IMAGE" "$ORCHESTRATOR_IMAGE" "$FRONTEND_IMAGE"; do
+for image in "$MCP_IMAGE" "$ORCHESTRATOR_IMAGE" "$FRONTEND_IMAGE" "$POSTGRES_IMAGE"; do
   docker image inspect "$image" >/dev/null 2>&1 || die "image ${image} is missing: run scripts/build-images.sh (or drop --skip-build)"
 done
 
@@ -163,8 +169,9 @@ content_tag() {
 }
 ORCHESTRATOR_REF="$(content_tag "$ORCHESTRATOR_IMAGE")"
 FRONTEND_REF="$(content_tag "$FRONTEND_IMAGE")"
+POSTGRES_REF="$(content_tag "$POSTGRES_IMAGE")"
 # The MCP image keeps its name: the orchestrator starts it by DOCKER_MCP_IMAGE through the node's engine.
-for image in "$MCP_IMAGE" "$ORCHESTRATOR_REF" "$FRONTEND_REF"; do
+for image in "$MCP_IMAGE" "$ORCHESTRATOR_REF" "$FRONTEND_REF" "$POSTGRES_REF"; do
   say "loading ${image} into Minikube"
   minikube image load --profile "$PROFILE" "$image"
 done
@@ -192,6 +199,16 @@ else
   kubectl create secret generic anthropic-api-key -n backend \
     --from-file=ANTHROPIC_API_KEY=<(printf '%s' "$ANTHROPIC_API_KEY") --dry-run=client -o yaml | kubectl apply -f - >/dev/null
 fi
+# The run store's password: generated once and kept (the database was initialised with it), like the token.
+DATABASE_PASSWORD="$(kubectl get secret postgres-credentials -n backend -o jsonpath='{.data.POSTGRES_PASSWORD}' 2>/dev/null | base64 -d 2>/dev/null || true)"
+if [ -z "$DATABASE_PASSWORD" ]; then
+  DATABASE_PASSWORD="$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"
+  say "generated the run store's database password"
+fi
+kubectl create secret generic postgres-credentials -n backend \
+  --from-file=POSTGRES_PASSWORD=<(printf '%s' "$DATABASE_PASSWORD") \
+  --from-file=DATABASE_URL=<(printf 'postgres://multiclaude:%s@postgres.backend.svc.cluster.local:5432/multiclaude' "$DATABASE_PASSWORD") \
+  --dry-run=client -o yaml | kubectl apply -f - >/dev/null
 # Optional: the orchestrator's credentials for private source repositories (git-credential-store format).
 GIT_CREDENTIALS_SUM=""
 if [ -n "${GIT_CREDENTIALS_FILE:-}" ]; then

@@ -1,4 +1,4 @@
-// The agents floor: the same git setup (raw-git.sh) and N bare Claude Agent SDK sessions, each with its own `claude mcp serve`, started at once by a plain script with no orchestrator; prints one JSON line of timestamps.
+// The agents floor: the same git setup (raw-git.sh: run repository and a clone per agent, fetched back after the session) and N bare Claude Agent SDK sessions, each with its own `claude mcp serve`, started at once by a plain script with no orchestrator; prints one JSON line of timestamps.
 //
 // Usage: node --import tsx bench/floor/bare-sdk.ts --dir D --model-url U --claude PATH --agents N
 //          [--runs R] [--concurrency C] [--runtime local|docker] [--image claude-mcp:latest] [--prompt P]
@@ -11,7 +11,7 @@ import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { query, type SDKMessage } from '@anthropic-ai/claude-agent-sdk';
 import { buildEnhancedPrompt } from '../../backend/orchestrator/src/agents/prompt.ts';
-import { sandboxToolOptions } from '../../backend/orchestrator/src/agents/agent-session.ts';
+import { SANDBOX_CONNECT_TIMEOUT_MS, sandboxToolOptions } from '../../backend/orchestrator/src/agents/agent-session.ts';
 import type { FloorSession } from '../lib/floor.ts';
 import { readStat, waitForNoDescendants } from '../lib/processes.ts';
 
@@ -84,6 +84,9 @@ async function session(runDirectory: string, agentId: number): Promise<Omit<Sess
           CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
           DISABLE_TELEMETRY: '1',
           DISABLE_ERROR_REPORTING: '1',
+          // As agent-session.ts: the session waits for its tool server before the first turn.
+          MCP_CONNECTION_NONBLOCKING: 'false',
+          MCP_CONNECT_TIMEOUT_MS: String(SANDBOX_CONNECT_TIMEOUT_MS),
           ...(process.getuid?.() === 0 ? { IS_SANDBOX: '1' } : {}),
         },
       },
@@ -138,7 +141,11 @@ for (let runIndex = 1; runIndex <= runs; runIndex++) {
   for (let agentId = 1; agentId <= agents; agentId++) {
     queued++;
     pending.push(async () => {
-      sessions.push({ run: runIndex, agent: agentId, ...(await session(runDirectory, agentId)) });
+      const record = await session(runDirectory, agentId);
+      // As the orchestrator's import, minus its checks: the agent's branch fetched from its own repository.
+      const branch = `refs/heads/agent-${agentId}`;
+      await run('git', ['-C', runDirectory, 'fetch', '-q', path.join(runDirectory, 'worktrees', `agent-${agentId}`, '.git'), `+${branch}:${branch}`]);
+      sessions.push({ run: runIndex, agent: agentId, ...record });
     });
   }
   pump();

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The run-setup floor: the git commands the orchestrator runs to make a run repository (init, config, initial commit, a branch and worktree per agent), as a plain shell loop.
+# The run-setup floor: the git commands the orchestrator runs to make a run repository (init, config, initial commit, the agent branches) and one private clone per agent, as a plain shell loop.
 # Usage: raw-git.sh <run-directory> <agent-count>
 set -euo pipefail
 dir=$1
@@ -14,7 +14,12 @@ printf '# Run\n\nA benchmark run.\n' > README.md
 git add README.md
 git -c commit.gpgsign=false commit -q -m 'Initial commit'
 base=$(git rev-parse HEAD)
+git config core.bare true
 for ((n = 1; n <= count; n++)); do
-  git worktree add -q -b "agent-$n" "worktrees/agent-$n" "$base"
+  git branch "agent-$n" "$base"
+done
+for ((n = 1; n <= count; n++)); do
+  git clone -q --no-hardlinks --template= --single-branch --branch "agent-$n" \
+    -c user.name='Claude Agent' -c user.email='agent@claude-mcp.local' .git "worktrees/agent-$n"
 done
 mkdir -p .multiclaude

@@ -27,6 +27,10 @@ export interface OrchestratorOptions {
   maxQueuedRuns?: number;
   /** Extra node flags, e.g. --cpu-prof. */
   nodeArgs?: string[];
+  /** Extra environment, e.g. DATABASE_URL. */
+  env?: Record<string, string>;
+  /** How often /health is asked while it starts (default 100 ms); shorter when start-up is what is measured. */
+  healthPollMs?: number;
 }
 
 export interface Orchestrator {
@@ -58,6 +62,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
       MAX_CONCURRENT_AGENTS: String(options.maxConcurrentAgents),
       MAX_QUEUED_RUNS: String(options.maxQueuedRuns ?? 20),
       ANTHROPIC_BASE_URL: options.modelUrl,
+      ...options.env,
     },
     stdio: ['ignore', output.fd, output.fd],
   });
@@ -76,7 +81,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
   while (Date.now() < deadline && child.exitCode === null) {
     const health = await fetch(`${url}/health`).catch(() => undefined);
     if (health?.ok) return { url, pid: child.pid!, workspace, logFile: path.join(logs, 'orchestrator.log'), stop };
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, options.healthPollMs ?? 100));
   }
   await stop();
   throw new Error(`the orchestrator did not start (see ${options.directory}/stdout.log)`);

@@ -1,4 +1,4 @@
-// The cost of starting a run from a big source repository: ours (POST /runs' work with a source: ls-remote, the run's one fetch, a worktree per agent) against plain `git clone` + `git worktree add` ×N, in the same run; and the setup step's private copies into N agents' trees.
+// The cost of starting a run from a big source repository: ours (POST /runs' work with a source: ls-remote, the run's one fetch, a private clone per agent) against plain `git clone` + `git worktree add` ×N, in the same run; and the setup step's private copies into N agents' trees.
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
@@ -77,7 +77,7 @@ export async function measureSource(settings: SourceSettings, scratch: string, l
   await generateRepository(source, settings.files);
   const repositoryMiB = Number(execFileSync('du', ['-sm', source], { encoding: 'utf8' }).split('\t')[0]);
   const workspace = path.join(root, 'workspace');
-  const machinery = createRunMachinery({
+  const machinery = await createRunMachinery({
     workspaceLocal: workspace,
     maxConcurrentAgents: settings.agents + 1,
     maxQueuedRuns: 5,
@@ -85,6 +85,12 @@ export async function measureSource(settings: SourceSettings, scratch: string, l
     executor: idleExecutor(),
     logger: pino({ level: 'silent' }),
   });
+  await machinery.start();
+  // Each repetition's trees go; the run store (in the workspace) stays open.
+  const removeRuns = async (): Promise<void> => {
+    await removeTree(machinery.layout.runsDirectory);
+    await removeTree(path.join(workspace, '.multiclaude', 'agents'));
+  };
   const sample: SourceSample = { oursMs: [], floorMs: [], copyMs: [], reflink: false, repositoryMiB };
   const probe = path.join(root, 'reflink-probe');
   await writeFile(probe, 'x');
@@ -99,7 +105,7 @@ export async function measureSource(settings: SourceSettings, scratch: string, l
     const accepted = await machinery.runs.submit({ prompt: 'bench', agent_count: settings.agents, source: { repo: source } });
     sample.oursMs.push(performance.now() - started);
     await machinery.manager.waitForRun(accepted.run_id);
-    await removeTree(workspace);
+    await removeRuns();
     const plain = path.join(root, `plain-${repetition}`);
     sample.floorMs.push(await floor(source, plain, settings.agents));
     await removeTree(plain);
@@ -114,10 +120,10 @@ export async function measureSource(settings: SourceSettings, scratch: string, l
     const state = await machinery.manager.waitForRun(accepted.run_id);
     if (state.setup?.status !== 'passed') throw new Error(`setup failed: ${state.setup?.output_tail ?? 'no result'}`);
     sample.copyMs.push(state.setup.copy_ms);
-    await removeTree(workspace);
+    await removeRuns();
     log(`source setup copy #${repetition + 1}: ${settings.setupFiles} files into ${settings.agents} trees in ${state.setup.copy_ms} ms`);
   }
-  await machinery.manager.stop();
+  await machinery.close();
   await rm(root, { recursive: true, force: true });
   return sample;
 }

@@ -6,16 +6,15 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
-import { startFrontendProcess, startOrchestrator, type Service } from './support/processes.ts';
+import type { Browser } from 'playwright-core';
+import { startFrontendProcess, type Service } from './support/processes.ts';
 import { unusedPort } from './support/servers.ts';
+import { CHROMIUM, startPageStack, type PageStack, RUN_TIMEOUT_MS, openPage as openPageIn, panel, problemsOf, startRun, waitForRunStatus, waitForText } from './support/page.ts';
 import { skipUnlessRequired } from '../../backend/orchestrator/test/support/required.ts';
 import { makeSourceRepository } from '../../backend/orchestrator/test/support/git-servers.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'e2e-orchestrator-token-81c2';
 const ARTIFACTS = path.resolve(import.meta.dirname, '..', '..', 'test-artifacts');
-const RUN_TIMEOUT_MS = 120_000;
 const skip = skipUnlessRequired(existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install chromium; CI installs it)`);
 if (skip) console.log(`skipping the browser tests: ${skip}`);
 
@@ -25,69 +24,18 @@ let browser: Browser | undefined;
 /** The first test's run, which a later test reopens from the history. */
 let twoAgentRunId = '';
 
-async function openPage(url: string, viewport = { width: 1280, height: 900 }): Promise<Page> {
-  const page = await browser!.newPage({ viewport });
-  const problems: string[] = [];
-  page.on('pageerror', (error) => problems.push(error.message));
-  // A failed request to a host other than the frontend would mean the page loads something from outside.
-  page.on('request', (request) => {
-    if (!request.url().startsWith(url) && !request.url().startsWith('data:')) problems.push(`outside request: ${request.url()}`);
-  });
-  await page.goto(url);
-  (page as Page & { problems: string[] }).problems = problems;
-  return page;
-}
-
-function problemsOf(page: Page): string[] {
-  return (page as Page & { problems?: string[] }).problems ?? [];
-}
-
-/** Types the prompt, sets the slider with the keyboard, and presses Run. */
-async function startRun(page: Page, prompt: string, agents: number): Promise<string> {
-  await page.getByLabel('Prompt').fill(prompt);
-  const slider = page.getByLabel('Agents');
-  await slider.focus();
-  await page.keyboard.press('Home');
-  for (let count = 1; count < agents; count += 1) await page.keyboard.press('ArrowRight');
-  assert.equal(await page.locator('#agents-value').textContent(), String(agents));
-  await page.getByRole('button', { name: 'Run' }).click();
-  return waitForText(page.locator('#run-id'), /^\d{8}_\d{6}_[0-9a-f]+$/, 15_000);
-}
-
-/** Polls from here: the page's policy forbids the string evaluation waitForFunction would need. */
-async function waitForText(locator: Locator, pattern: RegExp, timeoutMs: number): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const text = (await locator.textContent()) ?? '';
-    if (pattern.test(text)) return text;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}; last text: ${JSON.stringify(text)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-async function waitForRunStatus(page: Page, status: string): Promise<void> {
-  await page.locator(`#run[data-status="${status}"]`).waitFor({ timeout: RUN_TIMEOUT_MS });
-}
-
-function panel(page: Page, agentId: number) {
-  return page.locator(`.agent[data-agent="${agentId}"]`);
-}
+const openPage = (url: string, viewport?: { width: number; height: number }) => openPageIn(browser!, url, viewport);
 
 describe('the web page in Chromium', { skip }, () => {
+  let stack: PageStack | undefined;
   before(async () => {
     if (skip) return;
     await mkdir(ARTIFACTS, { recursive: true });
-    orchestrator = await startOrchestrator({ token: TOKEN });
-    frontend = await startFrontendProcess({ orchestratorUrl: orchestrator.url, token: TOKEN });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    stack = await startPageStack(TOKEN);
+    ({ orchestrator, frontend, browser } = stack);
   });
   after(async () => {
-    await browser?.close();
-    await frontend?.stop();
-    await orchestrator?.stop();
+    await stack?.stop();
   });
 
   test('a user sets 2 agents with the keyboard, runs a prompt, and sees both agents’ streamed results, branches and the run id', async () => {
@@ -180,9 +128,11 @@ describe('the web page in Chromium', { skip }, () => {
     await startRun(page, 'Work slowly. [[slow ms=6000]]', 2);
     await page.locator('.agent[data-agent="2"][data-status="running"]').waitFor({ timeout: RUN_TIMEOUT_MS });
     await page.getByRole('button', { name: 'Cancel agent 2' }).click();
+    await page.getByRole('button', { name: 'Yes, cancel agent 2' }).click();
     await page.locator('.agent[data-agent="2"][data-status="cancelled"]').waitFor({ timeout: RUN_TIMEOUT_MS });
     assert.equal(await panel(page, 1).getAttribute('data-status'), 'running');
     await page.getByRole('button', { name: 'Cancel run' }).click();
+    await page.getByRole('button', { name: 'Yes, cancel the run' }).click();
     await waitForRunStatus(page, 'cancelled');
     assert.equal(await panel(page, 1).getAttribute('data-status'), 'cancelled');
     await page.close();
@@ -251,7 +201,7 @@ describe('the web page in Chromium', { skip }, () => {
       const page = await openPage(lonely.url);
       await page.getByText('The orchestrator is not reachable').waitFor();
       await page.getByLabel('Prompt').fill('Keep this prompt, please.');
-      await page.getByRole('button', { name: 'Run' }).click();
+      await page.getByRole('button', { name: 'Run', exact: true }).click();
       const error = page.locator('#form-error');
       await error.waitFor();
       assert.equal(await error.textContent(), `Could not start the run: orchestrator unreachable at ${downUrl}`);

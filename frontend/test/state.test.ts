@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AgentStateSchema, RunStateSchema, type AgentState, type RunEvent, type RunEventInput, type RunState } from '@multiclaude/contract';
-import { agentElapsedMs, applyEvent, applyMerge, applySnapshot, canMerge, isRunActive, mergeOf, newRun, runTotals, type RunView } from '../src/client/state.ts';
+import { agentElapsedMs, applyEvent, applyMerge, applySnapshot, canFollowUp, canMerge, moreEventsExpected, isRunActive, mergeOf, newRun, runTotals, type RunView } from '../src/client/state.ts';
 import { diffStatsText, formatCost, formatDuration, formatTokens, promptTitle } from '../src/client/format.ts';
 
 const RUN_ID = '20260204_123456_abc12345';
@@ -154,11 +154,44 @@ test('events for an agent the view did not expect add its panel in agent order',
   assert.equal(view.agent_count, 2);
 });
 
-test('a running agent elapsed time counts up from its start, and a finished one shows its duration', () => {
+test('an agent’s time is the wall clock: counting up from its start while it runs, start to end once it ends, whatever the model’s own time', () => {
   const running = replay(newRun(RUN_ID, 1), events({ type: 'agent_status', agent_id: 1, status: 'running' })).agents[0]!;
   assert.equal(agentElapsedMs(running, Date.parse('2026-02-04T12:00:05.000Z')), 5000);
-  assert.equal(agentElapsedMs({ ...running, duration_ms: 1234 }, Date.now()), 1234);
+  const ended = { ...running, duration_ms: 1234, finished_at: '2026-02-04T12:00:17.500Z' };
+  assert.equal(agentElapsedMs(ended, Date.now()), 17_500, 'the model’s 1.2 s does not replace the 17.5 s it ran');
   assert.equal(agentElapsedMs(newRun(RUN_ID, 1).agents[0]!, Date.now()), null);
+});
+
+test('usage is unknown until the first model turn, then follows each agent_usage event; the run total moves with it', () => {
+  let view = applySnapshot(newRun(RUN_ID, 2), runState({ results: [agentState(1, { status: 'running', usage: { input_tokens: 0, output_tokens: 0 }, cost_usd: 0, num_turns: 0 }), agentState(2, { status: 'pending', usage: { input_tokens: 0, output_tokens: 0 }, cost_usd: 0, num_turns: 0 })] }));
+  assert.equal(view.agents[0]!.usage, null, 'a 0 before any turn is not a count');
+  assert.equal(view.agents[0]!.cost_usd, null);
+  view = replay(view, events(
+    { type: 'agent_usage', agent_id: 1, usage: { input_tokens: 500, output_tokens: 20 }, cost_usd: 0.0018, num_turns: 1 },
+    { type: 'agent_usage', agent_id: 1, usage: { input_tokens: 1200, output_tokens: 60 }, cost_usd: 0.0045, num_turns: 2 },
+  ));
+  assert.deepEqual([view.agents[0]!.usage, view.agents[0]!.cost_usd, view.agents[0]!.num_turns], [{ input_tokens: 1200, output_tokens: 60 }, 0.0045, 2]);
+  assert.equal(runTotals(view).cost_usd, 0.0045);
+});
+
+test('a follow-up runs an ended run again: the agent goes back to pending without its old error or check, and the run is active until its next run_finished', () => {
+  let view = applySnapshot(newRun(RUN_ID, 1), runState({ status: 'completed', agent_count: 1, results: [agentState(1, { status: 'error', error: 'boom', session_id: 'session-1' })] }));
+  assert.equal(isRunActive(view), false);
+  assert.equal(canFollowUp(view, view.agents[0]!), true);
+  view = replay(view, events(
+    { type: 'run_status', status: 'running', queue_position: null },
+    { type: 'agent_followup', agent_id: 1, prompt: 'Now also time zones' },
+    { type: 'agent_status', agent_id: 1, status: 'running', detail: 'starting its sandbox' },
+  ));
+  assert.equal(isRunActive(view), true);
+  const agent = view.agents[0]!;
+  assert.deepEqual([agent.status, agent.error, agent.check, agent.status_detail], ['running', null, null, 'starting its sandbox']);
+  assert.deepEqual(agent.timeline.at(-1), { kind: 'followup', text: 'Now also time zones' });
+  assert.deepEqual(view.followups.map((followUp) => followUp.prompt), ['Now also time zones']);
+  assert.equal(moreEventsExpected(view), false);
+  const reopened = applySnapshot(newRun(RUN_ID, 1), runState({ status: 'completed', agent_count: 1, followups: [{ agent_id: 1, prompt: 'Now also time zones', requested_at: '2026-02-04T12:01:00.000Z' }] }));
+  assert.equal(moreEventsExpected(reopened), true, 'a reopened run with a follow-up reads on past its first run_finished');
+  assert.equal(canFollowUp(view, agent), false);
 });
 
 test('durations, tokens, costs and prompt titles read well', () => {

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { parseByteSize } from './logging/byte-size.ts';
 import { RUNTIME_NAMES, type RuntimeName } from './sandboxes/registry.ts';
+import { DEFAULT_UID_RANGE, type UidRange } from './sandboxes/sandbox-users.ts';
 
 const LOG_LEVELS = { DEBUG: 'debug', INFO: 'info', WARNING: 'warn', WARN: 'warn', ERROR: 'error', CRITICAL: 'fatal' } as const;
 
@@ -69,7 +70,16 @@ const EnvironmentSchema = z.object({
   SANDBOX_MEMORY: optionalString.transform((value) => value ?? '2g'),
   SANDBOX_CPUS: optionalString.transform((value) => value ?? '1'),
   SANDBOX_PIDS_LIMIT: positiveInteger('SANDBOX_PIDS_LIMIT').default(256),
-  SANDBOX_UID: positiveInteger('SANDBOX_UID').default(10001),
+  SANDBOX_UID_RANGE: optionalString.transform((value, context) => {
+    if (value === undefined) return DEFAULT_UID_RANGE;
+    const match = /^(\d+)-(\d+)$/.exec(value);
+    const [first, last] = match ? [Number(match[1]), Number(match[2])] : [0, -1];
+    if (!match || first < 1000 || last < first || last > 4_294_967_294) {
+      context.addIssue({ code: 'custom', message: 'SANDBOX_UID_RANGE must be FIRST-LAST with 1000 <= FIRST <= LAST, e.g. 20000-29999' });
+      return z.NEVER;
+    }
+    return { first, last };
+  }),
   SANDBOX_DISK: byteSize('SANDBOX_DISK', '10G'),
   MIN_FREE_DISK: byteSize('MIN_FREE_DISK', '1G'),
   CLAUDE_CODE_EXECUTABLE: optionalString,
@@ -88,8 +98,13 @@ const EnvironmentSchema = z.object({
   GIT_CREDENTIALS_FILE: optionalString,
   GIT_HTTP_TOKEN: optionalString,
   GIT_HTTP_USER: optionalString,
+  GIT_SSH_COMMAND: optionalString,
   SOURCE_TIMEOUT_MS: positiveInteger('SOURCE_TIMEOUT_MS').default(10 * 60 * 1000),
   SETUP_TIMEOUT_MS: positiveInteger('SETUP_TIMEOUT_MS').default(15 * 60 * 1000),
+  DATABASE_URL: optionalString.refine((value) => value === undefined || /^postgres(ql)?:\/\/[^\s]+$/.test(value), {
+    message: 'DATABASE_URL must be a PostgreSQL URL (postgres://user:password@host:5432/database); unset for the embedded store',
+  }),
+  RUN_RETENTION_DAYS: positiveInteger('RUN_RETENTION_DAYS').optional(),
 });
 
 export interface Config {
@@ -115,7 +130,8 @@ export interface Config {
   agentRuntime: 'auto' | RuntimeName;
   agentTimeoutMs: number;
   maxAgentTurns: number;
-  sandbox: { memory: string; cpus: string; pidsLimit: number; uid: number; diskBytes: number };
+  /** uidRange: each sandbox's own user when the orchestrator runs as root (SANDBOX_UID_RANGE). */
+  sandbox: { memory: string; cpus: string; pidsLimit: number; uidRange: UidRange; diskBytes: number };
   /** New runs are refused (507) below this much free space on the workspace's file system. */
   minFreeDiskBytes: number;
   claudeExecutable: string;
@@ -124,9 +140,13 @@ export interface Config {
   maxQueuedRuns: number;
   checkTimeoutMs: number;
   /** Source repositories: where they may come from (ALLOWED_SOURCES) and the orchestrator's own credentials for them. */
-  sources: { allowedPrefixes: string[] | undefined; credentialsFile: string | undefined; httpToken: string | undefined; httpUser: string | undefined; transferTimeoutMs: number };
+  sources: { allowedPrefixes: string[] | undefined; credentialsFile: string | undefined; httpToken: string | undefined; httpUser: string | undefined; sshCommand: string | undefined; transferTimeoutMs: number };
   /** How long a run's setup_command may take. */
   setupTimeoutMs: number;
+  /** PostgreSQL for the run store (DATABASE_URL); undefined: the embedded SQLite file in the workspace. */
+  databaseUrl: string | undefined;
+  /** Finished runs older than this many days are removed (RUN_RETENTION_DAYS); undefined keeps everything. */
+  runRetentionDays: number | undefined;
 }
 
 /**
@@ -177,7 +197,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
       memory: env.SANDBOX_MEMORY,
       cpus: env.SANDBOX_CPUS,
       pidsLimit: env.SANDBOX_PIDS_LIMIT,
-      uid: env.SANDBOX_UID,
+      uidRange: env.SANDBOX_UID_RANGE,
       diskBytes: env.SANDBOX_DISK,
     },
     minFreeDiskBytes: env.MIN_FREE_DISK,
@@ -191,8 +211,11 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
       credentialsFile: env.GIT_CREDENTIALS_FILE ? path.resolve(env.GIT_CREDENTIALS_FILE) : undefined,
       httpToken: env.GIT_HTTP_TOKEN,
       httpUser: env.GIT_HTTP_USER,
+      sshCommand: env.GIT_SSH_COMMAND,
       transferTimeoutMs: env.SOURCE_TIMEOUT_MS,
     },
     setupTimeoutMs: env.SETUP_TIMEOUT_MS,
+    databaseUrl: env.DATABASE_URL,
+    runRetentionDays: env.RUN_RETENTION_DAYS,
   };
 }

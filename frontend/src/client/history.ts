@@ -1,4 +1,4 @@
-// The run history list (GET /runs, newest first, paged by `before`): each run is a button that reopens it.
+// The run history list (GET /runs, newest first, paged by `before`): each run is a button that reopens it, with its follow-ups listed under it.
 import type { RunListItem } from '@multiclaude/contract';
 import { listRuns } from './api.ts';
 import { byId, el, showMessage } from './dom.ts';
@@ -72,7 +72,11 @@ export class HistoryList {
       ]);
       if (run.run_id === this.#currentRunId) button.setAttribute('aria-current', 'true');
       button.addEventListener('click', () => this.#onOpen(run.run_id));
-      return el('li', {}, [button]);
+      // Follow-ups belong to their run: listed under it, not as runs of their own.
+      const followUps = (run.followups ?? []).map((followUp) =>
+        el('li', { text: `↳ Agent ${followUp.agent_id}: ${promptTitle(followUp.prompt, 70)}` }),
+      );
+      return el('li', {}, followUps.length > 0 ? [button, el('ul', { className: 'history-followups', attrs: { 'aria-label': 'Follow-ups' } }, followUps)] : [button]);
     });
     if (items.length === 0) items.push(el('li', { className: 'hint', text: 'No runs yet.' }));
     this.#list.replaceChildren(...items);

@@ -1,19 +1,34 @@
 // The page's controller: the run form, the open run's live event stream, the run history and the model banner.
 import './styles.css';
-import type { RunEvent, RunEventType } from '@multiclaude/contract';
-import { ApiError, cancelAgent, cancelRun, eventsUrl, exportUrl, getDiff, getReady, getRun, mergeAgent, pushAgent, submitRun } from './api.ts';
+import { MAX_PROMPT_LENGTH, type RunEvent, type RunEventType } from '@multiclaude/contract';
+import { ApiError, cancelAgent, cancelRun, continueAgent, eventsUrl, exportMainUrl, exportUrl, getCompare, getDiff, getMergeCheck, getReady, getRun, mergeAgent, pushAgent, submitRun } from './api.ts';
 import { byId, setText, showMessage } from './dom.ts';
 import { HistoryList } from './history.ts';
 import { RunSection } from './run-view.ts';
-import { applyEvent, applyMerge, applySnapshot, isRunActive, newRun, type RunView } from './state.ts';
+import { applyEvent, applyMerge, applySnapshot, isRunActive, moreEventsExpected, newRun, type RunView } from './state.ts';
 
-const EVENT_TYPES: RunEventType[] = ['run_status', 'agent_status', 'agent_text', 'agent_tool_call', 'agent_tool_result', 'agent_result', 'setup_result', 'run_finished'];
+const EVENT_TYPES: RunEventType[] = [
+  'run_status',
+  'agent_status',
+  'agent_text',
+  'agent_tool_call',
+  'agent_tool_result',
+  'agent_usage',
+  'agent_followup',
+  'agent_result',
+  'setup_result',
+  'run_finished',
+];
+/** From here on the prompt box counts its characters, so the limit is never a surprise. */
+const COUNTER_FROM = Math.floor(MAX_PROMPT_LENGTH * 0.9);
 const STREAM_RETRY_MS = 3000;
 const READY_POLL_MS = 15_000;
 
 const form = byId<HTMLFormElement>('run-form');
 const promptBox = byId<HTMLTextAreaElement>('prompt');
 const checkBox = byId<HTMLInputElement>('check-command');
+const budgetBox = byId<HTMLInputElement>('budget');
+const promptCount = byId<HTMLElement>('prompt-count');
 const sourceRepoBox = byId<HTMLInputElement>('source-repo');
 const sourceRefBox = byId<HTMLInputElement>('source-ref');
 const setupBox = byId<HTMLInputElement>('setup-command');
@@ -45,6 +60,15 @@ const runSection = new RunSection({
     cancelAgent(runId, agentId).catch((error: unknown) => runSection.setError(`Could not cancel agent ${agentId}: ${describe(error)}`));
   },
   loadDiff: getDiff,
+  compare: getCompare,
+  mergeCheck: getMergeCheck,
+  followUp: async (runId, agentId, prompt) => {
+    await continueAgent(runId, agentId, prompt);
+    // The stream closed at the run's end; the follow-up's events come after it.
+    if (current?.run_id === runId && stream === null) openStream(openGeneration);
+    void historyList.refresh();
+  },
+  exportMainUrl,
   merge: async (runId, agentId) => {
     const merged = await mergeAgent(runId, agentId);
     if (current?.run_id !== runId) return;
@@ -54,6 +78,7 @@ const runSection = new RunSection({
   exportUrl: (runId, agentId) => exportUrl(runId, agentId, 'zip'),
   push: (runId, agentId) => pushAgent(runId, agentId),
 });
+runSection.onChange(() => scheduleRender());
 const historyList = new HistoryList((runId) => void openRun(runId));
 
 function render(): void {
@@ -100,7 +125,9 @@ function openStream(generation: number): void {
     scheduleRender();
     if (event.type === 'run_finished') {
       closeStream();
-      void historyList.refresh();
+      // A replayed run with follow-ups has more events after this run_finished: read on from here.
+      if (moreEventsExpected(current)) openStream(generation);
+      else void historyList.refresh();
     }
   };
   for (const type of EVENT_TYPES) source.addEventListener(type, onEvent as EventListener);
@@ -150,6 +177,7 @@ async function openRun(runId: string, known?: { prompt: string; agentCount: numb
 function showFormError(message: string | null): void {
   showMessage(formError, message);
   promptBox.setAttribute('aria-invalid', String(message !== null && formError.dataset['field'] === 'prompt'));
+  budgetBox.setAttribute('aria-invalid', String(message !== null && formError.dataset['field'] === 'budget_usd'));
 }
 
 function updateSliderValue(): void {
@@ -158,17 +186,45 @@ function updateSliderValue(): void {
   slider.setAttribute('aria-valuetext', `${count} agent${count === 1 ? '' : 's'}`);
 }
 
+function updatePromptCount(): void {
+  const length = promptBox.value.length;
+  const over = length > MAX_PROMPT_LENGTH;
+  promptCount.hidden = length < COUNTER_FROM;
+  setText(promptCount, `${length.toLocaleString('en-US')} / ${MAX_PROMPT_LENGTH.toLocaleString('en-US')} characters${over ? ` — ${(length - MAX_PROMPT_LENGTH).toLocaleString('en-US')} over the limit` : ''}`);
+  promptCount.classList.toggle('over', over);
+  if (!over && formError.dataset['field'] === 'prompt' && formError.textContent?.includes('limit')) showFormError(null);
+}
+
+/** The budget box as a number: null when empty; a message when it is not a positive amount. */
+function readBudget(): number | null | string {
+  const text = budgetBox.value.trim().replace(/^\$/, '');
+  if (text === '') return null;
+  const value = Number(text);
+  return Number.isFinite(value) && value > 0 ? value : 'The budget must be a positive amount in US dollars, e.g. 2.50, or empty for none.';
+}
+
+function refuse(field: string, message: string, box: HTMLElement): void {
+  formError.dataset['field'] = field;
+  showFormError(message);
+  box.focus();
+}
+
 async function submit(): Promise<void> {
   if (submitting) return;
   const prompt = promptBox.value;
   const agentCount = Number(slider.value);
   formError.dataset['field'] = '';
-  if (prompt.trim() === '') {
-    formError.dataset['field'] = 'prompt';
-    showFormError('Type a prompt first: it is what every agent will work on.');
-    promptBox.focus();
-    return;
+  if (prompt.trim() === '') return refuse('prompt', 'Type a prompt first: it is what every agent will work on.', promptBox);
+  // Nothing is cut silently: a prompt over the limit is refused whole, with its size.
+  if (prompt.length > MAX_PROMPT_LENGTH) {
+    return refuse(
+      'prompt',
+      `The prompt is ${prompt.length.toLocaleString('en-US')} characters; the limit is ${MAX_PROMPT_LENGTH.toLocaleString('en-US')}. Shorten it by ${(prompt.length - MAX_PROMPT_LENGTH).toLocaleString('en-US')}.`,
+      promptBox,
+    );
   }
+  const budget = readBudget();
+  if (typeof budget === 'string') return refuse('budget_usd', budget, budgetBox);
   submitting = true;
   runButton.setAttribute('aria-disabled', 'true');
   setText(runButton, 'Starting…');
@@ -177,12 +233,15 @@ async function submit(): Promise<void> {
     const repo = sourceRepoBox.value.trim();
     const accepted = await submitRun(prompt, agentCount, {
       checkCommand: checkBox.value.trim() || null,
+      budgetUsd: budget,
       source: repo ? { repo, ref: sourceRefBox.value.trim() || null } : null,
       setupCommand: setupBox.value.trim() || null,
     });
     showFormError(null);
     void historyList.refresh();
     await openRun(accepted.run_id, { prompt, agentCount });
+    // Bring the new run into view: its overview is what the user watches next.
+    byId<HTMLElement>('run').scrollIntoView({ block: 'start' });
   } catch (error) {
     // The prompt stays in the box: the user fixes the problem and presses Run again.
     formError.dataset['field'] = error instanceof ApiError ? (error.field ?? '') : '';
@@ -228,6 +287,13 @@ function showBanner(kind: 'alert' | 'demo' | null, message: string | null): void
 }
 
 slider.addEventListener('input', updateSliderValue);
+promptBox.addEventListener('input', updatePromptCount);
+// The skip link moves focus to the prompt without touching the address, which names the open run (#run=<id>).
+document.querySelector<HTMLAnchorElement>('a.skip')?.addEventListener('click', (event) => {
+  event.preventDefault();
+  promptBox.focus();
+  promptBox.scrollIntoView({ block: 'center' });
+});
 form.addEventListener('submit', (event) => {
   event.preventDefault();
   void submit();

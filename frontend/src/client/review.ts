@@ -3,6 +3,7 @@ import type { DiffResponse, MergeRecord, PushResponse } from '@multiclaude/contr
 import type { AgentView } from './state.ts';
 import { el, setText, showMessage } from './dom.ts';
 import { diffStatsText, formatDuration } from './format.ts';
+import { renderPatch } from './patch.ts';
 
 export interface ReviewActions {
   loadDiff(agentId: number): Promise<DiffResponse>;
@@ -11,23 +12,10 @@ export interface ReviewActions {
   push(agentId: number): Promise<PushResponse>;
 }
 
-const MAX_PATCH_LINES = 4000;
-
 function checkText(check: AgentView['check']): string {
   if (check === null) return '—';
   const exit = check.exit_code === null ? '' : `, exit ${check.exit_code}`;
   return `${check.status.replace('_', ' ')}${exit}, ${formatDuration(check.duration_ms)}`;
-}
-
-/** The patch with added, removed and hunk lines marked, so they can be told apart without colour too (+, −, @@). */
-function renderPatch(patch: string): HTMLElement {
-  const lines = patch.split('\n');
-  const shown = lines.slice(0, MAX_PATCH_LINES).map((line) => {
-    const kind = line.startsWith('+++') || line.startsWith('---') ? 'file' : line.startsWith('+') ? 'add' : line.startsWith('-') ? 'del' : line.startsWith('@@') ? 'hunk' : '';
-    return el('span', { className: kind ? `line ${kind}` : 'line', text: `${line}\n` });
-  });
-  if (lines.length > MAX_PATCH_LINES) shown.push(el('span', { className: 'line hunk', text: `… ${lines.length - MAX_PATCH_LINES} more lines` }));
-  return el('pre', { className: 'patch', attrs: { tabindex: '0', 'aria-label': 'Patch' } }, shown);
 }
 
 export class AgentReview {
@@ -46,6 +34,7 @@ export class AgentReview {
   readonly #merged: HTMLElement;
   readonly #pushButton: HTMLButtonElement;
   readonly #pushed: HTMLElement;
+  readonly #conflictNote: HTMLElement;
   readonly #error: HTMLElement;
   readonly #diff: HTMLElement;
   #diffLoaded = false;
@@ -70,6 +59,8 @@ export class AgentReview {
     this.#pushButton.addEventListener('click', () => void this.#push());
     this.#pushed = el('p', { className: 'pushed', attrs: { role: 'status' } });
     this.#pushed.hidden = true;
+    this.#conflictNote = el('p', { className: 'warning merge-conflict' });
+    this.#conflictNote.hidden = true;
     this.#error = el('p', { className: 'error', attrs: { role: 'alert' } });
     this.#error.hidden = true;
     this.#diff = el('div', { className: 'diff', attrs: { id: `agent-${agentId}-diff` } });
@@ -80,6 +71,7 @@ export class AgentReview {
       el('dl', { className: 'agent-meta' }, [el('div', {}, [el('dt', { text: 'Changes' }), this.#changes]), this.#checkRow]),
       this.#checkDetails,
       el('div', { className: 'review-actions' }, [this.#diffButton, this.#mergeButton, this.#pushButton, this.#download]),
+      this.#conflictNote,
       this.#merged,
       this.#pushed,
       this.#error,
@@ -87,7 +79,7 @@ export class AgentReview {
     ]);
   }
 
-  update(agent: AgentView, options: { mergeable: boolean; merge: MergeRecord | null; runEnded: boolean; pushable: boolean }): void {
+  update(agent: AgentView, options: { mergeable: boolean; merge: MergeRecord | null; runEnded: boolean; conflicts: string[] | null; pushable: boolean }): void {
     // Before the agent ends there is nothing to review yet.
     const ended = agent.status !== 'pending' && agent.status !== 'running';
     this.element.hidden = !ended;
@@ -105,6 +97,11 @@ export class AgentReview {
     this.#diffButton.hidden = agent.diff_stats !== null && agent.diff_stats.files === 0;
     this.#mergeButton.hidden = !options.mergeable || options.merge !== null;
     this.#mergeButton.toggleAttribute('aria-disabled', this.#busy);
+    // Said before it is pressed: main has moved on (another merge) and this branch now conflicts with it.
+    const conflicts = options.mergeable && options.merge === null && options.conflicts && options.conflicts.length > 0 ? options.conflicts : null;
+    if (!this.#busy) setText(this.#mergeButton, conflicts ? 'Merge into main (would conflict)' : 'Merge into main');
+    this.#mergeButton.classList.toggle('warn', conflicts !== null);
+    showMessage(this.#conflictNote, conflicts ? `Merging now would conflict with main on ${conflicts.join(', ')}.` : null);
     this.#download.hidden = !options.runEnded;
     this.#pushButton.hidden = !options.pushable;
     const merge = options.merge;

@@ -1,8 +1,9 @@
 // What the page knows about one run, as a pure reducer over the run's snapshot (GET /runs/:id) and its event stream.
-import type { AgentState, AgentStatus, CheckResult, DiffStats, MergeRecord, RunEvent, RunSource, RunState, RunStatus, SetupResult, Usage } from '@multiclaude/contract';
+import type { AgentState, AgentStatus, CheckResult, DiffStats, FollowUp, MergeRecord, RunEvent, RunSource, RunState, RunStatus, SetupResult, Usage } from '@multiclaude/contract';
 
 export type TimelineItem =
   | { kind: 'text'; text: string }
+  | { kind: 'followup'; text: string }
   | { kind: 'tool'; tool: string; input_summary: string; result: { text: string; is_error: boolean } | null };
 
 export interface AgentView {
@@ -14,8 +15,14 @@ export interface AgentView {
   timeline: TimelineItem[];
   output: string;
   error: string | null;
+  /** What the agent is doing within its status: waiting for a slot, starting its sandbox. */
+  status_detail: string | null;
+  /** Its SDK session, which a follow-up resumes; null when it never started one. */
+  session_id: string | null;
+  /** null until its first model turn: never a false 0. */
   usage: Usage | null;
   cost_usd: number | null;
+  /** The model's own time (the SDK's session time), not the wall clock. */
   duration_ms: number | null;
   num_turns: number | null;
   started_at: string | null;
@@ -35,13 +42,20 @@ export interface RunView {
   prompt: string | null;
   agent_count: number;
   run_dir: string | null;
+  /** The run repository's absolute path on the orchestrator's machine. */
+  run_path: string | null;
+  budget_usd: number | null;
   created_at: string | null;
   started_at: string | null;
   finished_at: string | null;
   agents: AgentView[];
   check_command: string | null;
   recommended_agent_id: number | null;
+  no_recommendation_reason: string | null;
   merges: MergeRecord[];
+  followups: FollowUp[];
+  /** Follow-ups the last snapshot knew of: when the event stream has shown fewer, more events are to come. */
+  known_followups: number;
   /** Where the run started (a source repository and ref), if not a fresh repository. */
   source: RunSource | null;
   setup_command: string | null;
@@ -73,6 +87,8 @@ function newAgent(agentId: number): AgentView {
     timeline: [],
     output: '',
     error: null,
+    status_detail: null,
+    session_id: null,
     usage: null,
     cost_usd: null,
     duration_ms: null,
@@ -96,13 +112,18 @@ export function newRun(runId: string, agentCount: number, prompt: string | null 
     prompt,
     agent_count: agentCount,
     run_dir: null,
+    run_path: null,
+    budget_usd: null,
     created_at: null,
     started_at: null,
     finished_at: null,
     agents: Array.from({ length: agentCount }, (_, index) => newAgent(index + 1)),
     check_command: null,
     recommended_agent_id: null,
+    no_recommendation_reason: null,
     merges: [],
+    followups: [],
+    known_followups: 0,
     source: null,
     setup_command: null,
     setup: null,
@@ -128,8 +149,11 @@ function mergeAgentState(agent: AgentView, state: AgentState, includeProgress: b
     status: state.status,
     output: state.output,
     error: state.error ?? null,
-    usage: state.usage,
-    cost_usd: state.cost_usd,
+    status_detail: state.status_detail ?? null,
+    session_id: state.session_id ?? null,
+    // A 0 before the first model turn is "nothing yet", not a count.
+    usage: state.num_turns > 0 || state.cost_usd > 0 ? state.usage : null,
+    cost_usd: state.num_turns > 0 || state.cost_usd > 0 ? state.cost_usd : null,
     duration_ms: state.duration_ms,
     num_turns: state.num_turns,
     started_at: state.started_at,
@@ -158,8 +182,11 @@ export function applySnapshot(view: RunView, state: RunState): RunView {
     prompt: state.prompt,
     agent_count: state.agent_count,
     run_dir: state.run_info.run_dir,
+    run_path: state.run_info.run_path ?? null,
+    budget_usd: state.budget_usd ?? null,
     created_at: state.created_at,
     check_command: state.check_command ?? null,
+    known_followups: (state.followups ?? []).length,
     source: state.run_info.source ?? null,
     setup_command: state.setup_command ?? null,
     setup: setupOf(view, state),
@@ -174,6 +201,8 @@ export function applySnapshot(view: RunView, state: RunState): RunView {
       started_at: state.started_at,
       finished_at: state.finished_at,
       recommended_agent_id: state.recommended_agent_id ?? null,
+      no_recommendation_reason: state.no_recommendation_reason ?? null,
+      finished: state.status !== 'queued' && state.status !== 'running',
     };
   }
   for (const result of state.results) {
@@ -199,23 +228,40 @@ export function applyEvent(view: RunView, event: RunEvent): RunView {
   if (event.run_id !== view.run_id || event.id <= view.last_event_id) return view;
   const next = { ...view, last_event_id: event.id };
   switch (event.type) {
-    case 'run_status':
+    case 'run_status': {
+      const active = ACTIVE_RUN.has(event.status);
       return {
         ...next,
         status: event.status,
         queue_position: event.queue_position,
         started_at: event.status === 'running' ? (next.started_at ?? event.at) : next.started_at,
+        // A follow-up runs an ended run again, until its next run_finished.
+        finished: active ? false : next.finished,
+        finished_at: active ? null : next.finished_at,
       };
+    }
     case 'setup_result':
       return { ...next, setup: event.result };
+    case 'agent_followup':
+      return updateAgent(
+        { ...next, followups: [...next.followups, { agent_id: event.agent_id, prompt: event.prompt, requested_at: event.at }], finished: false },
+        event.agent_id,
+        (agent) => ({ ...agent, status: 'pending', error: null, check: null, started_at: null, finished_at: null, timeline: [...agent.timeline, { kind: 'followup', text: event.prompt }] }),
+      );
     case 'agent_status':
-      return updateAgent(next, event.agent_id, (agent) => ({
-        ...agent,
-        status: event.status,
-        error: event.error ?? agent.error,
-        started_at: event.status === 'running' ? (agent.started_at ?? event.at) : agent.started_at,
-        finished_at: isAgentActive(event.status) ? agent.finished_at : (agent.finished_at ?? event.at),
-      }));
+      return updateAgent(next, event.agent_id, (agent) => {
+        const starting = event.status === 'running' && agent.status !== 'running';
+        return {
+          ...agent,
+          status: event.status,
+          status_detail: event.detail ?? null,
+          error: isAgentActive(event.status) ? null : (event.error ?? agent.error),
+          started_at: starting ? event.at : agent.started_at,
+          finished_at: isAgentActive(event.status) ? null : (agent.finished_at ?? event.at),
+        };
+      });
+    case 'agent_usage':
+      return updateAgent(next, event.agent_id, (agent) => ({ ...agent, usage: event.usage, cost_usd: event.cost_usd, num_turns: event.num_turns }));
     case 'agent_text':
       return updateAgent(next, event.agent_id, (agent) => ({ ...agent, timeline: [...agent.timeline, { kind: 'text', text: event.text }] }));
     case 'agent_tool_call':
@@ -237,10 +283,13 @@ export function applyEvent(view: RunView, event: RunEvent): RunView {
         queue_position: null,
         prompt: event.run.prompt,
         run_dir: event.run.run_info.run_dir,
+        run_path: event.run.run_info.run_path ?? null,
         setup: next.setup ?? event.run.setup ?? null,
         started_at: event.run.started_at,
         finished_at: event.run.finished_at,
         recommended_agent_id: event.run.recommended_agent_id ?? null,
+        no_recommendation_reason: event.run.no_recommendation_reason ?? null,
+        known_followups: Math.max(next.known_followups, (event.run.followups ?? []).length),
         finished: true,
       };
       for (const result of event.run.results) {
@@ -266,9 +315,8 @@ export function canMerge(view: RunView, agent: AgentView): boolean {
   return !isRunActive(view) && agent.status === 'success' && (agent.diff_stats === null || agent.diff_stats.files > 0);
 }
 
-/** How long the agent has worked: its final duration, else the time since it started. */
+/** Wall-clock time from the agent's start to its end (or to now while it works); the model's own time is `duration_ms`. */
 export function agentElapsedMs(agent: AgentView, nowMs: number): number | null {
-  if (agent.duration_ms !== null) return agent.duration_ms;
   if (agent.started_at === null) return null;
   const end = agent.finished_at === null ? nowMs : Date.parse(agent.finished_at);
   return Math.max(0, end - Date.parse(agent.started_at));
@@ -295,4 +343,14 @@ export function runTotals(view: RunView): RunTotals {
     totals.cost_usd += agent.cost_usd ?? 0;
   }
   return totals;
+}
+
+/** A finished agent with a session can take a follow-up once its run has ended. */
+export function canFollowUp(view: RunView, agent: AgentView): boolean {
+  return !isRunActive(view) && !isAgentActive(agent.status) && agent.session_id !== null;
+}
+
+/** After a run_finished: whether the run's events go on (a follow-up the snapshot knows of has not been replayed yet). */
+export function moreEventsExpected(view: RunView): boolean {
+  return view.followups.length < view.known_followups;
 }

@@ -27,10 +27,11 @@ export function renderPage(): string {
   <main id="main" class="content">
     <form id="run-form" class="card run-form" novalidate>
       <label for="prompt">Prompt</label>
-      <textarea id="prompt" name="prompt" rows="5" maxlength="${MAX_PROMPT_LENGTH}" required
+      <textarea id="prompt" name="prompt" rows="5" required data-max-length="${MAX_PROMPT_LENGTH}"
         placeholder="Build a typescript app which shows a digital clock."
-        aria-describedby="prompt-hint form-error"></textarea>
+        aria-describedby="prompt-hint prompt-count form-error"></textarea>
       <p id="prompt-hint" class="hint">Each agent gets this prompt in its own worktree. Ctrl+Enter runs it.</p>
+      <p id="prompt-count" class="hint counter" aria-live="polite" hidden></p>
       <label for="check-command">Check command <span class="hint">(optional: run in each agent's sandbox when it ends, to rank them)</span></label>
       <input id="check-command" name="check_command" type="text" autocomplete="off" spellcheck="false" placeholder="npm test">
       <div class="form-row source-row">
@@ -41,6 +42,8 @@ export function renderPage(): string {
       </div>
       <label for="setup-command">Setup command <span class="hint">(optional: run once, with network, before any agent starts, e.g. to install dependencies)</span></label>
       <input id="setup-command" name="setup_command" type="text" autocomplete="off" spellcheck="false" placeholder="npm ci">
+      <label for="budget">Budget in US dollars <span class="hint">(optional: the whole run's limit, shared equally by its agents)</span></label>
+      <input id="budget" name="budget_usd" type="text" inputmode="decimal" autocomplete="off" placeholder="e.g. 2.50">
       <div class="form-row">
         <label for="agents">Agents</label>
         <input id="agents" name="agents" type="range" min="${MIN_AGENTS}" max="${MAX_AGENTS}" step="1" value="${DEFAULT_AGENTS}"
@@ -54,7 +57,7 @@ export function renderPage(): string {
       <div class="run-head">
         <h2 id="run-title">Run <code id="run-id"></code></h2>
         <span id="run-status" class="badge"></span>
-        <button id="cancel-run" type="button" class="danger" hidden>Cancel run</button>
+        <span id="cancel-run-slot"></span>
       </div>
       <p id="run-progress" class="progress" role="status" aria-live="polite"></p>
       <p id="run-error" class="error" role="alert" hidden></p>
@@ -63,12 +66,14 @@ export function renderPage(): string {
         <div><dt>Created</dt><dd id="run-created">—</dd></div>
         <div><dt>Tokens</dt><dd id="run-tokens">—</dd></div>
         <div><dt>Cost</dt><dd id="run-cost">—</dd></div>
+        <div><dt>Budget</dt><dd id="run-budget">—</dd></div>
         <div><dt>Check</dt><dd><code id="run-check">—</code></dd></div>
         <div><dt>Source</dt><dd><code id="run-source">—</code></dd></div>
         <div><dt>Setup</dt><dd id="run-setup">—</dd></div>
         <div><dt>Recommended</dt><dd id="run-recommended">—</dd></div>
       </dl>
       <details class="run-prompt"><summary>Prompt</summary><pre id="run-prompt"></pre></details>
+      <div id="run-overview"></div>
       <div id="agent-panels" class="agents"></div>
     </section>
   </main>

@@ -61,7 +61,7 @@ function cleanEnvironment(): NodeJS.ProcessEnv {
   return environment;
 }
 
-export async function startOrchestrator(options: { token?: string } = {}): Promise<Service & { home: string }> {
+export async function startOrchestrator(options: { token?: string; environment?: NodeJS.ProcessEnv } = {}): Promise<Service & { home: string }> {
   const home = await mkdtemp(path.join(os.tmpdir(), 'multiclaude-frontend-e2e-'));
   const port = await unusedPort();
   const service = await startService(
@@ -75,6 +75,7 @@ export async function startOrchestrator(options: { token?: string } = {}): Promi
       HOST: '127.0.0.1',
       PORT: String(port),
       ...(options.token ? { ORCHESTRATOR_TOKEN: options.token } : {}),
+      ...options.environment,
     },
     '/health',
     port,

@@ -39,7 +39,9 @@ export function toolName(tool: string): string {
 
 /** An agent's own worktree path says nothing new in its line; `.` is shorter. */
 export function shortenPaths(text: string): string {
-  return text.replace(/(?:\/[^\s'"/]+)*\/worktrees\/agent-\d+(?=[/'"\s]|$)/g, '.');
+  // The host's path of the agent's repository, or where its sandbox shows it (/workspace in Docker,
+  // /mnt/workspace in the local runtime's namespace).
+  return text.replace(/(?:(?:\/[^\s'"/]+)*\/worktrees\/agent-\d+|(?<![^\s'"(])\/(?:mnt\/)?workspace)(?=[/'"\s]|$)/g, '.');
 }
 
 /** Applies one event; returns the agent whose line changed (undefined for run-level events). */
@@ -160,7 +162,7 @@ export function rankingTable(run: RunState): string {
 export function recommendation(run: RunState): string {
   const runId = run.run_info.run_id;
   const best = run.results.find((agent) => agent.agent_id === run.recommended_agent_id);
-  if (!best) return 'recommended: none (no agent succeeded with a change)';
+  if (!best) return `recommended: none (${run.no_recommendation_reason ?? 'no agent succeeded with a change'})`;
   return `recommended: agent ${best.agent_id} (branch ${best.workspace.branch_name}): multiclaude diff ${runId} ${best.agent_id}; multiclaude merge ${runId} ${best.agent_id}`;
 }
 
@@ -192,7 +194,11 @@ export function eventLine(event: RunEvent): string {
     case 'run_status':
       return `${prefix} run ${event.status}${event.queue_position !== null ? ` (queue position ${event.queue_position})` : ''}`;
     case 'agent_status':
-      return `${prefix} agent ${event.agent_id} ${event.status}${event.error ? `: ${oneLine(event.error, 200)}` : ''}`;
+      return `${prefix} agent ${event.agent_id} ${event.status}${event.error ? `: ${oneLine(event.error, 200)}` : ''}${event.detail ? ` (${event.detail})` : ''}`;
+    case 'agent_usage':
+      return `${prefix} agent ${event.agent_id} usage ${event.usage.input_tokens} in / ${event.usage.output_tokens} out, $${event.cost_usd.toFixed(4)}, ${event.num_turns} turns`;
+    case 'agent_followup':
+      return `${prefix} agent ${event.agent_id} follow-up: ${oneLine(event.prompt, 200)}`;
     case 'agent_text':
       return `${prefix} agent ${event.agent_id} says: ${oneLine(event.text, 200)}`;
     case 'agent_tool_call':

@@ -41,8 +41,9 @@ describe('multiclaude against a running orchestrator', () => {
     assert.match(result.stderr, /^agent 2 +success +turns \d+ +tokens \S+ +\$\d+\.\d{4} +tools \d+ +last: Bash /m);
     assert.doesNotMatch(result.stderr, /\u001b\[/, 'no terminal escapes off a terminal');
     assert.match(result.stdout, /^rank +agent +status +check +diff +cost +reasons$/m);
-    assert.match(result.stdout, /^1 +\d \* +success +- +1 file \+\d+ -0 +\$\d/m);
-    assert.match(result.stdout, new RegExp(`recommended: agent \\d \\(branch agent-\\d\\): multiclaude diff ${runId} \\d; multiclaude merge ${runId} \\d`));
+    // Without a check command nothing tested the attempts: ranked, but none recommended, and the table says why.
+    assert.match(result.stdout, /^1 +\d +success +- +1 file \+\d+ -0 +\$\d/m);
+    assert.match(result.stdout, /recommended: none \(no check command: nothing tested the attempts, so none is recommended; compare their diffs\)/);
     // What the CLI asked for: the repository it ran in as the source (the server ignores it until it supports sources), and the budget.
     assert.deepEqual(proxy.runRequests.at(-1), { prompt: 'Write a haiku about git.', agent_count: 2, source: { repo: repository }, budget_usd: 5 });
   });
@@ -56,7 +57,8 @@ describe('multiclaude against a running orchestrator', () => {
     assert.equal(run.status, 'completed');
     assert.equal(run.results.length, 2);
     assert.ok(run.results.every((agent) => agent.status === 'success'));
-    assert.ok(run.recommended_agent_id);
+    assert.equal(run.recommended_agent_id, null, 'no check command, so no recommendation');
+    assert.match(run.no_recommendation_reason ?? '', /no check command/);
     assert.deepEqual((proxy.runRequests.at(-1) as { source?: unknown }).source, { repo: repository, ref: 'main' });
   });
 
@@ -87,7 +89,7 @@ describe('multiclaude against a running orchestrator', () => {
     const show = await runCli(['show', runId], { env: environment });
     assert.equal(show.code, 0, show.stderr);
     assert.match(show.stdout, /prompt: Write a haiku about git\./);
-    assert.match(show.stdout, /recommended: agent \d/);
+    assert.match(show.stdout, /recommended: none \(no check command/);
 
     const diff = await runCli(['diff', runId, '1'], { env: environment });
     assert.equal(diff.code, 0, diff.stderr);

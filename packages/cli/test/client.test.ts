@@ -131,6 +131,10 @@ test('progress lines name tools as people know them and drop the agent\'s own wo
   assert.equal(toolName('Bash'), 'Bash');
   assert.equal(shortenPaths('/w/runs/run_1/worktrees/agent-2/src/a.ts'), './src/a.ts');
   assert.equal(shortenPaths("cd '/w/runs/run_1/worktrees/agent-10' && git add ."), "cd '.' && git add .");
+  // Where the sandboxes show the repository: Docker's /workspace, the local runtime's /mnt/workspace; not a path that merely ends so.
+  assert.equal(shortenPaths('Write /mnt/workspace/agent-1.md'), 'Write ./agent-1.md');
+  assert.equal(shortenPaths('cat /workspace/a.ts'), 'cat ./a.ts');
+  assert.equal(shortenPaths('ls /home/me/workspace/b'), 'ls /home/me/workspace/b');
 });
 
 test('push, as it will work once the orchestrator has the route: the branch is sent, the answer printed (a real multiclaude process)', async () => {

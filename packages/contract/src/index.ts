@@ -41,14 +41,16 @@ const commandField = (name: string) =>
     .string({ error: `${name} must be a string` })
     .refine((value) => value.trim().length > 0, { message: `${name} must not be blank` })
     .refine((value) => value.length <= 10_000, { message: `${name} must be at most 10000 characters` });
+/** A prompt: a run's task or a follow-up to one agent. */
+export const PromptSchema = z
+  .string({ error: (issue) => (issue.input === undefined ? 'prompt is required' : 'prompt must be a string') })
+  .refine((value) => value.trim().length > 0, { message: 'prompt must not be blank' })
+  .refine((value) => value.length <= MAX_PROMPT_LENGTH, {
+    message: `prompt must be at most ${MAX_PROMPT_LENGTH} characters`,
+  });
 
 export const OrchestrateRequestSchema = z.object({
-  prompt: z
-    .string({ error: (issue) => (issue.input === undefined ? 'prompt is required' : 'prompt must be a string') })
-    .refine((value) => value.trim().length > 0, { message: 'prompt must not be blank' })
-    .refine((value) => value.length <= MAX_PROMPT_LENGTH, {
-      message: `prompt must be at most ${MAX_PROMPT_LENGTH} characters`,
-    }),
+  prompt: PromptSchema,
   agent_count: z
     .number({
       error: (issue) => (issue.input === undefined ? 'agent_count is required' : 'agent_count must be an integer'),
@@ -104,6 +106,8 @@ export const RunInfoSchema = z.object({
   git_initialized: z.boolean(),
   /** Present when the run started from a source repository. */
   source: RunSourceSchema.optional(),
+  /** The run repository's absolute path on the orchestrator's machine (run_dir is relative to the workspace). */
+  run_path: z.string().optional(),
 });
 export type RunInfo = z.infer<typeof RunInfoSchema>;
 
@@ -220,6 +224,10 @@ export const AgentStateSchema = AgentResultSchema.extend({
   rank: z.number().int().nullable().default(null),
   rank_reasons: z.array(z.string()).default([]),
   recommended: z.boolean().default(false),
+  /** The agent's SDK session, which a follow-up resumes; null until its session has started. */
+  session_id: z.string().nullable().default(null),
+  /** What the agent is doing within its status: waiting for a free slot, starting its sandbox; null otherwise. */
+  status_detail: z.string().nullable().default(null),
 });
 export type AgentState = z.infer<typeof AgentStateSchema>;
 
@@ -243,6 +251,33 @@ export const MergeRecordSchema = z.object({
 });
 export type MergeRecord = z.infer<typeof MergeRecordSchema>;
 
+/** A follow-up sent to one agent after the run ended (POST /runs/:id/agents/:n/continue). */
+export const FollowUpSchema = z.object({
+  agent_id: z.number().int(),
+  prompt: z.string(),
+  requested_at: z.string(),
+});
+export type FollowUp = z.infer<typeof FollowUpSchema>;
+
+export const ContinueRequestSchema = z.object({ prompt: PromptSchema });
+export type ContinueRequest = z.infer<typeof ContinueRequestSchema>;
+
+export const ContinueResponseSchema = z.object({
+  run_id: z.string(),
+  agent_id: z.number().int(),
+  status: RunStatusSchema,
+});
+export type ContinueResponse = z.infer<typeof ContinueResponseSchema>;
+
+/** GET /runs/:id/agents/:n/merge-check: whether merging the agent into main now would be clean. */
+export const MergeCheckResponseSchema = z.object({
+  run_id: z.string(),
+  agent_id: z.number().int(),
+  clean: z.boolean(),
+  conflicting_files: z.array(z.string()),
+});
+export type MergeCheckResponse = z.infer<typeof MergeCheckResponseSchema>;
+
 export const RunSummaryWithCancelledSchema = RunSummarySchema.extend({ cancelled: z.number().int() });
 
 /** GET /runs/:id: the /orchestrate response shape, with run and agent progress. */
@@ -261,12 +296,17 @@ export const RunStateSchema = z.object({
   /** The commit every agent branch starts from. */
   base_commit: z.string().default(''),
   recommended_agent_id: z.number().int().nullable().default(null),
+  /** Why no agent is recommended, when none is. */
+  no_recommendation_reason: z.string().nullable().default(null),
   merges: z.array(MergeRecordSchema).default([]),
   setup_command: z.string().nullable().default(null),
   /** The setup_command's outcome; null when the run has none or it has not run yet. */
   setup: SetupResultSchema.nullable().default(null),
   /** Agents' branches pushed to the source. */
   pushes: z.array(PushRecordSchema).default([]),
+  /** The run's spending limit, shared equally by its agents; null when it has none. */
+  budget_usd: z.number().nullable().default(null),
+  followups: z.array(FollowUpSchema).default([]),
   /** Set when the run's setup failed, or while the run's end could not be recorded (e.g. a full disk): the orchestrator keeps retrying. */
   error: z.string().optional(),
 });
@@ -325,6 +365,7 @@ export const RunListItemSchema = z.object({
   finished_at: z.string().nullable(),
   summary: RunSummaryWithCancelledSchema,
   source: RunSourceSchema.optional(),
+  followups: z.array(FollowUpSchema).default([]),
 });
 export type RunListItem = z.infer<typeof RunListItemSchema>;
 
@@ -340,14 +381,26 @@ const eventBase = { id: z.number().int(), at: z.string(), run_id: z.string() };
 /** What GET /runs/:id/events streams; the SSE `event:` is `type`, the SSE `id:` is `id`. */
 export const RunEventSchema = z.discriminatedUnion('type', [
   z.object({ ...eventBase, type: z.literal('run_status'), status: RunStatusSchema, queue_position: z.number().int().nullable() }),
-  z.object({ ...eventBase, type: z.literal('agent_status'), agent_id: z.number().int(), status: AgentStatusSchema, error: z.string().optional() }),
+  z.object({
+    ...eventBase,
+    type: z.literal('agent_status'),
+    agent_id: z.number().int(),
+    status: AgentStatusSchema,
+    error: z.string().optional(),
+    /** What the agent is doing within its status, e.g. `waiting for a free slot (2 ahead)`. */
+    detail: z.string().optional(),
+  }),
+  /** The agent's running totals after each model turn; the cost is estimated until its agent_result. */
+  z.object({ ...eventBase, type: z.literal('agent_usage'), agent_id: z.number().int(), usage: UsageSchema, cost_usd: z.number(), num_turns: z.number().int() }),
+  /** A follow-up started on one agent of an ended run; the run runs again until its next run_finished. */
+  z.object({ ...eventBase, type: z.literal('agent_followup'), agent_id: z.number().int(), prompt: z.string() }),
   z.object({ ...eventBase, type: z.literal('agent_text'), agent_id: z.number().int(), text: z.string() }),
   z.object({ ...eventBase, type: z.literal('agent_tool_call'), agent_id: z.number().int(), tool: z.string(), input_summary: z.string() }),
   z.object({ ...eventBase, type: z.literal('agent_tool_result'), agent_id: z.number().int(), text: z.string(), is_error: z.boolean() }),
   /** The run's setup_command has ended (before any agent starts). */
   z.object({ ...eventBase, type: z.literal('setup_result'), result: SetupResultSchema }),
   z.object({ ...eventBase, type: z.literal('agent_result'), agent_id: z.number().int(), result: AgentStateSchema }),
-  /** The last event of every run: the stream closes after it. */
+  /** The last event of every run (and of each follow-up): the stream closes after it. */
   z.object({ ...eventBase, type: z.literal('run_finished'), run: RunStateSchema }),
 ]);
 export type RunEvent = z.infer<typeof RunEventSchema>;

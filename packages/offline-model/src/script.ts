@@ -14,6 +14,10 @@
 //                                    For tests that act as a hostile agent, through the agent's own tools.
 //   [[usage input_tokens=1000000 output_tokens=10]]
 //                                    report these token counts in each answer's usage (for budget tests)
+//
+// A follow-up (the orchestrator's "## Follow-up from the user" request in a resumed session) is scripted
+// the same way from its own directives: it writes agent-<N>-followup.md (-2, -3... for later ones), naming
+// the earlier task and how many earlier messages it was sent, so tests can see the conversation was resumed.
 
 export interface ToolUse {
   type: 'tool_use';
@@ -49,7 +53,22 @@ export interface AgentContext {
   branch: string | null;
   workingDirectory: string | null;
   task: string;
+  /** The latest follow-up, when the request continues a resumed session with one. */
+  followUp: FollowUp | null;
 }
+
+export interface FollowUp {
+  task: string;
+  /** 1 for the first follow-up of the session, 2 for the next... */
+  number: number;
+  /** Messages before the follow-up: the earlier conversation the model was sent. */
+  earlierMessages: number;
+  /** Tool results since the follow-up. */
+  toolResults: number;
+}
+
+const FOLLOW_UP_MARKER = '## Follow-up from the user';
+const FOLLOW_UP_TASK = '## Follow-up Task:';
 
 interface RequestMessage {
   role: string;
@@ -120,12 +139,27 @@ export function readAgentContext(request: MessagesRequest): AgentContext {
     branch: agent ? agent[2]! : null,
     workingDirectory: directory ? directory[1]!.trim() : null,
     task,
+    followUp: readFollowUp(request.messages ?? []),
   };
 }
 
-function toolResultsSoFar(request: MessagesRequest): number {
+function readFollowUp(messages: RequestMessage[]): FollowUp | null {
+  const indexes = messages.flatMap((message, index) => (message.role === 'user' && textOf(message.content).includes(FOLLOW_UP_MARKER) ? [index] : []));
+  const last = indexes.at(-1);
+  if (last === undefined) return null;
+  const text = textOf(messages[last]!.content);
+  const taskStart = text.indexOf(FOLLOW_UP_TASK);
+  return {
+    task: taskStart >= 0 ? text.slice(taskStart + FOLLOW_UP_TASK.length).trim() : text.trim(),
+    number: indexes.length,
+    earlierMessages: last,
+    toolResults: toolResultsIn(messages.slice(last + 1)),
+  };
+}
+
+function toolResultsIn(messages: RequestMessage[]): number {
   let count = 0;
-  for (const message of request.messages ?? []) {
+  for (const message of messages) {
     if (message.role !== 'user' || !Array.isArray(message.content)) continue;
     for (const block of message.content as Array<{ type?: string }>) if (block.type === 'tool_result') count++;
   }
@@ -165,10 +199,12 @@ export function scriptReply(request: MessagesRequest, overloadsServed: number, i
 
 function scriptedContent(request: MessagesRequest, overloadsServed: number, idSeed: string): ScriptedReply {
   const context = readAgentContext(request);
-  const directives = parseDirectives(context.task);
+  const followUp = context.followUp;
+  const directives = parseDirectives(followUp?.task ?? context.task);
+  const toolResults = followUp?.toolResults ?? toolResultsIn(request.messages ?? []);
   const slow = directiveFor(directives, 'slow', context.agentId);
   const slowFrom = Number(slow?.args['from'] ?? 0) || 0;
-  const delayMs = slow && toolResultsSoFar(request) >= slowFrom ? Number(slow.args['ms'] ?? 0) || 0 : 0;
+  const delayMs = slow && toolResults >= slowFrom ? Number(slow.args['ms'] ?? 0) || 0 : 0;
   const label = context.agentId === null ? 'the user' : `agent ${context.agentId}`;
 
   if (directiveFor(directives, 'fail', context.agentId)) {
@@ -199,10 +235,11 @@ function scriptedContent(request: MessagesRequest, overloadsServed: number, idSe
 
   const agentId = context.agentId;
   const directory = (context.workingDirectory ?? '.').replace(/\/+$/, '') || '/';
-  const fileName = directiveFor(directives, 'file', agentId)?.args['name'] ?? `agent-${agentId}.md`;
+  const defaultName = followUp ? `agent-${agentId}-followup${followUp.number > 1 ? `-${followUp.number}` : ''}.md` : `agent-${agentId}.md`;
+  const fileName = directiveFor(directives, 'file', agentId)?.args['name'] ?? defaultName;
   const filePath = `${directory === '/' ? '' : directory}/${fileName}`;
   const commands = directivesFor(directives, 'bash', agentId).map((directive) => directive.args['cmd'] ?? 'true');
-  const results = toolResultsSoFar(request);
+  const results = toolResults;
   if (results < commands.length) {
     return {
       kind: 'message',
@@ -215,6 +252,9 @@ function scriptedContent(request: MessagesRequest, overloadsServed: number, idSe
     };
   }
   const step = results - commands.length;
+  const content = followUp
+    ? `# Agent ${agentId}, follow-up ${followUp.number}\n\nFollow-up: ${firstLine(followUp.task)}\n\nEarlier task: ${firstLine(context.task)}\nEarlier messages: ${followUp.earlierMessages}\n`
+    : `# Agent ${agentId}\n\nTask: ${firstLine(context.task)}\n\nWritten by the offline demo model.\n`;
   if (step === 0) {
     return {
       kind: 'message',
@@ -224,10 +264,7 @@ function scriptedContent(request: MessagesRequest, overloadsServed: number, idSe
           type: 'tool_use',
           id: `toolu_${idSeed}_write`,
           name: write,
-          input: {
-            file_path: filePath,
-            content: `# Agent ${agentId}\n\nTask: ${firstLine(context.task)}\n\nWritten by the offline demo model.\n`,
-          },
+          input: { file_path: filePath, content },
         },
       ],
       stopReason: 'tool_use',
@@ -235,7 +272,7 @@ function scriptedContent(request: MessagesRequest, overloadsServed: number, idSe
     };
   }
   if (step === 1) {
-    const message = `Agent ${agentId}: add ${fileName}`;
+    const message = `Agent ${agentId}: ${followUp ? 'follow-up, ' : ''}add ${fileName}`;
     return {
       kind: 'message',
       content: [

@@ -8,7 +8,26 @@ const tools = [{ name: 'mcp__sandbox__Write' }, { name: 'mcp__sandbox__Bash' }];
 
 test('the agent, branch, directory and task are read from the enhanced prompt', () => {
   const context = readAgentContext({ messages: [{ role: 'user', content: prompt('Do it') }] });
-  assert.deepEqual(context, { agentId: 2, branch: 'agent-2', workingDirectory: '/workspace', task: 'Do it' });
+  assert.deepEqual(context, { agentId: 2, branch: 'agent-2', workingDirectory: '/workspace', task: 'Do it', followUp: null });
+});
+
+test('a follow-up in a resumed conversation writes agent-N-followup.md naming the earlier task and messages, then commits', () => {
+  const earlier = [
+    { role: 'user', content: prompt('Clock') },
+    { role: 'assistant', content: [] },
+    { role: 'user', content: [{ type: 'tool_result' }] },
+    { role: 'assistant', content: [] },
+    { role: 'user', content: [{ type: 'tool_result' }] },
+    { role: 'assistant', content: [{ type: 'text', text: 'done' }] },
+  ];
+  const followUp = { role: 'user', content: [{ type: 'text', text: '## Follow-up from the user\n\n---\n\n## Follow-up Task:\n\nAlso time zones' }] };
+  const first = scriptReply({ messages: [...earlier, followUp], tools }, 0, 'f');
+  const write = first.kind === 'message' ? first.content.find((block) => block.type === 'tool_use') : undefined;
+  assert.equal(write?.type === 'tool_use' && write.input['file_path'], '/workspace/agent-2-followup.md');
+  assert.match(String(write?.type === 'tool_use' && write.input['content']), /Follow-up: Also time zones\n\nEarlier task: Clock\nEarlier messages: 6/);
+  const second = scriptReply({ messages: [...earlier, followUp, { role: 'assistant', content: [] }, { role: 'user', content: [{ type: 'tool_result' }] }], tools }, 0, 'g');
+  const bash = second.kind === 'message' ? second.content.find((block) => block.type === 'tool_use') : undefined;
+  assert.match(String(bash?.type === 'tool_use' && bash.input['command']), /git commit -m 'Agent 2: follow-up, add agent-2-followup\.md'/);
 });
 
 test('directives carry arguments and may name agents', () => {

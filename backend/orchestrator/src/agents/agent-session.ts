@@ -7,6 +7,7 @@ import type { AgentMessage } from '@multiclaude/contract';
 import type { Sandbox } from '../sandboxes/runtime.ts';
 import { toAgentMessages } from './messages.ts';
 import { createClaudeSpawner } from './claude-process.ts';
+import { UsageTally, type UsageTotals } from './usage.ts';
 
 /** The MCP server's name as the SDK sees it (`workspace` is reserved by Claude Code and dropped). */
 export const SANDBOX_SERVER_NAME = 'sandbox';
@@ -72,6 +73,10 @@ export interface AgentSessionInput {
   logger: Logger;
   signal?: AbortSignal;
   onMessage?: (message: AgentMessage) => void;
+  /** This session's running totals after each model turn. */
+  onUsage?: (totals: UsageTotals) => void;
+  /** An earlier session of this agent to resume (a follow-up): the model sees that conversation first. */
+  resumeSessionId?: string;
 }
 
 export interface AgentOutcome {
@@ -83,6 +88,8 @@ export interface AgentOutcome {
   cost_usd: number;
   duration_ms: number;
   num_turns: number;
+  /** The SDK session, for a follow-up to resume; absent when the session never started. */
+  session_id?: string;
 }
 
 function resultError(result: SDKResultMessage): string {
@@ -107,6 +114,8 @@ export async function runAgentSession(input: AgentSessionInput): Promise<AgentOu
   else input.signal?.addEventListener('abort', onAbort, { once: true });
 
   let result: SDKResultMessage | undefined;
+  let sessionId: string | undefined;
+  const tally = new UsageTally();
   let lastText = '';
   let stderrTail = '';
   try {
@@ -140,6 +149,7 @@ export async function runAgentSession(input: AgentSessionInput): Promise<AgentOu
         maxTurns: input.maxTurns,
         ...(input.maxBudgetUsd ? { maxBudgetUsd: input.maxBudgetUsd } : {}),
         ...(input.model.model ? { model: input.model.model } : {}),
+        ...(input.resumeSessionId ? { resume: input.resumeSessionId } : {}),
         abortController,
         env: environment,
         spawnClaudeCodeProcess: createClaudeSpawner((data: string) => {
@@ -149,6 +159,9 @@ export async function runAgentSession(input: AgentSessionInput): Promise<AgentOu
       },
     });
     for await (const message of session as AsyncIterable<SDKMessage>) {
+      if (!sessionId && 'session_id' in message && typeof message.session_id === 'string') sessionId = message.session_id;
+      const totals = tally.add(message as Parameters<UsageTally['add']>[0]);
+      if (totals) input.onUsage?.(totals);
       for (const item of toAgentMessages(message as { type: string; message?: { content?: unknown } })) {
         if (item.type === 'text' && item.text) lastText = item.text;
         record(item);
@@ -183,10 +196,12 @@ export async function runAgentSession(input: AgentSessionInput): Promise<AgentOu
       output,
       ...(error ? { error } : {}),
       messages,
-      usage: { input_tokens: result?.usage.input_tokens ?? 0, output_tokens: result?.usage.output_tokens ?? 0 },
-      cost_usd: result?.total_cost_usd ?? 0,
+      // Without the SDK's result (a cancel, a crash) the streamed tally is the best account of what was spent.
+      usage: result ? { input_tokens: result.usage.input_tokens, output_tokens: result.usage.output_tokens } : tally.totals().usage,
+      cost_usd: result?.total_cost_usd ?? tally.totals().cost_usd,
       duration_ms: result?.duration_ms ?? Date.now() - started,
-      num_turns: result?.num_turns ?? 0,
+      num_turns: result?.num_turns ?? tally.totals().num_turns,
+      ...(sessionId ? { session_id: sessionId } : {}),
     };
   }
 }

@@ -34,3 +34,20 @@ All files you create should be placed in ${workingDirectory}.
 
 ${userPrompt}`;
 }
+
+/**
+ * What a follow-up sends into the agent's resumed session: the user's new request, with the workspace rules
+ * repeated, since the sandbox is a new one (same paths, same branch).
+ */
+export function buildFollowUpPrompt({ agentId, branchName, workingDirectory, userPrompt }: PromptInput): string {
+  return `## Follow-up from the user
+
+You are still Agent ${agentId} on branch \`${branchName}\`, in ${workingDirectory}. Your earlier work is committed there.
+Do what the user asks below, then commit all your changes again (\`git add -A\` and \`git commit -m "Agent ${agentId}: <what changed>"\`).
+
+---
+
+## Follow-up Task:
+
+${userPrompt}`;
+}

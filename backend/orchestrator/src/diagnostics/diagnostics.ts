@@ -28,6 +28,8 @@ export interface DiagnosticsDependencies {
   /** When the orchestrator started; the process's start when omitted. */
   startedAt?: Date;
   runsInFlight: () => number;
+  /** The run store: which database, and whether it answers. */
+  database?: () => Promise<{ ok: boolean; detail: string; kind: string }>;
   /** Finished runs whose records could not be written (a full disk): an error while there are any. */
   unrecordedRuns?: () => string[];
   /** Free space below this is a warning (MIN_FREE_DISK: new runs are refused below it). */
@@ -140,6 +142,16 @@ export async function collectDiagnostics(dependencies: DiagnosticsDependencies):
     ['git', check((signal) => version(dependencies.gitCommand ?? 'git', timeoutMs, signal))],
     ['claude', check((signal) => version(dependencies.claudeExecutable, timeoutMs, signal))],
   ];
+  if (dependencies.database) {
+    const database = dependencies.database;
+    entries.push([
+      'database',
+      check(async () => {
+        const result = await database();
+        return { kind: result.kind, ...(result.ok ? { detail: result.detail } : { status: 'error', error: result.detail }) };
+      }),
+    ]);
+  }
   if (dependencies.logDirectory) {
     const logDirectory = dependencies.logDirectory;
     entries.push(['logs', check(() => writableProbe(logDirectory))]);

@@ -1,12 +1,15 @@
 // A run's source repository, reached only by the orchestrator's own git with its own credentials: where a source may come from, what its ref names (ls-remote), the run's one fetch, and pushes of agents' branches back as new branches.
 //
-// Credentials (GIT_CREDENTIALS_FILE, GIT_HTTP_TOKEN) reach git through GIT_CONFIG_COUNT/KEY/VALUE and
-// variables of that one git process: never argv (world-readable in /proc), never a file of the run
-// repository, never a sandbox. Source URLs are stored and shown without credentials, and every git
-// message is passed through redact() before it leaves this module.
+// These are the only git processes that reach past a local path (git.ts `remote`): each allows only its
+// source's own protocol. Credentials (GIT_CREDENTIALS_FILE, GIT_HTTP_TOKEN) reach git through
+// GIT_CONFIG_COUNT/KEY/VALUE and variables of that one git process: never argv (world-readable in /proc),
+// never a file of the run repository (the fetch names the source by URL, writes no remote, no FETCH_HEAD),
+// never an agent's clone (cloned from the run repository) or a sandbox. Source URLs are stored and shown
+// without credentials, and every git message is passed through redact() before it leaves this module.
 import path from 'node:path';
 import type { RunSource, SourceRequest } from '@multiclaude/contract';
-import { git, gitStatus } from './git.ts';
+import { git, gitStatus, type RemoteAccess, type RemoteProtocol } from './git.ts';
+import type { RunPaths } from '../workspace/layout.ts';
 
 export interface SourceSettings {
   /** ALLOWED_SOURCES: a source must start with one of these; undefined allows any. */
@@ -16,6 +19,8 @@ export interface SourceSettings {
   /** GIT_HTTP_TOKEN (with GIT_HTTP_USER): the password git gives an HTTP(S) source that asks for one. */
   httpToken?: string | undefined;
   httpUser?: string | undefined;
+  /** GIT_SSH_COMMAND: how the orchestrator's git starts ssh for `ssh://` sources (default `ssh -o BatchMode=yes`). */
+  sshCommand?: string | undefined;
   /** How long ls-remote may take (validation, on the request's path). */
   lookupTimeoutMs?: number;
   /** How long the run's fetch or a push may take (SOURCE_TIMEOUT_MS). */
@@ -61,6 +66,20 @@ const FULL_COMMIT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 const LOOKUP_TIMEOUT_MS = 30_000;
 const TRANSFER_TIMEOUT_MS = 10 * 60_000;
 
+/** The URL schemes a source may have, and the git protocols each may use (an http source may be redirected to https). */
+const URL_PROTOCOLS = new Map<string, readonly RemoteProtocol[]>([
+  ['https:', ['https']],
+  ['http:', ['http', 'https']],
+  ['ssh:', ['ssh']],
+  ['git:', ['git']],
+  ['file:', ['file']],
+]);
+
+/** The protocols git may use for a normalized repository (an absolute path is git's `file` protocol). */
+function protocolsOf(repo: string): readonly RemoteProtocol[] {
+  return repo.startsWith('/') ? ['file'] : (URL_PROTOCOLS.get(new URL(repo).protocol) ?? []);
+}
+
 /** Removes `user:password@` from every URL in a text (git's messages repeat the URL it was given). */
 export function stripUrlCredentials(text: string): string {
   return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s@]*@/gi, '$1');
@@ -77,6 +96,9 @@ export function normalizeRepository(repo: string, allowedPrefixes: readonly stri
       url = new URL(repo);
     } catch {
       throw new SourceError('invalid_source', 'source.repo is not a valid URL', 'source.repo');
+    }
+    if (!URL_PROTOCOLS.has(url.protocol)) {
+      throw new SourceError('invalid_source', 'source.repo must be an https://, http://, ssh://, git:// or file:// URL, or an absolute path', 'source.repo');
     }
     // A user name alone is how ssh names the account; anything more is a secret that would be stored with the run.
     if (url.password || (url.username && url.protocol !== 'ssh:')) {
@@ -108,16 +130,13 @@ export class SourceRepositories {
   }
 
   /**
-   * The environment of the orchestrator's git when it talks to a source: the credential helpers (which
-   * answer only `get`, so git never writes the credential file), no prompts, and only the transports a
-   * source may use (no `ext::`, which runs commands).
+   * What the orchestrator's git may use to reach this repository: its protocol alone, and the variables
+   * of that one process: the credential helpers (which answer only `get`, so git never writes the
+   * credential file), the secrets they read, and a non-interactive ssh.
    */
-  environment(): Record<string, string> {
+  access(repo: string): RemoteAccess {
     const helpers = [''];
-    const environment: Record<string, string> = {
-      GIT_ALLOW_PROTOCOL: 'file:git:http:https:ssh',
-      GIT_SSH_COMMAND: process.env['GIT_SSH_COMMAND'] ?? 'ssh -o BatchMode=yes',
-    };
+    const environment: Record<string, string> = { GIT_SSH_COMMAND: this.#settings.sshCommand ?? 'ssh -o BatchMode=yes' };
     if (this.#settings.credentialsFile) {
       environment['MULTICLAUDE_GIT_CREDENTIALS_FILE'] = this.#settings.credentialsFile;
       helpers.push('!f() { test "$1" = get && git credential-store --file="$MULTICLAUDE_GIT_CREDENTIALS_FILE" get; }; f');
@@ -130,9 +149,9 @@ export class SourceRepositories {
     environment['GIT_CONFIG_COUNT'] = String(helpers.length);
     helpers.forEach((helper, index) => {
       environment[`GIT_CONFIG_KEY_${index}`] = 'credential.helper';
-      environment[`GIT_CONFIG_VALUE_${index}`] = helper; // the first, empty, drops any helper of the host's own config
+      environment[`GIT_CONFIG_VALUE_${index}`] = helper; // the first, empty, starts the list afresh
     });
-    return environment;
+    return { protocols: protocolsOf(repo), environment };
   }
 
   /** Any secret in a git message removed: URLs' user info and the token itself. */
@@ -162,7 +181,7 @@ export class SourceRepositories {
     }
     let listing: string;
     try {
-      listing = await git(['ls-remote', '--symref', '--end-of-options', repo], this.#options(signal, this.#settings.lookupTimeoutMs ?? LOOKUP_TIMEOUT_MS));
+      listing = await git(['ls-remote', '--symref', '--end-of-options', repo], this.#options(repo, signal, this.#settings.lookupTimeoutMs ?? LOOKUP_TIMEOUT_MS));
     } catch (error) {
       throw this.#failure('unreadable', 'source.repo cannot be read', error, 'source.repo');
     }
@@ -187,8 +206,8 @@ export class SourceRepositories {
   }
 
   /** The run's one fetch: the source's commit and its history into the run repository, as `main`. Returns the commit. */
-  async fetchAsMain(runDirectory: string, source: ResolvedSource, signal?: AbortSignal): Promise<string> {
-    const options = this.#options(signal, this.#settings.transferTimeoutMs ?? TRANSFER_TIMEOUT_MS, runDirectory);
+  async fetchAsMain(paths: RunPaths, source: ResolvedSource, signal?: AbortSignal): Promise<string> {
+    const options = this.#options(source.repo, signal, this.#settings.transferTimeoutMs ?? TRANSFER_TIMEOUT_MS, paths.gitDirectory);
     try {
       // No destination ref and no FETCH_HEAD: nothing of the source's names (or its URL) is written here.
       await git(['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', '--end-of-options', source.repo, source.fetchSpec], options);
@@ -197,20 +216,20 @@ export class SourceRepositories {
       throw this.#failure(source.commit ? 'unreadable' : 'ref_not_found', source.commit ? 'the source could not be fetched' : `source.ref ${source.ref} could not be fetched`, error, field);
     }
     const commit = source.commit ?? source.fetchSpec;
-    const found = await gitStatus(['rev-parse', '--verify', '--quiet', `${commit}^{commit}`], { cwd: runDirectory });
+    const found = await gitStatus(['rev-parse', '--verify', '--quiet', '--end-of-options', `${commit}^{commit}`], { gitDirectory: paths.gitDirectory });
     if (found.exitCode !== 0) throw new SourceError('ref_not_found', `source.ref ${source.ref} is not a commit`, 'source.ref');
-    await git(['update-ref', 'refs/heads/main', found.stdout.trim()], { cwd: runDirectory });
+    await git(['update-ref', 'refs/heads/main', found.stdout.trim()], { gitDirectory: paths.gitDirectory });
     return found.stdout.trim();
   }
 
   /** Pushes `commit` to the source as a new branch; never forces, and an existing branch with other content is refused. */
-  async push(runDirectory: string, source: RunSource, branch: string, commit: string, signal?: AbortSignal): Promise<PushOutcome> {
+  async push(paths: RunPaths, source: RunSource, branch: string, commit: string, signal?: AbortSignal): Promise<PushOutcome> {
     const repo = this.repository(source.repo);
     if ((await gitStatus(['check-ref-format', '--branch', branch], { cwd: '/' })).exitCode !== 0 || branch.startsWith('-')) {
       throw new SourceError('invalid_source', `branch ${JSON.stringify(branch)} is not a valid branch name (git check-ref-format --branch)`, 'branch');
     }
     const target = `refs/heads/${branch}`;
-    const lookup = this.#options(signal, this.#settings.lookupTimeoutMs ?? LOOKUP_TIMEOUT_MS, runDirectory);
+    const lookup = this.#options(repo, signal, this.#settings.lookupTimeoutMs ?? LOOKUP_TIMEOUT_MS, paths.gitDirectory);
     let existing: string | undefined;
     try {
       existing = (await git(['ls-remote', '--end-of-options', repo, target], lookup)).split('\t')[0]?.trim() || undefined;
@@ -219,7 +238,7 @@ export class SourceRepositories {
     }
     if (existing === commit) return { remote: repo, branch, commit, alreadyThere: true };
     if (existing) throw new SourceError('push_exists', `the source already has a branch ${branch} (at ${existing.slice(0, 12)}) with other content; choose another branch`, 'branch');
-    const transfer = this.#options(signal, this.#settings.transferTimeoutMs ?? TRANSFER_TIMEOUT_MS, runDirectory);
+    const transfer = this.#options(repo, signal, this.#settings.transferTimeoutMs ?? TRANSFER_TIMEOUT_MS, paths.gitDirectory);
     const pushed = await gitStatus(['push', '--quiet', '--no-verify', '--porcelain', '--end-of-options', repo, `${commit}:${target}`], transfer).catch((error: unknown) => {
       throw this.#failure('push_failed', 'the push failed', error);
     });
@@ -234,7 +253,8 @@ export class SourceRepositories {
     return { remote: repo, branch, commit, alreadyThere: false };
   }
 
-  #options(signal: AbortSignal | undefined, timeoutMs: number, cwd = '/') {
-    return { cwd, timeoutMs, env: this.environment(), ...(signal ? { signal } : {}) };
+  /** A source transfer's git options; `gitDirectory` is the run repository's, when the transfer touches it. */
+  #options(repo: string, signal: AbortSignal | undefined, timeoutMs: number, gitDirectory?: string) {
+    return { timeoutMs, remote: this.access(repo), ...(gitDirectory ? { gitDirectory } : {}), ...(signal ? { signal } : {}) };
   }
 }

@@ -17,7 +17,7 @@ import { registerWorkspaceRoutes } from './workspace-routes.ts';
 import { registerReviewRoutes } from './review-routes.ts';
 
 export interface AppDependencies {
-  machinery: Pick<RunMachinery, 'manager' | 'runs' | 'review'>;
+  machinery: Pick<RunMachinery, 'manager' | 'runs' | 'review' | 'store'>;
   runtime: SandboxRuntime;
   /** The other runtimes known, shown in /diagnostics as information. */
   otherRuntimes?: SandboxRuntime[];
@@ -71,17 +71,19 @@ export function createApp(dependencies: AppDependencies): Hono {
   app.get('/health', (context) => context.json({ status: 'ok' } satisfies HealthResponse));
 
   app.get('/ready', async (context) => {
-    const [workspace, runtime, disk] = await Promise.all([
+    const [workspace, runtime, disk, store] = await Promise.all([
       workspaceWritable(dependencies.workspaceLocal),
       dependencies.runtime.check(AbortSignal.timeout(10_000)),
       enoughSpace(dependencies.workspaceLocal, dependencies.minFreeDiskBytes),
+      dependencies.machinery.store.check(),
     ]);
+    const database = { ok: store.ok, detail: store.detail };
     const body: ReadyResponse = {
-      status: workspace.ok && runtime.ok && disk.ok ? 'ready' : 'not_ready',
+      status: workspace.ok && runtime.ok && disk.ok && database.ok ? 'ready' : 'not_ready',
       runtime: dependencies.runtime.name,
       ...(dependencies.runtimeReason ? { runtime_reason: dependencies.runtimeReason } : {}),
       model: dependencies.modelDescription,
-      checks: { workspace, runtime, disk },
+      checks: { workspace, runtime, disk, database },
     };
     return context.json(body, body.status === 'ready' ? 200 : 503);
   });
@@ -97,6 +99,7 @@ export function createApp(dependencies: AppDependencies): Hono {
     logDirectory: dependencies.operations.logDirectory,
     workspaceLocal: dependencies.workspaceLocal,
     runsInFlight: () => machinery.manager.runsInFlight,
+    database: () => machinery.store.check(),
     unrecordedRuns: () => machinery.manager.unrecordedRunIds,
     minFreeDiskBytes: dependencies.minFreeDiskBytes,
     logger,

@@ -19,6 +19,8 @@ interface RouteLimit {
 /** The documented limits (README, API); anything not listed gets CONTROL_REQUEST_MAX_BYTES. */
 export const ROUTE_LIMITS: readonly RouteLimit[] = [
   { method: 'POST', path: /^\/(orchestrate|runs)$/, maxBytes: RUN_REQUEST_MAX_BYTES, field: 'prompt' },
+  // A follow-up carries a prompt as large as a run's.
+  { method: 'POST', path: /^\/runs\/[^/]+\/agents\/[^/]+\/continue$/, maxBytes: RUN_REQUEST_MAX_BYTES, field: 'prompt' },
   { method: 'POST', path: /^\/runs\/[^/]+\/agents\/[^/]+\/push$/, maxBytes: CONTROL_REQUEST_MAX_BYTES, field: 'branch' },
 ];
 

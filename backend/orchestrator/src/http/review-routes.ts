@@ -1,7 +1,7 @@
-// The review API over HTTP: each agent's diff, files at its branch tip, a comparison of two agents, merge into main, export, and push to the source; each route parses, calls the review service once, and answers.
+// The review API over HTTP: each agent's diff, files at its branch tip, a comparison of two agents, merge into main and its dry run, export of a branch or main, and push to the source; each route parses, calls the review service once, and answers.
 import type { Context, Hono } from 'hono';
 import { stream } from 'hono/streaming';
-import { MergeRequestSchema, PushRequestSchema, type DiffResponse, type MergeResponse, type PushResponse } from '@multiclaude/contract';
+import { MergeRequestSchema, PushRequestSchema, type DiffResponse, type MergeCheckResponse, type MergeResponse, type PushResponse } from '@multiclaude/contract';
 import type { ReviewService } from '../runs/review-service.ts';
 import type { ExportFormat } from '../git/review.ts';
 import { ServiceError } from '../runs/errors.ts';
@@ -56,23 +56,46 @@ export function registerReviewRoutes(app: Hono, review: ReviewService): void {
     return context.json((await review.merge(context.req.param('id'), agentId)) satisfies MergeResponse);
   });
 
+  app.get('/runs/:id/agents/:n/merge-check', async (context) =>
+    context.json((await review.mergeCheck(context.req.param('id'), context.req.param('n'))) satisfies MergeCheckResponse),
+  );
+
   app.post('/runs/:id/agents/:n/push', async (context) => {
     const { branch } = await readJsonBody(context, PushRequestSchema, { emptyIsObject: true });
     return context.json((await review.push(context.req.param('id'), context.req.param('n'), branch)) satisfies PushResponse);
   });
 
   app.get('/runs/:id/agents/:n/export', async (context) => {
-    const format = (context.req.query('format') ?? 'bundle') as ExportFormat;
-    if (!(format in EXPORT_TYPES)) throw new ServiceError('invalid_request', 'format must be bundle, tar or zip', { field: 'format' });
-    const runId = context.req.param('id');
+    const format = exportFormat(context);
     const controller = new AbortController();
-    const { branch, child, logger } = await review.export(runId, context.req.param('n'), format, controller.signal);
-    context.header('content-type', EXPORT_TYPES[format].contentType);
-    context.header('content-disposition', `attachment; filename="${runId}-${branch}.${EXPORT_TYPES[format].extension}"`);
-    return stream(context, async (output) => {
-      output.onAbort(() => controller.abort());
-      for await (const chunk of child.stdout!) await output.write(chunk as Uint8Array);
-      await child.catch((error: unknown) => logger.warn({ err: error }, 'export failed'));
-    });
+    return exportAnswer(context, controller, await review.export(context.req.param('id'), context.req.param('n'), format, controller.signal), format);
+  });
+
+  // The run's main, e.g. after a merge: `?ref=main` is the only ref (agents' branches have their own route).
+  app.get('/runs/:id/export', async (context) => {
+    const reference = context.req.query('ref') ?? 'main';
+    if (reference !== 'main') throw new ServiceError('invalid_request', 'ref must be main', { field: 'ref' });
+    const format = exportFormat(context);
+    const controller = new AbortController();
+    return exportAnswer(context, controller, await review.exportMain(context.req.param('id'), format, controller.signal), format);
+  });
+}
+
+function exportFormat(context: Context): ExportFormat {
+  const format = (context.req.query('format') ?? 'bundle') as ExportFormat;
+  if (!(format in EXPORT_TYPES)) throw new ServiceError('invalid_request', 'format must be bundle, tar or zip', { field: 'format' });
+  return format;
+}
+
+type Export = Awaited<ReturnType<ReviewService['export']>>;
+
+function exportAnswer(context: Context, controller: AbortController, { branch, child, logger }: Export, format: ExportFormat): Response {
+  const runId = context.req.param('id');
+  context.header('content-type', EXPORT_TYPES[format].contentType);
+  context.header('content-disposition', `attachment; filename="${runId}-${branch}.${EXPORT_TYPES[format].extension}"`);
+  return stream(context, async (output) => {
+    output.onAbort(() => controller.abort());
+    for await (const chunk of child.stdout!) await output.write(chunk as Uint8Array);
+    await child.catch((error: unknown) => logger.warn({ err: error }, 'export failed'));
   });
 }

@@ -1,7 +1,7 @@
-// The run API over HTTP: POST /runs, GET /runs, GET /runs/:id, its live event stream, cancel, and the synchronous POST /orchestrate; each route parses, calls the run service once, and answers.
+// The run API over HTTP: POST /runs, GET /runs, GET /runs/:id, its live event stream, cancel, follow-ups, and the synchronous POST /orchestrate; each route parses, calls the run service once, and answers.
 import type { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { CreateRunRequestSchema, OrchestrateRequestSchema, type CancelResponse, type CreateRunResponse, type OrchestrateResponse, type RunList, type RunState } from '@multiclaude/contract';
+import { ContinueRequestSchema, CreateRunRequestSchema, OrchestrateRequestSchema, type ContinueResponse, type CancelResponse, type CreateRunResponse, type OrchestrateResponse, type RunList, type RunState } from '@multiclaude/contract';
 import type { RunService } from '../runs/run-service.ts';
 import { isRunId } from '../workspace/run-id.ts';
 import { ServiceError } from '../runs/errors.ts';
@@ -36,6 +36,12 @@ export function registerRunRoutes(app: Hono, runs: RunService): void {
   app.post('/runs/:id/agents/:n/cancel', async (context) =>
     context.json((await runs.cancel(context.req.param('id'), context.req.param('n'))) satisfies CancelResponse, 202),
   );
+
+  app.post('/runs/:id/agents/:n/continue', async (context) => {
+    const { prompt } = await readJsonBody(context, ContinueRequestSchema);
+    const accepted = (await runs.continue(context.req.param('id'), context.req.param('n'), prompt)) satisfies ContinueResponse;
+    return context.json(accepted, 202);
+  });
 
   app.get('/runs/:id/events', async (context) => {
     const runId = context.req.param('id');

@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import type { AgentMessage, CheckResult } from '@multiclaude/contract';
 import type { AgentOutcome } from '../agents/agent-session.ts';
+import type { UsageTotals } from '../agents/usage.ts';
 import type { AgentPaths, RunPaths } from '../workspace/layout.ts';
 
 export type { AgentOutcome };
@@ -14,6 +15,12 @@ export interface AgentJob {
   logger: Logger;
   signal: AbortSignal;
   onMessage: (message: AgentMessage) => void;
+  /** The session's running totals after each model turn. */
+  onUsage?: (totals: UsageTotals) => void;
+  /** Called once the agent's sandbox has started and its session begins. */
+  onSandboxReady?: () => void;
+  /** A follow-up: resume this SDK session with `userPrompt` as the next request, instead of starting anew. */
+  resumeSessionId?: string;
 }
 
 export interface CheckJob {

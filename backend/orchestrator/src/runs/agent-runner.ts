@@ -1,11 +1,12 @@
-// The real AgentExecutor: each agent in its own sandbox with its enhanced prompt and an SDK session, the sandbox removed whatever happens; checks in a fresh sandbox over the agent's worktree.
+// The real AgentExecutor: each agent in its own sandbox with its enhanced prompt and an SDK session, its work imported into the run repository and the sandbox removed whatever happens; checks in a fresh sandbox over the agent's repository.
 import type { CheckResult } from '@multiclaude/contract';
-import { buildEnhancedPrompt } from '../agents/prompt.ts';
+import { buildEnhancedPrompt, buildFollowUpPrompt } from '../agents/prompt.ts';
 import { AgentStop, runAgentSession, type AgentOutcome } from '../agents/agent-session.ts';
 import { formatBytes, watchQuota } from '../workspace/disk.ts';
 import { budgetMessage, type ModelGrant } from '../model-proxy/agent-grants.ts';
 import type { ModelAccess } from '../model-proxy/model-proxy.ts';
 import type { CommandOptions, Sandbox, SandboxRequest, SandboxRuntime } from '../sandboxes/runtime.ts';
+import { scheduleImports, type ImportSchedule } from '../git/agent-import.ts';
 import type { AgentExecutor, AgentJob, CheckJob, SetupJob } from './agent-executor.ts';
 
 export interface AgentRunnerSettings {
@@ -45,6 +46,7 @@ function withMeteredCost(outcome: AgentOutcome, grant: ModelGrant): AgentOutcome
 async function runAgent(settings: AgentRunnerSettings, job: AgentJob): Promise<AgentOutcome> {
   const { agent, logger } = job;
   let sandbox: Sandbox | undefined;
+  let imports: ImportSchedule | undefined;
   let outcome: AgentOutcome;
   let grant: ModelGrant | undefined;
   // Stops the session for a reason of the agent's own (not a cancel): its sandbox died or it filled its quota.
@@ -55,7 +57,10 @@ async function runAgent(settings: AgentRunnerSettings, job: AgentJob): Promise<A
   try {
     grant = settings.modelAccess.grant({ runId: job.run.runId, agentId: agent.agentId, ...(job.budgetUsd ? { budgetUsd: job.budgetUsd } : {}) });
     sandbox = await settings.runtime.start({ run: job.run, agent, logger, signal: job.signal });
-    logger.info({ runtime: settings.runtime.name }, 'agent started');
+    // Commits reach the run repository while the agent works, so a crashed orchestrator keeps them.
+    imports = scheduleImports(job.run, agent, { user: sandbox.user });
+    logger.info({ runtime: settings.runtime.name, resumed: job.resumeSessionId !== undefined }, 'agent started');
+    job.onSandboxReady?.();
     const watchDeath = sandbox.watch?.((reason) => stopWith(`the agent's sandbox died while it worked (${reason}); its commits are kept`));
     if (watchDeath) unwatch.push(watchDeath);
     unwatch.push(
@@ -67,17 +72,15 @@ async function runAgent(settings: AgentRunnerSettings, job: AgentJob): Promise<A
           stopWith(`the agent wrote ${formatBytes(used)}, over its disk quota of ${formatBytes(settings.diskQuotaBytes)} (SANDBOX_DISK); stopped, its commits are kept`),
       }),
     );
+    const promptInput = { agentId: agent.agentId, branchName: agent.branchName, workingDirectory: sandbox.workingDirectory, userPrompt: job.userPrompt };
     outcome = await runAgentSession({
       agentId: agent.agentId,
-      prompt: buildEnhancedPrompt({
-        agentId: agent.agentId,
-        branchName: agent.branchName,
-        workingDirectory: sandbox.workingDirectory,
-        userPrompt: job.userPrompt,
-      }),
+      prompt: job.resumeSessionId ? buildFollowUpPrompt(promptInput) : buildEnhancedPrompt(promptInput),
+      ...(job.resumeSessionId ? { resumeSessionId: job.resumeSessionId } : {}),
+      ...(job.onUsage ? { onUsage: job.onUsage } : {}),
       sandbox,
       configDirectory: agent.claudeConfigDirectory,
-      hostWorkingDirectory: agent.worktree,
+      hostWorkingDirectory: agent.claudeWorkingDirectory,
       model: { apiKey: grant.token, baseUrl: settings.modelAccess.url, model: settings.modelName },
       claudeExecutable: settings.claudeExecutable,
       maxTurns: settings.maxTurns,
@@ -106,6 +109,16 @@ async function runAgent(settings: AgentRunnerSettings, job: AgentJob): Promise<A
   if (outcome.status === 'error' && !signal.aborted && sandbox?.describeExit) {
     const exit = await sandbox.describeExit();
     if (exit) outcome = { ...outcome, error: `${outcome.error ?? 'the agent failed'}: ${exit}` };
+  }
+  if (sandbox && imports) {
+    // Whatever the end (success, error, cancel), the agent's commits are brought into the run repository,
+    // checked, while its repository still belongs to the sandbox's user and nothing runs there any more.
+    const imported = await imports.finish();
+    await sandbox.release();
+    if (!imported.imported) {
+      logger.warn({ reason: imported.reason }, 'agent work not imported');
+      outcome = { ...outcome, status: 'error', error: `${outcome.error ? `${outcome.error}; ` : ''}its work could not be imported: ${imported.reason}` };
+    }
   }
   // A failed agent is an error line, so orchestrator-errors.log holds every failure; a cancel is not one.
   const level = outcome.status === 'error' && !job.signal.aborted ? 'error' : 'info';

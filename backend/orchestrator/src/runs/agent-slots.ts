@@ -4,6 +4,7 @@ interface Waiter {
   resolve: (release: () => void) => void;
   reject: (reason: unknown) => void;
   cleanup: () => void;
+  onWaiting: ((ahead: number) => void) | undefined;
 }
 
 export class AgentSlots {
@@ -16,8 +17,11 @@ export class AgentSlots {
     this.#capacity = capacity;
   }
 
-  /** Resolves with a release function once a slot is free; rejects if the signal aborts first. */
-  acquire(signal?: AbortSignal): Promise<() => void> {
+  /**
+   * Resolves with a release function once a slot is free; rejects if the signal aborts first. While it
+   * waits, `onWaiting` hears how many waiters are ahead of it, each time that changes.
+   */
+  acquire(signal?: AbortSignal, onWaiting?: (ahead: number) => void): Promise<() => void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#inUse < this.#capacity && this.#waiters.length === 0) {
       this.#inUse++;
@@ -28,11 +32,19 @@ export class AgentSlots {
         const index = this.#waiters.indexOf(waiter);
         if (index >= 0) this.#waiters.splice(index, 1);
         reject(signal?.reason);
+        this.#tellPositions(index);
       };
-      const waiter: Waiter = { resolve, reject, cleanup: () => signal?.removeEventListener('abort', onAbort) };
+      const waiter: Waiter = { resolve, reject, cleanup: () => signal?.removeEventListener('abort', onAbort), onWaiting };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#waiters.push(waiter);
+      onWaiting?.(this.#waiters.length - 1);
     });
+  }
+
+  /** Tells the waiters from `from` on their new place after one ahead of them left. */
+  #tellPositions(from: number): void {
+    if (from < 0) return;
+    this.#waiters.slice(from).forEach((waiter, offset) => waiter.onWaiting?.(from + offset));
   }
 
   #releaser(): () => void {
@@ -44,6 +56,7 @@ export class AgentSlots {
       if (next) {
         next.cleanup();
         next.resolve(this.#releaser());
+        this.#tellPositions(0);
       } else {
         this.#inUse--;
       }

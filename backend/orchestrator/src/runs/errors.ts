@@ -56,8 +56,14 @@ export function runNotFound(runId: string): ServiceError {
   return new ServiceError('not_found', `no run ${runId}`);
 }
 
-/** Whether an error is the file system saying it is full (ENOSPC, EDQUOT, or git's words for it). */
+/** Whether an error is the file system saying it is full (ENOSPC, EDQUOT, SQLite's SQLITE_FULL, or git's words for it). */
 export function isOutOfSpace(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ENOSPC' || code === 'EDQUOT' || /No space left on device|Disk quota exceeded/i.test(String((error as Error | undefined)?.message ?? ''));
+  // SQLite says SQLITE_FULL ("database or disk is full") where the file system said ENOSPC.
+  return (
+    code === 'ENOSPC' ||
+    code === 'EDQUOT' ||
+    code === 'SQLITE_FULL' ||
+    /No space left on device|Disk quota exceeded|database or disk is full/i.test(String((error as Error | undefined)?.message ?? ''))
+  );
 }

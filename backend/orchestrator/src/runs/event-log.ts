@@ -2,9 +2,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { RunEvent, RunEventInput, RunState } from '@multiclaude/contract';
-import type { RunStore } from './run-store.ts';
-
-export type EventListener = (event: RunEvent) => void;
+import type { EventListener, RunStore } from './run-store.ts';
 
 /** Waits between attempts to record after a failed write (a full disk, a lost volume): quick at first, then steady. */
 const RETRY_DELAYS_MS = [100, 500, 2_000, 5_000];
@@ -28,12 +26,14 @@ export class RunEventLog {
   #retryTimer: NodeJS.Timeout | undefined;
   readonly #settled = new Set<() => void>();
 
-  constructor(options: { runId: string; store: RunStore; logger: Logger; now: () => string; firstId?: number }) {
+  /** `history`: the run's earlier events (a follow-up's run), replayed to subscribers and numbered after. */
+  constructor(options: { runId: string; store: RunStore; logger: Logger; now: () => string; history?: RunEvent[] }) {
     this.#runId = options.runId;
     this.#store = options.store;
     this.#logger = options.logger;
     this.#now = options.now;
-    this.#nextId = options.firstId ?? 1;
+    this.#events.push(...(options.history ?? []));
+    this.#nextId = (this.#events.at(-1)?.id ?? 0) + 1;
     this.#bus.setMaxListeners(0);
   }
 

@@ -28,6 +28,8 @@ export function initialRunState(
     rank: null,
     rank_reasons: [],
     recommended: false,
+    session_id: null,
+    status_detail: null,
   }));
   return {
     status: 'queued',
@@ -41,6 +43,7 @@ export function initialRunState(
       run_id: repository.paths.runId,
       run_dir: repository.paths.relativeDirectory,
       git_initialized: true,
+      run_path: repository.paths.directory,
       ...(source ? { source: { repo: source.repo, ref: source.ref, commit: repository.baseCommit } } : {}),
     },
     summary: summarize(results),
@@ -48,7 +51,10 @@ export function initialRunState(
     check_command: request.check_command ?? null,
     base_commit: repository.baseCommit,
     recommended_agent_id: null,
+    no_recommendation_reason: null,
     merges: [],
+    budget_usd: request.budget_usd ?? null,
+    followups: [],
     setup_command: request.setup_command ?? null,
     setup: null,
     pushes: [],

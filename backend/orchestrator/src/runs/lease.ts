@@ -1,6 +1,6 @@
-// Tells live runs from orphaned ones: the owning process refreshes a lease per run in the store; a stale lease or a dead local owner means the run was interrupted.
+// Tells live runs from orphaned ones: the owning process refreshes a lease per run in the store, which expires by the database's clock; an expired lease or a dead local owner means the run was interrupted.
 import { randomBytes } from 'node:crypto';
-import type { RunStore } from './run-store.ts';
+import type { Lease, LeaseHolder, RunStore } from './run-store.ts';
 
 export interface LeaseOptions {
   store: RunStore;
@@ -10,7 +10,6 @@ export interface LeaseOptions {
   pid: number;
   /** A lease not refreshed for this long belongs to a dead owner. */
   ttlMs: number;
-  now?: () => number;
 }
 
 function processAlive(pid: number): boolean {
@@ -24,25 +23,24 @@ function processAlive(pid: number): boolean {
 
 export class Leases {
   readonly #options: LeaseOptions;
+  readonly #holder: LeaseHolder;
 
   constructor(options: LeaseOptions) {
     this.#options = options;
+    this.#holder = { owner: options.owner, host: options.host, pid: options.pid };
   }
 
   async renew(runId: string): Promise<void> {
-    const { owner, host, pid, now } = this.#options;
-    await this.#options.store.writeLease(runId, { owner, host, pid, heartbeat_at: new Date((now ?? Date.now)()).toISOString() });
+    await this.#options.store.renewLease(runId, this.#holder, this.#options.ttlMs);
   }
 
-  /** Whether some live process still owns the run. */
-  async isLive(runId: string): Promise<boolean> {
-    const lease = await this.#options.store.readLease(runId);
+  /** Whether some live process still holds the lease. */
+  isLive(lease: Lease | undefined): boolean {
     if (!lease) return false;
-    if (lease.owner === this.#options.owner) return true;
+    if (lease.owner === this.#holder.owner) return true;
     // Same host, so a dead pid is certain: no need to wait out the TTL after a crash and restart.
-    if (lease.host === this.#options.host && !processAlive(lease.pid)) return false;
-    const age = (this.#options.now ?? Date.now)() - Date.parse(lease.heartbeat_at);
-    return age < this.#options.ttlMs;
+    if (lease.host === this.#holder.host && !processAlive(lease.pid)) return false;
+    return !lease.expired;
   }
 }
 

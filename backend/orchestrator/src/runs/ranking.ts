@@ -55,9 +55,22 @@ export function rankAgents(agents: AgentState[]): Ranking[] {
   return ordered.map((agent, index) => ({ agentId: agent.agent_id, rank: index + 1, reasons: reasons(agent) }));
 }
 
-/** The attempt to recommend: the best ranked one, if it succeeded with changes and did not fail its check. */
-export function recommendedAgent(agents: AgentState[]): number | null {
+export interface Recommendation {
+  agentId: number | null;
+  /** Why there is none, when there is none. */
+  reason: string | null;
+}
+
+/**
+ * The attempt to recommend: the best ranked one, if it succeeded with changes and did not fail its check.
+ * Without a check command nothing tells the attempts apart but diff size and cost, so none is recommended.
+ */
+export function recommendedAgent(agents: AgentState[], checkCommand: string | null): Recommendation {
+  if (!checkCommand) {
+    return { agentId: null, reason: 'no check command: nothing tested the attempts, so none is recommended; compare their diffs' };
+  }
   const best = rankAgents(agents)[0];
   const agent = agents.find((candidate) => candidate.agent_id === best?.agentId);
-  return agent && outcomeClass(agent) <= 1 ? agent.agent_id : null;
+  if (agent && outcomeClass(agent) <= 1) return { agentId: agent.agent_id, reason: null };
+  return { agentId: null, reason: 'no attempt succeeded with committed changes and a check that did not fail' };
 }

@@ -1,17 +1,18 @@
 // Runs as durable jobs on this process: admits them, queues their agents for slots, runs each through the agent executor, records progress through the event log, cancels them, and keeps their leases.
 import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import type { AgentMessage, AgentState, AgentStatus, CreateRunRequest, RunState, SetupResult } from '@multiclaude/contract';
+import type { AgentMessage, AgentState, AgentStatus, CreateRunRequest, RunState, RunStatus, SetupResult } from '@multiclaude/contract';
+import { addTotals, type UsageTotals } from '../agents/usage.ts';
 import { giveSetupOutput, removeSetupTree, setupFailure, setupOutput, writeSetupTree } from './setup.ts';
 import { createRunRepository, type RunRepository } from '../git/run-repository.ts';
 import type { ResolvedSource, SourceRepositories } from '../git/source.ts';
 import { createRunId } from '../workspace/run-id.ts';
-import type { AgentPaths, WorkspaceLayout } from '../workspace/layout.ts';
-import type { RunStore, CancelTarget } from './run-store.ts';
+import type { AgentPaths, RunPaths, WorkspaceLayout } from '../workspace/layout.ts';
+import type { RunStore, CancelTarget, EventListener } from './run-store.ts';
 import type { Leases } from './lease.ts';
 import type { AgentSlots } from './agent-slots.ts';
 import type { AgentExecutor } from './agent-executor.ts';
-import { RunEventLog, type EventListener } from './event-log.ts';
+import { RunEventLog } from './event-log.ts';
 import { initialRunState } from './initial-state.ts';
 import { summarize, isTerminal, isTerminalRun, applyRanking } from './run-state.ts';
 import { measureDiff } from './agent-review.ts';
@@ -36,11 +37,16 @@ export interface RunManagerOptions {
   now?: () => Date;
 }
 
+/** Why agents are cancelled when the orchestrator stops; it becomes their error. */
+export const SHUTDOWN_REASON = 'the orchestrator was shut down';
+const MAX_KEPT_MESSAGES = 1_000;
+
 interface ActiveRun {
   state: RunState;
   repository: RunRepository;
-  budgetUsd: number | undefined;
   cancelRequested: boolean;
+  /** The status the run ends with when not cancelled: `completed`, or what it was before a follow-up. */
+  endStatus: RunStatus;
   /** Aborted when the whole run is cancelled (its setup step listens). */
   runController: AbortController;
   agentControllers: Map<number, AbortController>;
@@ -53,6 +59,8 @@ interface ActiveRun {
 export class RunManager {
   readonly #options: RunManagerOptions;
   readonly #active = new Map<string, ActiveRun>();
+  /** Runs a follow-up is being set up for: a second one is refused at once. */
+  readonly #continuing = new Set<string>();
   /** Finished runs whose end is not recorded yet (a full disk): served from memory while the writes are retried. */
   readonly #unrecorded = new Map<string, ActiveRun>();
   /** Runs accepted but still being set up (their repository): counted against the queue from the moment of acceptance. */
@@ -89,7 +97,7 @@ export class RunManager {
   async stop(): Promise<void> {
     for (const timer of this.#timers) clearInterval(timer);
     const runs = [...this.#active.values()];
-    for (const run of runs) this.#cancel(run);
+    for (const run of runs) this.#cancel(run, SHUTDOWN_REASON);
     await Promise.allSettled(runs.map((run) => run.finished));
     for (const run of this.#unrecorded.values()) run.log.close();
   }
@@ -153,14 +161,14 @@ export class RunManager {
       prompt: request.prompt,
       agentCount: request.agent_count,
       createdAt,
-      ...(source ? { fetchMain: (directory: string, signal?: AbortSignal) => sources.fetchAsMain(directory, source, signal) } : {}),
+      ...(source ? { fetchMain: (runPaths: RunPaths, signal?: AbortSignal) => sources.fetchAsMain(runPaths, source, signal) } : {}),
     });
     let resolveFinished!: (state: RunState) => void;
     const run: ActiveRun = {
       state: initialRunState(request, repository, createdAt, queuePosition, source),
       repository,
-      budgetUsd: request.budget_usd,
       cancelRequested: false,
+      endStatus: 'completed',
       runController: new AbortController(),
       agentControllers: new Map(repository.agents.map((agent) => [agent.agentId, new AbortController()])),
       log: new RunEventLog({ runId: paths.runId, store: this.#options.store, logger, now: () => this.#now() }),
@@ -182,7 +190,78 @@ export class RunManager {
     run.log.persist(this.#snapshot(run));
     await run.log.flushed();
     logger.info({ agent_count: request.agent_count, queue_position: run.state.queue_position }, 'run accepted');
-    void this.#execute(run);
+    void this.#execute(run, repository.agents);
+    return this.#snapshot(run);
+  }
+
+  /**
+   * Sends a follow-up to one agent of an ended run: the run runs again with that agent alone, resuming its
+   * SDK session on its branch, then checks and ranks as at the end of a run. Conflict while the run or the
+   * agent is busy, when the agent has no session, or when it has spent its share of the run's budget.
+   */
+  async continueAgent(runId: string, agentId: number, prompt: string): Promise<RunState> {
+    const active = this.#active.get(runId);
+    const busy = () => new ServiceError('conflict', `run ${runId} is busy; follow up once it has ended`);
+    if (this.#continuing.has(runId) || (active && (active.state.status === 'queued' || active.state.status === 'running'))) throw busy();
+    this.#continuing.add(runId);
+    try {
+      // A run that has just ended is still writing its last records: the follow-up starts after them.
+      if (active) await active.finished;
+      // A run whose end is not recorded yet (a full disk) waits for that before anything new starts.
+      if (this.#active.has(runId) || this.#unrecorded.has(runId)) throw busy();
+      const state = await this.#options.store.readState(runId);
+      if (!state) throw runNotFound(runId);
+      const agent = Number.isInteger(agentId) ? state.results.find((result) => result.agent_id === agentId) : undefined;
+      if (!agent) throw new ServiceError('not_found', `run ${runId} has no agent ${agentId}`);
+      if (state.status === 'queued' || state.status === 'running') {
+        throw new ServiceError('conflict', `run ${runId} is still ${state.status}; follow up once it has ended`);
+      }
+      if (!agent.session_id) throw new ServiceError('conflict', `agent ${agentId} has no session to continue (it never started)`);
+      const left = this.#budgetLeft(state, agentId);
+      if (left !== null && left <= 0) {
+        throw new ServiceError('conflict', `agent ${agentId} has spent its share of the run's budget ($${agent.cost_usd.toFixed(4)} of $${(state.budget_usd! / state.agent_count).toFixed(4)})`);
+      }
+      return await this.#startFollowUp(state, agentId, prompt, agent.session_id);
+    } finally {
+      this.#continuing.delete(runId);
+    }
+  }
+
+  async #startFollowUp(state: RunState, agentId: number, prompt: string, sessionId: string): Promise<RunState> {
+    const paths = this.#options.layout.run(state.run_info.run_id);
+    const logger = this.#options.logger.child({ run_id: paths.runId });
+    const history = await this.#options.store.readEvents(paths.runId);
+    const agentPaths = paths.agent(agentId);
+    let resolveFinished!: (state: RunState) => void;
+    const run: ActiveRun = {
+      state: structuredClone(state),
+      repository: { paths, baseCommit: state.base_commit, agents: state.results.map((result) => paths.agent(result.agent_id)) },
+      cancelRequested: false,
+      endStatus: state.status,
+      runController: new AbortController(),
+      agentControllers: new Map([[agentId, new AbortController()]]),
+      log: new RunEventLog({ runId: paths.runId, store: this.#options.store, logger, now: () => this.#now(), history }),
+      finished: new Promise((resolve) => (resolveFinished = resolve)),
+      resolveFinished,
+      logger,
+    };
+    run.state.status = 'running';
+    run.state.finished_at = null;
+    run.state.followups.push({ agent_id: agentId, prompt, requested_at: this.#now() });
+    const agent = this.#setAgent(run, agentId, { status: 'pending', check: null, finished_at: null, status_detail: null });
+    delete agent.error;
+    this.#active.set(paths.runId, run);
+    await this.#options.leases.renew(paths.runId);
+    run.log.emit({ type: 'run_status', status: 'running', queue_position: null });
+    run.log.emit({ type: 'agent_followup', agent_id: agentId, prompt });
+    run.log.emit({ type: 'agent_status', agent_id: agentId, status: 'pending' });
+    // The record is of an ended run, which the owner's snapshots never write over (a replica that lost its
+    // lease must not revive a run): reopening it for the follow-up is one explicit change.
+    const reopened = this.#snapshot(run);
+    await this.#options.store.updateState(paths.runId, (stored) => void Object.assign(stored, reopened));
+    await run.log.flushed();
+    logger.info({ agent_id: agentId, prompt_length: prompt.length }, 'follow-up accepted');
+    void this.#execute(run, [agentPaths], { prompt, sessionId });
     return this.#snapshot(run);
   }
 
@@ -225,10 +304,10 @@ export class RunManager {
     return true;
   }
 
-  #cancel(run: ActiveRun): void {
+  #cancel(run: ActiveRun, reason?: string): void {
     run.cancelRequested = true;
-    run.runController.abort(new Error('cancelled'));
-    for (const controller of run.agentControllers.values()) controller.abort(new Error('cancelled'));
+    run.runController.abort(new CancelReason(reason));
+    for (const controller of run.agentControllers.values()) controller.abort(new CancelReason(reason));
   }
 
   /** Cancels one agent; 'not_found' when the run is not owned here or has no such agent. */
@@ -237,7 +316,7 @@ export class RunManager {
     const agent = run?.state.results.find((result) => result.agent_id === agentId);
     if (!run || !agent) return 'not_found';
     if (isTerminal(agent.status)) return 'already_finished';
-    run.agentControllers.get(agentId)?.abort(new Error('cancelled'));
+    run.agentControllers.get(agentId)?.abort(new CancelReason());
     return 'cancelled';
   }
 
@@ -260,16 +339,17 @@ export class RunManager {
     return agent;
   }
 
-  async #execute(run: ActiveRun): Promise<void> {
-    const setupFailed = run.state.setup_command ? await this.#setUp(run) : undefined;
+  async #execute(run: ActiveRun, agents: AgentPaths[], followUp?: FollowUpJob): Promise<void> {
+    // A follow-up has no setup: the agent's tree still holds what the run's setup gave it.
+    const setupFailed = run.state.setup_command && !followUp ? await this.#setUp(run) : undefined;
     if (setupFailed !== undefined) {
       run.state.error = setupFailed;
       const status: AgentStatus = run.cancelRequested ? 'cancelled' : 'error';
-      for (const agent of run.repository.agents) this.#finishAgent(run, agent.agentId, status, { error: setupFailed, diff_stats: await this.#diff(run, agent, run.logger) });
+      for (const agent of agents) this.#finishAgent(run, agent.agentId, status, { error: setupFailed, diff_stats: await this.#diff(run, agent, run.logger) });
     } else {
-      await Promise.all(run.repository.agents.map((agent) => this.#runOneAgent(run, agent)));
+      await Promise.all(agents.map((agent) => this.#runOneAgent(run, agent, followUp)));
     }
-    run.state.status = run.cancelRequested ? 'cancelled' : 'completed';
+    run.state.status = run.cancelRequested ? 'cancelled' : run.endStatus;
     run.state.finished_at = this.#now();
     run.state.summary = summarize(run.state.results);
     applyRanking(run.state);
@@ -337,37 +417,52 @@ export class RunManager {
   }
 
   #diff(run: ActiveRun, agent: AgentPaths, logger: Logger) {
-    return measureDiff(run.repository.paths.directory, run.repository.baseCommit, agent.branchName, logger);
+    return measureDiff(run.repository.paths.gitDirectory, run.repository.baseCommit, agent.branchName, logger);
   }
 
-  async #runOneAgent(run: ActiveRun, agent: AgentPaths): Promise<void> {
+  async #runOneAgent(run: ActiveRun, agent: AgentPaths, followUp?: FollowUpJob): Promise<void> {
     const agentId = agent.agentId;
     const controller = run.agentControllers.get(agentId)!;
-    const logger = run.logger.child({ agent_id: agentId });
+    const logger = run.logger.child({ agent_id: agentId, ...(followUp ? { follow_up: true } : {}) });
     let release: () => void;
     try {
-      release = await this.#options.slots.acquire(controller.signal);
+      release = await this.#options.slots.acquire(controller.signal, (ahead) =>
+        this.#setDetail(run, agentId, 'pending', `waiting for a free slot (${ahead} ahead)`),
+      );
     } catch {
-      this.#finishAgent(run, agentId, 'cancelled', { error: 'cancelled before it started', diff_stats: await this.#diff(run, agent, logger) });
+      const reason = cancelText(controller.signal);
+      this.#finishAgent(run, agentId, 'cancelled', {
+        error: reason === 'cancelled' ? 'cancelled before it started' : `${reason} before it started`,
+        diff_stats: await this.#diff(run, agent, logger),
+      });
       return;
     }
+    const before = this.#totalsOf(run, agentId);
     try {
       if (run.state.status === 'queued') {
         run.state.status = 'running';
         run.state.started_at = this.#now();
         run.log.emit({ type: 'run_status', status: 'running', queue_position: null });
       }
-      this.#setAgent(run, agentId, { status: 'running', started_at: this.#now() });
-      run.log.emit({ type: 'agent_status', agent_id: agentId, status: 'running' });
+      this.#setAgent(run, agentId, { status: 'running', started_at: this.#now(), finished_at: null });
+      this.#setDetail(run, agentId, 'running', 'starting its sandbox');
       this.#persist(run);
+      const budgetUsd = this.#budgetLeft(run.state, agentId);
       const outcome = await this.#options.executor.runAgent({
         run: run.repository.paths,
         agent,
-        userPrompt: run.state.prompt,
-        ...(run.budgetUsd ? { budgetUsd: run.budgetUsd / run.state.agent_count } : {}),
+        userPrompt: followUp?.prompt ?? run.state.prompt,
+        ...(followUp ? { resumeSessionId: followUp.sessionId } : {}),
+        ...(budgetUsd !== null ? { budgetUsd } : {}),
         logger,
         signal: controller.signal,
         onMessage: (message) => this.#onAgentMessage(run, agentId, message),
+        onSandboxReady: () => this.#setDetail(run, agentId, 'running', null),
+        onUsage: (session) => {
+          const totals = addTotals(before, session);
+          this.#setAgent(run, agentId, { usage: totals.usage, cost_usd: totals.cost_usd, num_turns: totals.num_turns });
+          run.log.emit({ type: 'agent_usage', agent_id: agentId, ...totals });
+        },
       });
       const status: AgentStatus = controller.signal.aborted ? 'cancelled' : outcome.status;
       const command = run.state.check_command;
@@ -376,24 +471,52 @@ export class RunManager {
         status !== 'cancelled' && command
           ? await this.#options.executor.runCheck({ run: run.repository.paths, agent, command, logger, signal: controller.signal })
           : null;
+      // A follow-up adds to what the agent's earlier sessions spent and said.
+      const totals = addTotals(before, { usage: outcome.usage, cost_usd: outcome.cost_usd, num_turns: outcome.num_turns });
+      const earlier = followUp ? (this.#agent(run, agentId).messages ?? []) : [];
       this.#finishAgent(run, agentId, status, {
         check,
         diff_stats: await this.#diff(run, agent, logger),
         output: outcome.output,
-        ...(status === 'cancelled' ? { error: 'cancelled' } : outcome.error ? { error: outcome.error } : {}),
-        messages: outcome.messages,
-        usage: outcome.usage,
-        cost_usd: outcome.cost_usd,
-        duration_ms: outcome.duration_ms,
-        num_turns: outcome.num_turns,
+        ...(status === 'cancelled' ? { error: cancelText(controller.signal) } : outcome.error ? { error: outcome.error } : {}),
+        messages: [...earlier, ...outcome.messages].slice(-MAX_KEPT_MESSAGES),
+        usage: totals.usage,
+        cost_usd: totals.cost_usd,
+        duration_ms: (followUp ? (this.#agent(run, agentId).duration_ms ?? 0) : 0) + outcome.duration_ms,
+        num_turns: totals.num_turns,
+        // A follow-up resumes the session it continued (the SDK may give the resumed one a new id).
+        session_id: outcome.session_id ?? followUp?.sessionId ?? null,
       });
     } finally {
       release();
     }
   }
 
+  #agent(run: ActiveRun, agentId: number): AgentState {
+    return run.state.results.find((result) => result.agent_id === agentId)!;
+  }
+
+  /** What the agent has spent before the session about to start: nothing, or its earlier sessions for a follow-up. */
+  #totalsOf(run: ActiveRun, agentId: number): UsageTotals {
+    const agent = this.#agent(run, agentId);
+    return { usage: { ...agent.usage }, cost_usd: agent.cost_usd, num_turns: agent.num_turns };
+  }
+
+  /** The agent's share of the run's budget not yet spent; null when the run has no budget. */
+  #budgetLeft(state: RunState, agentId: number): number | null {
+    if (state.budget_usd === null) return null;
+    const agent = state.results.find((result) => result.agent_id === agentId)!;
+    return state.budget_usd / state.agent_count - agent.cost_usd;
+  }
+
+  /** Says what the agent is doing within its status (or clears it with null), as an agent_status event. */
+  #setDetail(run: ActiveRun, agentId: number, status: AgentStatus, detail: string | null): void {
+    this.#setAgent(run, agentId, { status, status_detail: detail });
+    run.log.emit({ type: 'agent_status', agent_id: agentId, status, ...(detail ? { detail } : {}) });
+  }
+
   #finishAgent(run: ActiveRun, agentId: number, status: AgentStatus, change: Partial<AgentState>): void {
-    const agent = this.#setAgent(run, agentId, { ...change, status, finished_at: this.#now() });
+    const agent = this.#setAgent(run, agentId, { ...change, status, status_detail: null, finished_at: this.#now() });
     run.log.emit({ type: 'agent_status', agent_id: agentId, status, ...(agent.error ? { error: agent.error } : {}) });
     run.log.emit({ type: 'agent_result', agent_id: agentId, result: structuredClone(agent) });
     this.#persist(run);
@@ -430,4 +553,22 @@ export class RunManager {
     const isActive = (runId: string): boolean => this.#active.has(runId) || this.#unrecorded.has(runId);
     return sweepInterruptedRuns({ store, leases, logger, isActive, now: () => this.#now() });
   }
+}
+
+/** The reason an agent's controller is aborted with: a user's cancel, or the orchestrator stopping. */
+class CancelReason extends Error {
+  constructor(reason?: string) {
+    super(reason ? `cancelled: ${reason}` : 'cancelled');
+    this.name = 'CancelReason';
+  }
+}
+
+/** The agent's error after a cancel: `cancelled`, or `cancelled: <why>`. */
+function cancelText(signal: AbortSignal): string {
+  return signal.reason instanceof CancelReason ? signal.reason.message : 'cancelled';
+}
+
+interface FollowUpJob {
+  prompt: string;
+  sessionId: string;
 }

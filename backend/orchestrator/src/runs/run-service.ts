@@ -1,5 +1,5 @@
 // The run API every entry point (HTTP, CLI, MCP) calls: submit, read, list, cancel and follow runs, whichever replica owns them.
-import type { CancelResponse, CreateRunRequest, CreateRunResponse, OrchestrateResponse, RunEvent, RunList, RunState } from '@multiclaude/contract';
+import type { CancelResponse, ContinueResponse, CreateRunRequest, CreateRunResponse, OrchestrateResponse, RunEvent, RunList, RunState } from '@multiclaude/contract';
 import type { RunManager } from './run-manager.ts';
 import type { RunStore } from './run-store.ts';
 import type { ResolvedSource, SourceRepositories } from '../git/source.ts';
@@ -10,20 +10,16 @@ export interface RunServiceOptions {
   manager: RunManager;
   store: RunStore;
   sources: SourceRepositories;
-  /** How often a follower of a run owned by another replica re-reads its events. */
-  pollMs?: number;
 }
 
 export class RunService {
   readonly #manager: RunManager;
   readonly #store: RunStore;
-  readonly #pollMs: number;
   readonly #sources: SourceRepositories;
 
   constructor(options: RunServiceOptions) {
     this.#manager = options.manager;
     this.#store = options.store;
-    this.#pollMs = options.pollMs ?? 250;
     this.#sources = options.sources;
   }
 
@@ -82,48 +78,55 @@ export class RunService {
     return { run_id: runId, agent_id: agentId, status: 'cancelling' };
   }
 
+  /** Sends a follow-up to one agent of an ended run (see RunManager.continueAgent); the run's events follow it. */
+  async continue(runId: string, agent: number | string, prompt: string): Promise<ContinueResponse> {
+    const agentId = Number(agent);
+    if (!Number.isInteger(agentId)) throw new ServiceError('not_found', `run ${runId} has no agent ${agent}`);
+    const state = await this.#manager.continueAgent(runId, agentId, prompt);
+    return { run_id: runId, agent_id: agentId, status: state.status };
+  }
+
   /**
-   * The run's events after `afterId`, live while this process runs it and from the store otherwise (another
-   * replica's run, or one that has ended); ends after `run_finished` or when the signal aborts.
+   * The run's events after `afterId`: from this process's own log while it runs the run, else from the store,
+   * which tells of each new event as any replica commits it (a run of another replica, or one that has ended).
+   * Ends after the last `run_finished` it has (a follow-up adds events after one) or when the signal aborts.
    */
   async *events(runId: string, afterId: number, signal: AbortSignal): AsyncGenerator<RunEvent> {
     await this.get(runId);
     const queue: RunEvent[] = [];
     let wake: () => void = () => {};
-    const unsubscribe = this.#manager.subscribe(runId, afterId, (event) => {
+    const push = (event: RunEvent): void => {
       queue.push(event);
       wake();
-    });
+    };
+    const live = this.#manager.subscribe(runId, afterId, push);
+    if (!live && isTerminalRun((await this.#store.readState(runId))?.status) && (await this.#store.readEvents(runId, afterId)).length === 0) {
+      // A follower that already has the last event of an ended run has nothing left to wait for.
+      return;
+    }
+    const unsubscribe = live ?? this.#store.subscribe(runId, afterId, push);
     const onAbort = (): void => wake();
     signal.addEventListener('abort', onAbort);
     let lastId = afterId;
     try {
       while (!signal.aborted) {
-        if (!unsubscribe) {
-          const recorded = await this.#store.readEvents(runId, lastId);
-          // A follower that already has the last event of an ended run has nothing left to wait for.
-          if (recorded.length === 0 && isTerminalRun((await this.#store.readState(runId))?.status)) return;
-          queue.push(...recorded);
-        }
         while (queue.length > 0 && !signal.aborted) {
           const event = queue.shift()!;
           if (event.id <= lastId) continue;
           lastId = event.id;
           yield event;
-          if (event.type === 'run_finished') return;
+          // A follow-up runs an ended run again: its events come after the earlier run_finished, so only the last one ends the stream.
+          if (event.type === 'run_finished' && queue.length === 0) return;
         }
         if (signal.aborted) return;
         await new Promise<void>((resolve) => {
-          const timer = unsubscribe ? undefined : setTimeout(resolve, this.#pollMs);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
+          wake = resolve;
+          if (queue.length > 0) resolve();
         });
         wake = () => {};
       }
     } finally {
-      unsubscribe?.();
+      unsubscribe();
       signal.removeEventListener('abort', onAbort);
     }
   }

@@ -24,7 +24,7 @@ export const INTERRUPTED_ERROR = 'interrupted: the orchestrator running this age
 
 /** Sets every agent's rank, reasons and the recommended attempt, in place. */
 export function applyRanking(state: RunState): void {
-  const recommended = recommendedAgent(state.results);
+  const { agentId: recommended, reason } = recommendedAgent(state.results, state.check_command);
   for (const ranking of rankAgents(state.results)) {
     const agent = state.results.find((result) => result.agent_id === ranking.agentId)!;
     agent.rank = ranking.rank;
@@ -32,6 +32,7 @@ export function applyRanking(state: RunState): void {
     agent.recommended = ranking.agentId === recommended;
   }
   state.recommended_agent_id = recommended;
+  state.no_recommendation_reason = reason;
 }
 
 /** The state of a run whose owner died: unfinished agents end in error, the run in `interrupted`. */

@@ -13,28 +13,28 @@ import type { AgentPaths, RunPaths } from '../workspace/layout.ts';
 
 const COPY_TIMEOUT_MS = 30 * 60_000;
 
-/** The base commit's files in the setup tree, through an index of its own (the run repository's index and work tree are untouched). */
+/** The base commit's files in the setup tree, through an index of its own (the run repository is bare: it has neither index nor work tree to touch). */
 export async function writeSetupTree(paths: RunPaths, baseCommit: string, signal?: AbortSignal): Promise<void> {
   const tree = paths.setup.worktree;
   await rm(tree, { recursive: true, force: true });
-  await mkdir(tree, { recursive: true });
-  await mkdir(path.dirname(paths.setup.sandboxHome), { recursive: true });
-  const index = path.join(path.dirname(paths.setup.sandboxHome), 'index');
+  await mkdir(tree, { recursive: true, mode: 0o700 });
+  await mkdir(paths.setup.orchestratorDirectory, { recursive: true, mode: 0o700 });
+  const indexFile = path.join(paths.setup.orchestratorDirectory, 'index');
   try {
     await git([`--work-tree=${tree}`, 'read-tree', '--reset', '-u', baseCommit], {
-      cwd: paths.directory,
-      env: { GIT_INDEX_FILE: index },
+      gitDirectory: paths.gitDirectory,
+      indexFile,
       timeoutMs: COPY_TIMEOUT_MS,
       ...(signal ? { signal } : {}),
     });
   } finally {
-    await rm(index, { force: true });
+    await rm(indexFile, { force: true });
   }
 }
 
 /** Paths (relative, `/`-separated) of what the setup tree has and the base commit does not: whole new directories, files and symlinks. */
 export async function setupOutput(paths: RunPaths, baseCommit: string): Promise<string[]> {
-  const listing = await git(['ls-tree', '-r', '-z', '--name-only', '--full-tree', baseCommit], { cwd: paths.directory, timeoutMs: COPY_TIMEOUT_MS });
+  const listing = await git(['ls-tree', '-r', '-z', '--name-only', '--full-tree', baseCommit], { gitDirectory: paths.gitDirectory, timeoutMs: COPY_TIMEOUT_MS });
   const trackedFiles = new Set(listing.split('\0').filter(Boolean));
   const trackedDirectories = new Set<string>();
   for (const file of trackedFiles) {
@@ -73,7 +73,7 @@ export async function giveSetupOutput(paths: RunPaths, entries: readonly string[
       // A tracked directory of the base commit, so a real directory in a fresh worktree; checked, never assumed.
       const stats = await lstat(target);
       if (!stats.isDirectory()) throw new Error(`${path.relative(paths.directory, target)} is not a directory in ${agent.branchName}'s worktree`);
-      await execa('cp', ['-a', '--reflink=auto', '-t', target, '--', ...sources], { timeout: COPY_TIMEOUT_MS, cancelSignal: signal, stdin: 'ignore' });
+      await execa('cp', ['-a', '--no-preserve=ownership', '--reflink=auto', '-t', target, '--', ...sources], { timeout: COPY_TIMEOUT_MS, cancelSignal: signal, stdin: 'ignore' });
     }
   }
   return Date.now() - started;
@@ -86,6 +86,8 @@ export function setupFailure(result: SetupResult): string {
   return `the run's setup_command ${how}, so no agent started${output ? `: ${output.slice(-1_000)}` : ''}`;
 }
 
+/** Removes the setup tree and the setup sandbox's HOME (a package manager's cache can be big). */
 export async function removeSetupTree(paths: RunPaths): Promise<void> {
   await rm(paths.setup.worktree, { recursive: true, force: true });
+  await rm(paths.setup.orchestratorDirectory, { recursive: true, force: true });
 }

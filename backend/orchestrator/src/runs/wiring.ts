@@ -2,7 +2,8 @@
 import os from 'node:os';
 import type { Logger } from 'pino';
 import { WorkspaceLayout } from '../workspace/layout.ts';
-import { FileRunStore, type RunStore } from './run-store.ts';
+import type { RunStore } from './run-store.ts';
+import { openRunStore } from './store/open-run-store.ts';
 import { Leases, newOwnerId } from './lease.ts';
 import { AgentSlots } from './agent-slots.ts';
 import { RunManager } from './run-manager.ts';
@@ -10,9 +11,12 @@ import { RunService } from './run-service.ts';
 import { ReviewService } from './review-service.ts';
 import type { AgentExecutor } from './agent-executor.ts';
 import { SourceRepositories, type SourceSettings } from '../git/source.ts';
+import { startRetention } from './retention.ts';
 
 export interface RunMachineryOptions {
   workspaceLocal: string;
+  /** PostgreSQL (DATABASE_URL); the workspace's embedded SQLite file when undefined. */
+  databaseUrl?: string | undefined;
   maxConcurrentAgents: number;
   maxQueuedRuns: number;
   minFreeDiskBytes: number;
@@ -23,8 +27,9 @@ export interface RunMachineryOptions {
   /** A lease older than this marks its run's owner dead (another host's replica). */
   leaseTtlMs?: number;
   heartbeatMs?: number;
-  /** How often a follower of another replica's run re-reads its events. */
-  pollMs?: number;
+  sweepMs?: number;
+  /** RUN_RETENTION_DAYS: finished runs older than this are removed; undefined keeps everything. */
+  retentionDays?: number | undefined;
 }
 
 export interface RunMachinery {
@@ -33,11 +38,16 @@ export interface RunMachinery {
   manager: RunManager;
   runs: RunService;
   review: ReviewService;
+  /** Starts heartbeats, the sweep of orphaned runs and retention. */
+  start(): Promise<void>;
+  /** Stops them, cancels this process's runs and closes the store. */
+  close(): Promise<void>;
 }
 
-export function createRunMachinery(options: RunMachineryOptions): RunMachinery {
+/** Opens the run store (migrating it and importing an older workspace) and builds everything on it. */
+export async function createRunMachinery(options: RunMachineryOptions): Promise<RunMachinery> {
   const layout = new WorkspaceLayout(options.workspaceLocal);
-  const store = new FileRunStore(layout);
+  const store = await openRunStore({ layout, databaseUrl: options.databaseUrl, logger: options.logger });
   const sources = new SourceRepositories(options.sources);
   const leases = new Leases({ store, owner: newOwnerId(), host: os.hostname(), pid: process.pid, ttlMs: options.leaseTtlMs ?? 30_000 });
   const manager = new RunManager({
@@ -51,8 +61,26 @@ export function createRunMachinery(options: RunMachineryOptions): RunMachinery {
     minFreeDiskBytes: options.minFreeDiskBytes,
     logger: options.logger,
     ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
+    ...(options.sweepMs ? { sweepMs: options.sweepMs } : {}),
   });
-  const runs = new RunService({ manager, store, sources, ...(options.pollMs ? { pollMs: options.pollMs } : {}) });
+  const runs = new RunService({ manager, store, sources });
   const review = new ReviewService({ runs, store, layout, sources, logger: options.logger });
-  return { layout, store, manager, runs, review };
+  let stopRetention: (() => void) | undefined;
+  return {
+    layout,
+    store,
+    manager,
+    runs,
+    review,
+    start: async () => {
+      await manager.start();
+      const days = options.retentionDays;
+      if (days !== undefined) stopRetention = startRetention({ store, layout, logger: options.logger, days });
+    },
+    close: async () => {
+      stopRetention?.();
+      await manager.stop();
+      await store.close();
+    },
+  };
 }

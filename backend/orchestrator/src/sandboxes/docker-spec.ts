@@ -2,10 +2,8 @@
 import path from 'node:path';
 import { SandboxError } from './runtime.ts';
 
-/** Where the agent's worktree appears in the container; the prompt names it. */
+/** Where the agent's own repository appears in the container; the prompt names it. */
 export const CONTAINER_WORKSPACE = '/workspace';
-/** Where the run repository's `.git` appears in the container. */
-export const CONTAINER_GIT_DIRECTORY = '/run-repo.git';
 /** HOME and Claude's config live on a tmpfs: the root file system is read-only. */
 export const CONTAINER_HOME = '/home/agent';
 
@@ -19,16 +17,9 @@ export interface DockerSpecOptions {
   image: string;
   runId: string;
   agentId: number;
-  /** The run repository (holds `.git`), as the orchestrator sees it (under workspaceLocal). */
-  runDirectory: string;
-  /** The agent's worktree, as the orchestrator sees it. */
+  /** The agent's own repository (work tree and `.git`), as the orchestrator sees it (under workspaceLocal). */
   worktreePath: string;
-  /**
-   * The worktree's admin dir `<run>/.git/worktrees/<name>`, as the orchestrator sees it; undefined for a
-   * tree without git (the run's setup tree), which is then the container's only mount.
-   */
-  worktreeGitDirectory: string | undefined;
-  /** The default bridge network instead of none: only the run's setup sandbox has it. */
+  /** The default bridge network instead of none: only the run's setup sandbox (a tree without `.git`) has it. */
   network?: boolean;
   /** WORKSPACE_LOCAL: where the orchestrator sees the workspace. */
   workspaceLocal: string;
@@ -69,8 +60,8 @@ export function toEnginePath(localPath: string, workspaceLocal: string, workspac
 }
 
 /** The container's whole environment: what the tools and git need, never a secret of the orchestrator's. */
-export function sandboxEnvironment(options: Pick<DockerSpecOptions, 'runDirectory' | 'worktreeGitDirectory'>): Record<string, string> {
-  const base = {
+export function sandboxEnvironment(): Record<string, string> {
+  return {
     HOME: CONTAINER_HOME,
     CLAUDE_CONFIG_DIR: `${CONTAINER_HOME}/.claude`,
     LANG: 'C.UTF-8',
@@ -78,19 +69,6 @@ export function sandboxEnvironment(options: Pick<DockerSpecOptions, 'runDirector
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
     DISABLE_TELEMETRY: '1',
     DISABLE_ERROR_REPORTING: '1',
-  };
-  if (!options.worktreeGitDirectory) return base;
-  const adminRelative = path.relative(path.join(options.runDirectory, '.git'), options.worktreeGitDirectory);
-  return {
-    ...base,
-    // The worktree's `.git` file names the admin dir by its host path, which does not exist in here;
-    // these point git at the mounted copy instead (its `commondir` is relative, so it resolves).
-    GIT_DIR: path.posix.join(CONTAINER_GIT_DIRECTORY, ...adminRelative.split(path.sep)),
-    GIT_WORK_TREE: CONTAINER_WORKSPACE,
-    // Auto-gc would repack refs and objects into the read-only parts of the repository.
-    GIT_CONFIG_COUNT: '1',
-    GIT_CONFIG_KEY_0: 'gc.auto',
-    GIT_CONFIG_VALUE_0: '0',
   };
 }
 
@@ -104,41 +82,14 @@ function bind(source: string, target: string, readOnly: boolean): string[] {
   return ['--mount', fields.map(csvField).join(',')];
 }
 
-function assertInside(child: string, parent: string, what: string): void {
-  const relative = path.relative(parent, child);
-  if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) {
-    throw new SandboxError('sandbox_setup_failed', `${what} ${child} is not inside ${parent}`);
-  }
-}
-
 /**
- * The mounts. The run's `.git` is read-only except the parts a commit writes (objects, refs, logs and
- * this worktree's admin dir): a writable `config` or `hooks/` would let the agent run code on the
- * orchestrator's side the next time it runs git there. The worktree's `.git` file and its admin dir's
- * `commondir`/`gitdir` are pinned read-only for the same reason: redirected, they would point the
- * orchestrator's git at a repository the agent wrote. Other agents' worktrees are not mounted at all.
+ * The one mount: the agent's own repository (its work tree and its `.git`), writable. Nothing of the
+ * run repository, of other agents or of the orchestrator's records is mounted: the host imports the
+ * agent's work by fetching from this repository once the container is gone (agent-import.ts).
  * `--mount` (unlike `-v`) fails instead of creating a missing source as root on the engine's host.
  */
 export function sandboxMounts(options: DockerSpecOptions): string[] {
-  const engine = (localPath: string): string => toEnginePath(localPath, options.workspaceLocal, options.workspacePath);
-  const admin = options.worktreeGitDirectory;
-  if (!admin) return bind(engine(options.worktreePath), CONTAINER_WORKSPACE, false);
-  const gitDirectory = path.join(options.runDirectory, '.git');
-  assertInside(admin, path.join(gitDirectory, 'worktrees'), 'worktree admin dir');
-  const inContainer = (relative: string): string =>
-    path.posix.join(CONTAINER_GIT_DIRECTORY, ...path.relative(gitDirectory, relative).split(path.sep));
-  return [
-    ...bind(engine(options.worktreePath), CONTAINER_WORKSPACE, false),
-    ...bind(engine(path.join(options.worktreePath, '.git')), `${CONTAINER_WORKSPACE}/.git`, true),
-    ...bind(engine(gitDirectory), CONTAINER_GIT_DIRECTORY, true),
-    ...['objects', 'refs', 'logs'].flatMap((name) =>
-      bind(engine(path.join(gitDirectory, name)), `${CONTAINER_GIT_DIRECTORY}/${name}`, false),
-    ),
-    ...bind(engine(admin), inContainer(admin), false),
-    ...['commondir', 'gitdir'].flatMap((name) =>
-      bind(engine(path.join(admin, name)), inContainer(path.join(admin, name)), true),
-    ),
-  ];
+  return bind(toEnginePath(options.worktreePath, options.workspaceLocal, options.workspacePath), CONTAINER_WORKSPACE, false);
 }
 
 /**
@@ -152,7 +103,7 @@ export function buildDockerRunArgs(options: DockerSpecOptions): string[] {
   if (!Number.isInteger(options.uid) || !Number.isInteger(options.gid) || options.uid < 0 || options.gid < 0) {
     throw new SandboxError('sandbox_setup_failed', `invalid sandbox user ${options.uid}:${options.gid}`);
   }
-  const environment = Object.entries(sandboxEnvironment(options)).flatMap(([key, value]) => ['--env', `${key}=${value}`]);
+  const environment = Object.entries(sandboxEnvironment()).flatMap(([key, value]) => ['--env', `${key}=${value}`]);
   const tmpfsOptions = 'rw,nosuid,nodev';
   return [
     '--interactive',

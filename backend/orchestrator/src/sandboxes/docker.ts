@@ -12,10 +12,10 @@
 // before and after stop(); that is why the container is not `--rm`.
 //
 // Ownership: when the orchestrator is not root the container runs as the orchestrator's uid:gid, so
-// both sides own the same files. When it is root, the parts the agent writes (its worktree, and the
-// run's .git objects, refs, logs and its worktree admin dir) are chowned to the sandbox uid (10001)
-// first; root's own git then needs `-c safe.directory=*` on the run repository.
-import { lstat, stat, mkdir } from 'node:fs/promises';
+// both sides own the same files. When it is root, each container (agent or check) runs as a user of its
+// own from SANDBOX_UID_RANGE, which owns the agent's repository while the container lives; the host
+// reads the repository as that user (agent-import.ts) and then takes it back (sandbox-users.ts).
+import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { execa } from 'execa';
@@ -32,6 +32,7 @@ import {
   type SandboxRequest,
   type SandboxRuntime,
 } from './runtime.ts';
+import { SandboxUsers, handRepositoryTo, takeRepositoryBack, type SandboxUser, type UidRange } from './sandbox-users.ts';
 import { buildDockerRunArgs, containerName, LABEL_MANAGED, LABEL_RUN_ID, LABEL_WORKSPACE, CONTAINER_WORKSPACE } from './docker-spec.ts';
 
 export interface DockerRuntimeOptions {
@@ -43,8 +44,8 @@ export interface DockerRuntimeOptions {
   memory: string;
   cpus: string;
   pidsLimit: number;
-  /** The container user when the orchestrator runs as root. */
-  sandboxUid: number;
+  /** Each container's own user when the orchestrator runs as root (SANDBOX_UID_RANGE). */
+  uidRange: UidRange;
   dockerCommand: string;
   logger: Logger;
 }
@@ -68,7 +69,6 @@ type DockerResult = CliResult;
 const CHECK_TIMEOUT_MS = 15_000;
 const CREATE_TIMEOUT_MS = 60_000;
 const REMOVE_TIMEOUT_MS = 30_000;
-const CHOWN_TIMEOUT_MS = 120_000;
 /** Passed to the docker client the SDK spawns, so it talks to the same engine as this process. */
 const DOCKER_CLIENT_VARIABLES = ['DOCKER_HOST', 'DOCKER_CONTEXT', 'DOCKER_CONFIG', 'DOCKER_CERT_PATH', 'DOCKER_TLS_VERIFY'];
 export const BUILD_HINT = 'run `npm run build:images` (scripts/build-images.sh) to build it';
@@ -93,9 +93,12 @@ export function describeContainerState(state: ContainerState | undefined, memory
 export class DockerRuntime implements SandboxRuntime {
   readonly name = 'docker';
   readonly #options: DockerRuntimeOptions;
+  /** Present when this process is root: then every container gets a user of its own. */
+  readonly #users: SandboxUsers | undefined;
 
   constructor(options: DockerRuntimeOptions) {
     this.#options = options;
+    this.#users = process.getuid?.() === 0 ? new SandboxUsers(options.uidRange) : undefined;
   }
 
   #docker(args: string[], timeout: number, signal?: AbortSignal): Promise<DockerResult> {
@@ -128,43 +131,32 @@ export class DockerRuntime implements SandboxRuntime {
     return { ok: true, detail: `docker runtime: engine ${engine.version}, image ${this.#options.image} (${image.id})` };
   }
 
-  /** The admin dir git keeps for this worktree, which the container needs as its GIT_DIR. */
-  async #worktreeGitDirectory(request: SandboxRequest): Promise<string> {
-    const admin = request.agent.gitAdministration;
-    try {
-      if (!(await stat(admin)).isDirectory()) throw new Error(`${admin} is not a directory`);
-      return admin;
-    } catch (error) {
-      throw new SandboxError('sandbox_setup_failed', `${request.agent.worktree} is not a git worktree of ${request.run.directory}: ${(error as Error).message}`, {
-        cause: error,
-      });
+  /** The agent's repository must be a directory (a symlink there would mount whatever it points at). */
+  async #checkRepository(request: SandboxRequest): Promise<void> {
+    const found = await lstat(request.agent.worktree).catch(() => undefined);
+    if (!found?.isDirectory()) {
+      throw new SandboxError('sandbox_setup_failed', `${request.agent.relativeWorktree} is not the agent's repository (missing or not a directory)`);
     }
   }
 
-  /** The container's uid:gid; as root, hands the agent's writable paths to the sandbox uid. */
-  async #prepareOwnership(request: SandboxRequest, admin: string | undefined): Promise<{ uid: number; gid: number }> {
-    const uid = process.getuid?.() ?? this.#options.sandboxUid;
-    if (uid !== 0) return { uid, gid: process.getgid?.() ?? uid };
-    const sandboxUid = this.#options.sandboxUid;
-    const gitDirectory = request.run.gitDirectory;
-    const writable = admin
-      ? [request.agent.worktree, admin, ...['objects', 'refs', 'logs'].map((name) => path.join(gitDirectory, name))]
-      : [request.agent.worktree];
+  /** The container's user: as root, a user of its own that the agent's repository is handed to; otherwise this process's. */
+  async #prepareOwnership(request: SandboxRequest): Promise<{ uid: number; gid: number; user: SandboxUser | undefined }> {
+    const uid = process.getuid?.() ?? 0;
+    if (uid !== 0 || !this.#users) return { uid, gid: process.getgid?.() ?? uid, user: undefined };
+    const user = this.#users.allocate();
     try {
-      // A bind mount of a missing source fails; `logs` only exists once something wrote a reflog.
-      for (const directory of writable.slice(2)) await mkdir(directory, { recursive: true });
-      // -P -h: never follow a symlink out of the tree (the agent could have planted one).
-      await execa('chown', ['-R', '-P', '-h', `${sandboxUid}:${sandboxUid}`, '--', ...writable], {
-        timeout: CHOWN_TIMEOUT_MS,
-        cancelSignal: request.signal,
-        stdin: 'ignore',
-      });
+      await handRepositoryTo(request.agent.worktree, user, request.signal);
     } catch (error) {
-      throw new SandboxError('sandbox_setup_failed', `could not hand the worktree to the sandbox user ${sandboxUid}: ${(error as Error).message}`, {
-        cause: error,
-      });
+      this.#users.release(user);
+      throw error;
     }
-    return { uid: sandboxUid, gid: sandboxUid };
+    return { ...user, user };
+  }
+
+  async #releaseOwnership(request: SandboxRequest, user: SandboxUser | undefined): Promise<void> {
+    if (!user) return;
+    await takeRepositoryBack(request.agent.worktree);
+    this.#users?.release(user);
   }
 
   async #inspectState(name: string): Promise<ContainerState | undefined> {
@@ -195,20 +187,17 @@ export class DockerRuntime implements SandboxRuntime {
     return result;
   }
 
-  /** Prepares ownership and creates (not starts) a hardened container over the agent's worktree (a tree without `.git`, the run's setup tree, alone). */
-  async #createSandboxContainer(request: SandboxRequest, name: string, command?: string[], network = false): Promise<void> {
+  /** Prepares ownership and creates (not starts) a hardened container over the agent's repository (or the run's setup tree, the one with a network). */
+  async #createSandboxContainer(request: SandboxRequest, name: string, command?: string[], network = false): Promise<SandboxUser | undefined> {
     if (request.signal?.aborted) throw new SandboxError('cancelled', 'the agent was cancelled before its sandbox started');
     const { image, memory, cpus, pidsLimit, workspaceLocal, workspacePath, dockerCommand } = this.#options;
-    const hasGit = await lstat(path.join(request.agent.worktree, '.git')).then(() => true, () => false);
-    const admin = hasGit ? await this.#worktreeGitDirectory(request) : undefined;
-    const { uid, gid } = await this.#prepareOwnership(request, admin);
+    await this.#checkRepository(request);
+    const { uid, gid, user } = await this.#prepareOwnership(request);
     const args = buildDockerRunArgs({
       image,
       runId: request.run.runId,
       agentId: request.agent.agentId,
-      runDirectory: request.run.directory,
       worktreePath: request.agent.worktree,
-      worktreeGitDirectory: admin,
       workspaceLocal,
       workspacePath,
       uid,
@@ -225,6 +214,7 @@ export class DockerRuntime implements SandboxRuntime {
     if (!created.ok) {
       // A create cut short by the signal or timeout may still have made the container.
       await this.#remove(name, request.logger);
+      await this.#releaseOwnership(request, user);
       if (/No such image/i.test(created.detail)) {
         throw new SandboxError('image_missing', `Docker image ${image} is missing: ${BUILD_HINT}`);
       }
@@ -235,12 +225,13 @@ export class DockerRuntime implements SandboxRuntime {
       throw new SandboxError('sandbox_start_failed', `could not create the sandbox container ${name}: ${created.detail}`);
     }
     request.logger.info({ container: name, image, user: `${uid}:${gid}`, memory, cpus, pidsLimit }, 'sandbox container created');
+    return user;
   }
 
   async runCommand(request: SandboxRequest, command: string, options: CommandOptions): Promise<CommandOutcome> {
     const name = `${containerName(request.run.runId, request.agent.agentId)}${options.network ? '' : '-check'}`;
     const started = Date.now();
-    await this.#createSandboxContainer(request, name, ['bash', '-c', command], options.network ?? false);
+    const user = await this.#createSandboxContainer(request, name, ['bash', '-c', command], options.network ?? false);
     try {
       const outcome = await runToOutcome(this.#options.dockerCommand, ['start', '--attach', name], {
         timeoutMs: options.timeoutMs,
@@ -251,13 +242,14 @@ export class DockerRuntime implements SandboxRuntime {
       return { ...outcome, durationMs: Date.now() - started };
     } finally {
       await this.#remove(name, request.logger);
+      await this.#releaseOwnership(request, user);
     }
   }
 
   async start(request: SandboxRequest): Promise<DockerSandbox> {
     const { memory, dockerCommand } = this.#options;
     const name = containerName(request.run.runId, request.agent.agentId);
-    await this.#createSandboxContainer(request, name);
+    const user = await this.#createSandboxContainer(request, name);
 
     const clientEnvironment: Record<string, string> = {};
     for (const variable of DOCKER_CLIENT_VARIABLES) {
@@ -265,9 +257,15 @@ export class DockerRuntime implements SandboxRuntime {
       if (value) clientEnvironment[variable] = value;
     }
     let stopping: Promise<void> | undefined;
+    let releasing: Promise<void> | undefined;
     let finalState: ContainerState | undefined;
     return {
       containerName: name,
+      user,
+      release: () => (releasing ??= (async () => {
+        await stopping;
+        await this.#releaseOwnership(request, user);
+      })()),
       workingDirectory: CONTAINER_WORKSPACE,
       mcpServer: { type: 'stdio', command: dockerCommand, args: ['start', '--attach', '--interactive', name], env: clientEnvironment },
       watch: (onDeath) => this.#watch(name, request, onDeath),
@@ -376,7 +374,7 @@ export function createDockerRuntime(config: Config, logger: Logger): DockerRunti
     memory: config.sandbox.memory,
     cpus: config.sandbox.cpus,
     pidsLimit: config.sandbox.pidsLimit,
-    sandboxUid: config.sandbox.uid,
+    uidRange: config.sandbox.uidRange,
     dockerCommand: 'docker',
     logger,
   });

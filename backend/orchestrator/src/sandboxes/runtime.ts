@@ -1,6 +1,7 @@
 // The sandbox runtime interface: where an agent's tools run (a stdio MCP server the Claude Agent SDK starts), how a check runs beside them, and what a runtime reports about itself.
 import type { Logger } from 'pino';
 import type { AgentPaths, RunPaths } from '../workspace/layout.ts';
+import type { SandboxUser } from './sandbox-users.ts';
 
 /** What a runtime needs to give one agent a sandbox. Paths are as the orchestrator sees them (WORKSPACE_LOCAL). */
 export interface SandboxRequest {
@@ -23,8 +24,12 @@ export interface Sandbox {
   readonly mcpServer: McpStdioServer;
   /** The working directory the agent's tools see; the prompt names this one. */
   readonly workingDirectory: string;
-  /** Stops everything this sandbox started. Idempotent, never throws. */
+  /** The user the agent's repository belongs to while the sandbox holds it (undefined: this process's own). */
+  readonly user: SandboxUser | undefined;
+  /** Stops everything this sandbox started; the repository stays the sandbox user's until release(). Idempotent, never throws. */
   stop(): Promise<void>;
+  /** After stop() and the import: takes the agent's repository back from the sandbox user and frees that user. Idempotent, never throws. */
+  release(): Promise<void>;
   /** Why the sandbox ended abnormally (out of memory, early exit), if the runtime can tell; for agent errors. */
   describeExit?(): Promise<string | undefined>;
   /**
@@ -69,7 +74,7 @@ export interface SandboxRuntime {
   readonly name: string;
   /** Prepares a sandbox for one agent; the SDK starts its MCP server. */
   start(request: SandboxRequest): Promise<Sandbox>;
-  /** Runs a shell command in a fresh sandbox over the agent's worktree, with the same isolation as its tools (and, only when asked, a network). */
+  /** Runs a shell command in a fresh sandbox over the agent's repository, with the same isolation as its tools (a user of its own and, only when asked, a network). */
   runCommand(request: SandboxRequest, command: string, options: CommandOptions): Promise<CommandOutcome>;
   /** Whether this runtime can start sandboxes now (for /ready and AGENT_RUNTIME=auto). */
   check(signal?: AbortSignal): Promise<RuntimeCheck>;

@@ -57,7 +57,7 @@ const skip = hasCommand('kubectl') ? false : 'kubectl is not installed (the stan
 test('deploy.sh loads the images under their content tag, creates both secrets and applies the overlay with the node docker group', { skip }, (t) => {
   const { result, calls, applied, secrets } = deployWithStubs(t, ['--skip-build'], { ANTHROPIC_API_KEY: KEY, ORCHESTRATOR_TOKEN: TOKEN });
   assert.equal(result.status, 0, result.stdout + result.stderr);
-  for (const image of ['claude-mcp:latest', 'orchestrator:0123456789ab', 'frontend:0123456789ab']) {
+  for (const image of ['claude-mcp:latest', 'orchestrator:0123456789ab', 'frontend:0123456789ab', 'multiclaude-postgres:0123456789ab']) {
     assert.match(calls, new RegExp(`minikube image load --profile minikube ${image}`), image);
   }
   const rendered = parseDocuments(applied, 'applied overlay');
@@ -66,6 +66,7 @@ test('deploy.sh loads the images under their content tag, creates both secrets a
   assert.equal(orchestrator.spec.containers[0].image, 'orchestrator:0123456789ab');
   assert.match(orchestrator.metadata.annotations['multiclaude/secrets-checksum'], /^[0-9a-f]{16}$/);
   assert.equal(find(rendered, 'Deployment', 'frontend', 'frontend')['spec'].template.spec.containers[0].image, 'frontend:0123456789ab');
+  assert.equal(find(rendered, 'StatefulSet', 'backend', 'postgres')['spec'].template.spec.containers[0].image, 'multiclaude-postgres:0123456789ab');
 
   const created = parseDocuments(secrets, 'secrets');
   const value = (namespace: string, name: string, key: string) =>
@@ -73,7 +74,10 @@ test('deploy.sh loads the images under their content tag, creates both secrets a
   assert.equal(value('backend', 'anthropic-api-key', 'ANTHROPIC_API_KEY'), KEY);
   assert.equal(value('backend', 'orchestrator-token', 'ORCHESTRATOR_TOKEN'), TOKEN);
   assert.equal(value('frontend', 'orchestrator-token', 'ORCHESTRATOR_TOKEN'), TOKEN);
-  assert.doesNotMatch(calls, new RegExp(`${KEY}|${TOKEN}`), 'no secret on any command line');
+  const password = value('backend', 'postgres-credentials', 'POSTGRES_PASSWORD');
+  assert.match(password, /^[0-9a-f]{48}$/, 'a random database password, made once');
+  assert.equal(value('backend', 'postgres-credentials', 'DATABASE_URL'), `postgres://multiclaude:${password}@postgres.backend.svc.cluster.local:5432/multiclaude`);
+  assert.doesNotMatch(calls, new RegExp(`${KEY}|${TOKEN}|${password}`), 'no secret on any command line');
   assert.match(calls, /kubectl rollout status deployment\/orchestrator -n backend/);
   assert.match(calls, /kubectl rollout status deployment\/frontend -n frontend/);
   assert.match(result.stdout, /deployed\. Open http:\/\/192\.0\.2\.10:30080/);

@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
@@ -20,7 +21,7 @@ const frontend = find(objects, 'Deployment', 'frontend', 'frontend');
 const deployments = [orchestrator, frontend];
 
 const MODELS: Record<string, { validate(this: void, object: K8sObject): void }> = {};
-for (const Model of [Deployment, NetworkPolicy, PodDisruptionBudget, ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service, ServiceAccount]) {
+for (const Model of [Deployment, StatefulSet, NetworkPolicy, PodDisruptionBudget, ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service, ServiceAccount]) {
   MODELS[`${Model.apiVersion}/${Model.kind}`] = { validate: (object) => new Model(object as never).validate() };
 }
 
@@ -45,12 +46,15 @@ test('kubectl kustomize renders every resource the design lists, plus the harden
       'Namespace -/frontend',
       'NetworkPolicy backend/default-deny-all',
       'NetworkPolicy backend/orchestrator',
+      'NetworkPolicy backend/postgres',
       'NetworkPolicy frontend/default-deny-all',
       'NetworkPolicy frontend/frontend',
       'PersistentVolumeClaim backend/orchestrator-logs',
       'PodDisruptionBudget backend/orchestrator',
       'PodDisruptionBudget frontend/frontend',
       'Service backend/orchestrator-service',
+      'Service backend/postgres',
+      'StatefulSet backend/postgres',
       'Service frontend/frontend-service',
       'ServiceAccount backend/orchestrator',
       'ServiceAccount frontend/frontend',
@@ -74,7 +78,7 @@ test('the schema check does catch a malformed object', () => {
 
 test('each kustomization lists only files that exist and parse, and every object and pod is labelled part of multiclaude', { skip: noKubectl }, () => {
   const files = kustomizationFiles(KUBERNETES);
-  assert.equal(files.length, 15);
+  assert.equal(files.length, 18);
   for (const file of files) assert.ok(parseDocuments(readFileSync(file, 'utf8'), file).length > 0, `${path.relative(ROOT, file)} is empty`);
   for (const object of objects) assert.equal(object.metadata.labels?.['app.kubernetes.io/part-of'], 'multiclaude', object.metadata.name);
   for (const deployment of deployments) {
@@ -240,4 +244,51 @@ test('deploy.sh --render-only sets the docker socket group and the image tags, a
   assert.ok(backendPods.metadata.annotations['multiclaude/secrets-checksum']);
   assert.doesNotMatch(output, new RegExp(FAKE_KEY));
   assert.equal(rendered.length, objects.length);
+});
+
+const postgres = find(objects, 'StatefulSet', 'backend', 'postgres');
+
+test('PostgreSQL runs as a StatefulSet with its own claim, its password from a mounted Secret, hardened like every pod', () => {
+  assert.equal(postgres['spec'].replicas, 1);
+  assert.equal(postgres['spec'].serviceName, 'postgres');
+  const [claim] = postgres['spec'].volumeClaimTemplates as K8sObject[];
+  assert.equal(claim!['metadata'].name, 'data');
+  assert.deepEqual(claim!['spec'].accessModes, ['ReadWriteOnce']);
+  assert.ok(claim!['spec'].resources.requests.storage);
+  const pod = postgres['spec'].template.spec;
+  const main = pod.containers[0] as K8sObject;
+  assert.equal(main['image'], KUBECTL ? 'multiclaude-postgres:latest' : 'multiclaude-postgres');
+  assert.equal(main['imagePullPolicy'], 'IfNotPresent');
+  const mounts = new Map((main['volumeMounts'] as K8sObject[]).map((mount) => [mount['name'] as string, mount['mountPath'] as string]));
+  assert.equal(mounts.get('data'), '/var/lib/postgresql/data');
+  const variables = new Map((main['env'] as K8sObject[]).map((variable) => [variable['name'] as string, variable['value']]));
+  assert.ok(String(variables.get('PGDATA')).startsWith('/var/lib/postgresql/data/'), 'PGDATA inside the claim');
+  assert.equal(variables.get('POSTGRES_PASSWORD_FILE'), '/etc/postgres-credentials/POSTGRES_PASSWORD', 'the password is a file, not a variable');
+  const credentials = (pod.volumes as K8sObject[]).find((volume) => volume['name'] === 'credentials');
+  assert.equal(credentials?.['secret'].secretName, 'postgres-credentials');
+  for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) assert.equal(main[probe].exec.command[0], 'pg_isready', probe);
+  assert.equal(pod.automountServiceAccountToken, false);
+  assert.equal(pod.securityContext.runAsNonRoot, true);
+  assert.ok(pod.securityContext.runAsUser >= 10000);
+  assert.deepEqual(main['securityContext'], { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, privileged: false, capabilities: { drop: ['ALL'] } });
+  assert.ok(mounts.has('tmp') && mounts.get('run') === '/var/run/postgresql', 'writable dirs on the read-only root');
+  const service = find(objects, 'Service', 'backend', 'postgres');
+  assert.ok(selects(service['spec'].selector, postgres['spec'].template.metadata.labels));
+  assert.deepEqual(service['spec'].ports, [{ name: 'postgres', port: 5432, targetPort: 'postgres', protocol: 'TCP' }]);
+});
+
+test('the orchestrator replicas reach the run store through DATABASE_URL from the Secret, and the network policies let only them', () => {
+  assert.deepEqual(environment(orchestrator).get('DATABASE_URL')?.['valueFrom'], {
+    secretKeyRef: { name: 'postgres-credentials', key: 'DATABASE_URL' },
+  });
+  const database = find(objects, 'NetworkPolicy', 'backend', 'postgres');
+  assert.ok(selects(database['spec'].podSelector.matchLabels, postgres['spec'].template.metadata.labels));
+  assert.deepEqual(database['spec'].policyTypes, ['Ingress', 'Egress'], 'the database itself reaches nothing');
+  assert.deepEqual(database['spec'].ingress, [
+    { from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'orchestrator' } } }], ports: [{ protocol: 'TCP', port: 5432 }] },
+  ]);
+  assert.ok(selects({ 'app.kubernetes.io/name': 'orchestrator' }, orchestrator['spec'].template.metadata.labels));
+  const egress = find(objects, 'NetworkPolicy', 'backend', 'orchestrator')['spec'].egress as K8sObject[];
+  const toDatabase = egress.find((rule) => (rule['to'] as K8sObject[] | undefined)?.some((peer) => peer['podSelector']?.matchLabels?.['app.kubernetes.io/name'] === 'postgres'));
+  assert.deepEqual(toDatabase?.['ports'], [{ protocol: 'TCP', port: 5432 }]);
 });

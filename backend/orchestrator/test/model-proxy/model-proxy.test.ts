@@ -9,7 +9,7 @@ import { startOfflineModel, type OfflineModel } from '@multiclaude/offline-model
 import { startModelProxy, type ModelProxy } from '../../src/model-proxy/model-proxy.ts';
 
 const logger = pino({ level: 'silent' });
-const apiKey = `sk-ant-test-${randomBytes(16).toString('hex')}`;
+const apiKey = 'sk-' + `ant-test-${randomBytes(16).toString('hex')}`;
 const paths: string[] = [];
 let model: OfflineModel;
 let proxy: ModelProxy;

@@ -55,7 +55,8 @@ test('below MIN_FREE_DISK a new run gets 507 naming the space, and nothing is cr
     const answer = await harness.post('/runs', { prompt: 'no room', agent_count: 1 });
     assert.equal(answer.status, 507);
     assert.match(((await answer.json()) as { error: string }).error, /free on the workspace's file system, below MIN_FREE_DISK/);
-    assert.deepEqual(await readdir(disk.directory).catch(() => []), []);
+    assert.deepEqual(await readdir(path.join(disk.directory, 'runs')).catch(() => []), [], 'no run directory');
+    assert.deepEqual((await harness.machinery.runs.list(10)).runs, [], 'no run recorded');
     const ready = await harness.app.request('/ready');
     assert.equal(ready.status, 503);
     assert.match(JSON.stringify(await ready.json()), /new runs are refused/);
@@ -78,7 +79,8 @@ test('a disk that fills during a run: its end is served from memory with the rea
     executor.release(accepted.run_id, 2);
     const finished = await harness.manager.waitForRun(accepted.run_id);
     assert.equal(finished.status, 'completed');
-    assert.match(finished.error ?? '', /could not be recorded .*ENOSPC/);
+    // The file system's ENOSPC, or SQLite's words for it (the embedded run store).
+    assert.match(finished.error ?? '', /could not be recorded \((.*ENOSPC.*|database or disk is full)\)/);
     const state = RunStateSchema.parse(await (await harness.app.request(`/runs/${accepted.run_id}`)).json());
     assert.equal(state.status, 'completed', 'the API answers from memory, not the stale record');
     const events = await eventsOf(await harness.app.request(`/runs/${accepted.run_id}/events`));

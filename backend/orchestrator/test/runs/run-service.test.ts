@@ -6,10 +6,23 @@ import { startHarness, type Harness } from '../support/harness.ts';
 import { FakeExecutor } from '../support/fake-executor.ts';
 import { createRunMachinery } from '../../src/runs/wiring.ts';
 import { ServiceError } from '../../src/runs/errors.ts';
+import { storeKinds, type StoreKind } from '../support/stores.ts';
+
+let kind: StoreKind = 'sqlite';
+
+/** The test once per run store. */
+function storeTest(name: string, body: () => Promise<void>): void {
+  for (const store of storeKinds()) {
+    test(`${name} (${store.kind})`, { skip: store.skip }, async () => {
+      kind = store.kind;
+      await body();
+    });
+  }
+}
 
 async function withHarness(options: Parameters<typeof startHarness>[0], body: (harness: Harness, executor: FakeExecutor) => Promise<void>): Promise<void> {
   const executor = (options?.executor as FakeExecutor | undefined) ?? new FakeExecutor();
-  const harness = await startHarness({ ...options, executor });
+  const harness = await startHarness({ ...options, executor, store: kind });
   try {
     await body(harness, executor);
   } finally {
@@ -23,7 +36,7 @@ async function collect(events: AsyncIterable<RunEvent>): Promise<RunEvent[]> {
   return all;
 }
 
-test('agents beyond the slots wait, first in first out, and start as slots free', async () => {
+storeTest('agents beyond the slots wait, first in first out, and start as slots free', async () => {
   await withHarness({ maxConcurrentAgents: 2 }, async ({ machinery }, executor) => {
     const first = await machinery.runs.submit({ prompt: 'first', agent_count: 2 });
     const second = await machinery.runs.submit({ prompt: 'second', agent_count: 2 });
@@ -46,7 +59,7 @@ test('agents beyond the slots wait, first in first out, and start as slots free'
   });
 });
 
-test('a full queue refuses a run with queue_full and a retry time, and creates nothing', async () => {
+storeTest('a full queue refuses a run with queue_full and a retry time, and creates nothing', async () => {
   await withHarness({ maxConcurrentAgents: 1, maxQueuedRuns: 1 }, async ({ machinery }, executor) => {
     const running = await machinery.runs.submit({ prompt: 'runs', agent_count: 1 });
     await executor.whenRunning(1);
@@ -63,7 +76,7 @@ test('a full queue refuses a run with queue_full and a retry time, and creates n
   });
 });
 
-test('cancelling a queued run ends it cancelled without starting any of its agents', async () => {
+storeTest('cancelling a queued run ends it cancelled without starting any of its agents', async () => {
   await withHarness({ maxConcurrentAgents: 1 }, async ({ machinery }, executor) => {
     const holder = await machinery.runs.submit({ prompt: 'holds the slot', agent_count: 1 });
     const queued = await machinery.runs.submit({ prompt: 'never starts', agent_count: 2 });
@@ -80,7 +93,7 @@ test('cancelling a queued run ends it cancelled without starting any of its agen
   });
 });
 
-test('cancelling one agent ends it cancelled with its commit kept while the others go on; cancelling it again conflicts', async () => {
+storeTest('cancelling one agent ends it cancelled with its commit kept while the others go on; cancelling it again conflicts', async () => {
   await withHarness({}, async ({ machinery }, executor) => {
     const run = await machinery.runs.submit({ prompt: 'two agents', agent_count: 2 });
     await executor.whenRunning(2);
@@ -95,7 +108,7 @@ test('cancelling one agent ends it cancelled with its commit kept while the othe
   });
 });
 
-test('a late follower gets every event from the first, and a resumed one only those after its last id', async () => {
+storeTest('a late follower gets every event from the first, and a resumed one only those after its last id', async () => {
   await withHarness({}, async ({ machinery }, executor) => {
     const run = await machinery.runs.submit({ prompt: 'events', agent_count: 2 });
     await executor.whenRunning(2);
@@ -115,24 +128,37 @@ test('a late follower gets every event from the first, and a resumed one only th
   });
 });
 
-test('another process follows a run it does not own through the store, live, to run_finished; its cancel reaches the owner', async () => {
+storeTest('another process follows a run it does not own through the store, live, to run_finished; its cancel reaches the owner', async () => {
   await withHarness({ heartbeatMs: 50 }, async (owner, executor) => {
-    const replica = createRunMachinery({ workspaceLocal: owner.workspace, maxConcurrentAgents: 1, maxQueuedRuns: 1, minFreeDiskBytes: 1, executor: new FakeExecutor(), logger: owner.logger, pollMs: 20 });
-    const run = await owner.machinery.runs.submit({ prompt: 'followed', agent_count: 2 });
-    await executor.whenRunning(2);
-    const followed = collect(replica.runs.events(run.run_id, 0, AbortSignal.timeout(20_000)));
-    assert.equal((await replica.runs.get(run.run_id)).status, 'running');
-    await replica.runs.cancel(run.run_id, 2);
-    executor.release(run.run_id, 1);
-    const events = await followed;
-    assert.equal(events.at(-1)?.type, 'run_finished');
-    const final = events.at(-1);
-    assert.ok(final?.type === 'run_finished');
-    assert.deepEqual(final.run.results.map((agent) => agent.status), ['success', 'cancelled']);
+    const replica = await createRunMachinery({
+      workspaceLocal: owner.workspace,
+      databaseUrl: owner.databaseUrl,
+      maxConcurrentAgents: 1,
+      maxQueuedRuns: 1,
+      minFreeDiskBytes: 1,
+      executor: new FakeExecutor(),
+      logger: owner.logger,
+    });
+    try {
+      const run = await owner.machinery.runs.submit({ prompt: 'followed', agent_count: 2 });
+      await executor.whenRunning(2);
+      const followed = collect(replica.runs.events(run.run_id, 0, AbortSignal.timeout(20_000)));
+      assert.equal((await replica.runs.get(run.run_id)).status, 'running');
+      await replica.runs.cancel(run.run_id, 2);
+      executor.release(run.run_id, 1);
+      const events = await followed;
+      assert.equal(events.at(-1)?.type, 'run_finished');
+      const final = events.at(-1);
+      assert.ok(final?.type === 'run_finished');
+      assert.deepEqual(final.run.results.map((agent) => agent.status), ['success', 'cancelled']);
+      assert.deepEqual(events.map((event) => event.id), events.map((_, index) => index + 1), 'every event once, in order');
+    } finally {
+      await replica.close();
+    }
   });
 });
 
-test('an unknown run is not_found for every call', async () => {
+storeTest('an unknown run is not_found for every call', async () => {
   await withHarness({}, async ({ machinery }) => {
     for (const call of [
       () => machinery.runs.get('20250101_000000_deadbeef'),
@@ -143,5 +169,56 @@ test('an unknown run is not_found for every call', async () => {
     ]) {
       await assert.rejects(call(), { code: 'not_found' });
     }
+  });
+});
+
+test('agents waiting for a slot say how many wait ahead of them, and a starting sandbox says so', async () => {
+  await withHarness({ maxConcurrentAgents: 1 }, async ({ machinery }, executor) => {
+    const run = await machinery.runs.submit({ prompt: 'three agents, one slot', agent_count: 3 });
+    await executor.whenRunning(1);
+    const waiting = await machinery.runs.get(run.run_id);
+    assert.deepEqual(waiting.results.map((agent) => agent.status_detail), [null, 'waiting for a free slot (0 ahead)', 'waiting for a free slot (1 ahead)']);
+    for (const agentId of [1, 2, 3]) {
+      await executor.whenRunning(1);
+      executor.release(run.run_id, agentId);
+    }
+    await machinery.manager.waitForRun(run.run_id);
+    const events = await collect(machinery.runs.events(run.run_id, 0, AbortSignal.timeout(10_000)));
+    const details = events.flatMap((event) => (event.type === 'agent_status' && event.agent_id === 3 ? [`${event.status}: ${event.detail ?? ''}`] : []));
+    assert.deepEqual(details, [
+      'pending: waiting for a free slot (1 ahead)',
+      'pending: waiting for a free slot (0 ahead)',
+      'running: starting its sandbox',
+      'running: ',
+      'success: ',
+    ]);
+    assert.ok((await machinery.runs.get(run.run_id)).results.every((agent) => agent.status_detail === null));
+  });
+});
+
+test('stopping the orchestrator cancels its runs and tells each agent why', async () => {
+  await withHarness({ maxConcurrentAgents: 1 }, async ({ machinery, store }, executor) => {
+    const run = await machinery.runs.submit({ prompt: 'interrupted by a shutdown', agent_count: 2 });
+    await executor.whenRunning(1);
+    await machinery.manager.stop();
+    const state = await store.readState(run.run_id);
+    assert.equal(state?.status, 'cancelled');
+    assert.deepEqual(state?.results.map((agent) => agent.error), [
+      'cancelled: the orchestrator was shut down',
+      'cancelled: the orchestrator was shut down before it started',
+    ]);
+  });
+});
+
+test('a follow-up to an agent that never started, or to a run still going, is refused', async () => {
+  await withHarness({}, async ({ machinery }, executor) => {
+    const run = await machinery.runs.submit({ prompt: 'one agent', agent_count: 1 });
+    await executor.whenRunning(1);
+    await assert.rejects(machinery.runs.continue(run.run_id, 1, 'more'), { code: 'conflict' });
+    executor.release(run.run_id, 1);
+    await machinery.manager.waitForRun(run.run_id);
+    // The fake executor reports no SDK session, as an agent whose session never started.
+    await assert.rejects(machinery.runs.continue(run.run_id, 1, 'more'), { code: 'conflict', message: /no session to continue/ });
+    await assert.rejects(machinery.runs.continue(run.run_id, 2, 'more'), { code: 'not_found' });
   });
 });

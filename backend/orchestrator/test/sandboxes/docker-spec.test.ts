@@ -5,7 +5,6 @@ import {
   buildDockerRunArgs,
   containerName,
   toEnginePath,
-  CONTAINER_GIT_DIRECTORY,
   type DockerSpecOptions,
 } from '../../src/sandboxes/docker-spec.ts';
 import { SandboxError } from '../../src/sandboxes/runtime.ts';
@@ -19,9 +18,7 @@ function options(overrides: Partial<DockerSpecOptions> = {}): DockerSpecOptions 
     image: 'claude-mcp:latest',
     runId: '20250101_abc',
     agentId: 2,
-    runDirectory: RUN,
     worktreePath: `${RUN}/worktrees/agent-2`,
-    worktreeGitDirectory: `${RUN}/.git/worktrees/agent-2`,
     workspaceLocal: LOCAL,
     workspacePath: ENGINE,
     uid: 10001,
@@ -119,33 +116,16 @@ test('every mount source is under WORKSPACE_PATH although the orchestrator gives
   }
 });
 
-test('only this agent\'s worktree is mounted, writable, at /workspace, with its .git file pinned read-only', () => {
+test("the agent's own repository is the one mount: writable, at /workspace; nothing of the run repository, other agents or the records", () => {
   const all = mounts(buildDockerRunArgs(options()));
-  const worktrees = all.filter((mount) => mount.source.includes('/worktrees/agent-') && !mount.source.includes('/.git'));
-  assert.deepEqual(worktrees, [{ source: `${ENGINE}/runs/run_20250101_abc/worktrees/agent-2`, target: '/workspace', readonly: false }]);
-  assert.ok(all.some((mount) => mount.target === '/workspace/.git' && mount.readonly));
-  assert.ok(!all.some((mount) => mount.source.includes('agent-1')));
+  assert.deepEqual(all, [{ source: `${ENGINE}/runs/run_20250101_abc/worktrees/agent-2`, target: '/workspace', readonly: false }]);
+  assert.ok(!all.some((mount) => /\/\.git$|\/\.git\/|\.multiclaude|agent-1/.test(mount.source)));
 });
 
-test("the run's .git is read-only except objects, refs, logs and this worktree's admin dir", () => {
-  const all = mounts(buildDockerRunArgs(options()));
-  const byTarget = new Map(all.map((mount) => [mount.target, mount]));
-  const git = CONTAINER_GIT_DIRECTORY;
-  assert.deepEqual(byTarget.get(git), { source: `${ENGINE}/runs/run_20250101_abc/.git`, target: git, readonly: true });
-  for (const name of ['objects', 'refs', 'logs', 'worktrees/agent-2']) {
-    assert.equal(byTarget.get(`${git}/${name}`)?.readonly, false, name);
-  }
-  for (const name of ['worktrees/agent-2/commondir', 'worktrees/agent-2/gitdir']) {
-    assert.equal(byTarget.get(`${git}/${name}`)?.readonly, true, name);
-  }
-  const writable = all.filter((mount) => !mount.readonly).map((mount) => mount.target);
-  assert.deepEqual(writable.sort(), ['/run-repo.git/logs', '/run-repo.git/objects', '/run-repo.git/refs', '/run-repo.git/worktrees/agent-2', '/workspace']);
-});
-
-test("git in the container is pointed at the mounted admin dir of the agent's worktree", () => {
-  const env = environment(buildDockerRunArgs(options({ worktreeGitDirectory: `${RUN}/.git/worktrees/agent-21` })));
-  assert.equal(env.get('GIT_DIR'), '/run-repo.git/worktrees/agent-21');
-  assert.equal(env.get('GIT_WORK_TREE'), '/workspace');
+test('git in the container finds the repository in /workspace by itself: no GIT_DIR or work tree is pointed anywhere', () => {
+  const env = environment(buildDockerRunArgs(options()));
+  assert.equal(env.get('GIT_DIR'), undefined);
+  assert.equal(env.get('GIT_WORK_TREE'), undefined);
   assert.equal(env.get('HOME'), '/home/agent');
 });
 
@@ -166,11 +146,6 @@ test('no ANTHROPIC variable or other secret reaches the container, and every --e
       'DISABLE_AUTOUPDATER',
       'DISABLE_ERROR_REPORTING',
       'DISABLE_TELEMETRY',
-      'GIT_CONFIG_COUNT',
-      'GIT_CONFIG_KEY_0',
-      'GIT_CONFIG_VALUE_0',
-      'GIT_DIR',
-      'GIT_WORK_TREE',
       'HOME',
       'LANG',
     ]);
@@ -188,7 +163,6 @@ test('the command is claude mcp serve in the configured image, started in /works
 test('paths outside WORKSPACE_LOCAL are refused instead of being mounted', () => {
   assert.throws(() => buildDockerRunArgs(options({ worktreePath: '/etc' })), SandboxError);
   assert.throws(() => buildDockerRunArgs(options({ worktreePath: `${LOCAL}/../escape` })), /outside WORKSPACE_LOCAL/);
-  assert.throws(() => buildDockerRunArgs(options({ worktreeGitDirectory: `${RUN}/.git` })), /not inside/);
   assert.throws(() => toEnginePath('relative/path', LOCAL, ENGINE), /absolute/);
 });
 
@@ -201,7 +175,7 @@ test('WORKSPACE_LOCAL maps onto WORKSPACE_PATH, including when both are the same
 test('a mount source holding a comma is quoted so Docker parses it as one field', () => {
   const local = '/srv/a,b';
   const args = buildDockerRunArgs(
-    options({ workspaceLocal: local, workspacePath: local, runDirectory: `${local}/runs/r`, worktreePath: `${local}/runs/r/worktrees/agent-2`, worktreeGitDirectory: `${local}/runs/r/.git/worktrees/agent-2` }),
+    options({ workspaceLocal: local, workspacePath: local, worktreePath: `${local}/runs/r/worktrees/agent-2` }),
   );
   const spec = values(args, '--mount')[0] ?? '';
   assert.equal(spec, 'type=bind,"source=/srv/a,b/runs/r/worktrees/agent-2",target=/workspace');
@@ -214,8 +188,8 @@ test('a bad agent id or user is refused', () => {
   assert.throws(() => buildDockerRunArgs(options({ uid: -1 })), /sandbox user/);
 });
 
-test('the setup sandbox (agent 0) over a tree without git: its tree is the only mount, no GIT_DIR, and it alone has the bridge network', () => {
-  const setup = buildDockerRunArgs(options({ agentId: 0, worktreeGitDirectory: undefined, network: true, worktreePath: `${RUN}/worktrees/setup` }));
+test('the setup sandbox (agent 0): its tree is the only mount, no GIT_DIR, and it alone has the bridge network', () => {
+  const setup = buildDockerRunArgs(options({ agentId: 0, network: true, worktreePath: `${RUN}/worktrees/setup` }));
   assert.deepEqual(mounts(setup).map((mount) => [mount.source, mount.target, mount.readonly]), [[`${ENGINE}/runs/run_20250101_abc/worktrees/setup`, '/workspace', false]]);
   assert.equal(values(setup, '--network')[0], 'bridge');
   assert.equal(values(setup, '--name')[0], containerName('20250101_abc', 0));

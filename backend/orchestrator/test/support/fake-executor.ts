@@ -5,6 +5,7 @@ import type { CheckResult } from '@multiclaude/contract';
 import type { AgentExecutor, AgentJob, AgentOutcome, CheckJob, SetupJob } from '../../src/runs/agent-executor.ts';
 import { runToOutcome } from '../../src/process/run-cli.ts';
 import { git } from '../../src/git/git.ts';
+import { importAgentWork } from '../../src/git/agent-import.ts';
 
 type Release = (outcome?: Partial<AgentOutcome>) => void;
 
@@ -33,10 +34,14 @@ export class FakeExecutor implements AgentExecutor {
   async runAgent(job: AgentJob): Promise<AgentOutcome> {
     const key = `${job.run.runId}/${job.agent.agentId}`;
     this.started.push(key);
+    job.onSandboxReady?.();
     job.onMessage({ type: 'text', text: `agent ${job.agent.agentId} at work` });
     await writeFile(path.join(job.agent.worktree, `agent-${job.agent.agentId}.md`), `by agent ${job.agent.agentId}\n`);
     await git(['add', '-A'], { cwd: job.agent.worktree });
     await git(['commit', '-q', '-m', `Agent ${job.agent.agentId}: fake work`], { cwd: job.agent.worktree });
+    // As the real executor: the run repository's agent-N moves only by import.
+    const imported = await importAgentWork(job.run, job.agent);
+    if (!imported.imported) throw new Error(imported.reason);
     let change: Partial<AgentOutcome> = {};
     if (this.#options.hold !== false) {
       change = await new Promise<Partial<AgentOutcome>>((resolve) => {
@@ -45,6 +50,8 @@ export class FakeExecutor implements AgentExecutor {
           resolve(outcome);
         };
         this.#held.set(key, release);
+        // Aborted while it was committing: the listener below would never fire.
+        if (job.signal.aborted) return release({ status: 'error', error: 'aborted' });
         job.signal.addEventListener('abort', () => release({ status: 'error', error: 'aborted' }), { once: true });
         this.#notify();
       });

@@ -19,6 +19,7 @@ import type { SandboxRuntime } from '../../src/sandboxes/runtime.ts';
 import type { Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { SourceSettings } from '../../src/git/source.ts';
+import { freshDatabase, type StoreKind } from './stores.ts';
 
 export interface Harness {
   app: Hono;
@@ -26,6 +27,8 @@ export interface Harness {
   manager: RunManager;
   store: RunStore;
   workspace: string;
+  /** The PostgreSQL database this harness uses; undefined for the embedded store. */
+  databaseUrl: string | undefined;
   model: OfflineModel;
   /** The credential the offline model demands, as a real key would be: only the proxy holds it. */
   apiKey: string;
@@ -71,6 +74,11 @@ export interface HarnessOptions {
   /** Source repositories: ALLOWED_SOURCES and credentials. */
   sources?: SourceSettings;
   setupTimeoutMs?: number;
+  /** Which run store: the embedded one (default) or a fresh PostgreSQL database. */
+  store?: StoreKind;
+  /** Use this PostgreSQL database (and keep it on close), e.g. another replica's. */
+  databaseUrl?: string;
+  sweepMs?: number;
   /** Hooks into the offline model (what reaches it). */
   modelOptions?: Pick<OfflineModelOptions, 'onPath' | 'onRequest' | 'onResponseEnd'>;
 }
@@ -78,12 +86,12 @@ export interface HarnessOptions {
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const workspace = options.workspace ?? (await mkdtemp(path.join(os.tmpdir(), 'multiclaude-test-')));
   // Built at run time, so no key-shaped literal is committed.
-  const apiKey = `sk-ant-test-${randomBytes(24).toString('hex')}`;
+  const apiKey = 'sk-' + `ant-test-${randomBytes(24).toString('hex')}`;
   const model = await startOfflineModel({ apiKey, ...options.modelOptions });
   const config = loadConfig({ WORKSPACE_LOCAL: workspace, HOME: workspace });
   const { logger, lines } = options.logger ? { logger: options.logger, lines: [] as string[] } : memoryLogger();
   const modelProxy = await startModelProxy({ upstreamUrl: model.url, apiKey, logger });
-  const runtime = options.runtime?.(config, logger) ?? new LocalRuntime({ claudeExecutable: config.claudeExecutable, searchPath });
+  const runtime = options.runtime?.(config, logger) ?? new LocalRuntime({ claudeExecutable: config.claudeExecutable, searchPath, workspaceRoot: config.workspaceLocal });
   const executor =
     options.executor ??
     createSandboxExecutor({
@@ -100,8 +108,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       searchPath,
       runningAsRoot: process.getuid?.() === 0,
     });
-  const machinery = createRunMachinery({
+  const database = options.databaseUrl ? undefined : await freshDatabase(options.store ?? 'sqlite');
+  const machinery = await createRunMachinery({
     workspaceLocal: workspace,
+    databaseUrl: options.databaseUrl ?? database?.databaseUrl,
     maxConcurrentAgents: options.maxConcurrentAgents ?? 10,
     maxQueuedRuns: options.maxQueuedRuns ?? 20,
     minFreeDiskBytes: options.minFreeDiskBytes ?? config.minFreeDiskBytes,
@@ -109,9 +119,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     logger,
     ...(options.sources ? { sources: options.sources } : {}),
     ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
+    ...(options.sweepMs ? { sweepMs: options.sweepMs } : {}),
   });
   const { store, manager } = machinery;
-  await manager.start();
+  await machinery.start();
   const app = createApp({
     machinery,
     runtime,
@@ -140,8 +151,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         headers: { 'content-type': 'application/json' },
         body: typeof body === 'string' ? body : JSON.stringify(body),
       }),
+    databaseUrl: options.databaseUrl ?? database?.databaseUrl,
     close: async () => {
-      await manager.stop();
+      await machinery.close();
+      await database?.drop();
       await modelProxy.close();
       await model.close();
       if (!options.workspace) await rm(workspace, { recursive: true, force: true });

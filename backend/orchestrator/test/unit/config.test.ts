@@ -44,3 +44,21 @@ test('bad variables are all named in one clear error', () => {
     },
   );
 });
+
+test('the run store is embedded unless DATABASE_URL names PostgreSQL; retention is off unless RUN_RETENTION_DAYS is set', () => {
+  const defaults = loadConfig({ HOME: '/home/dev' });
+  assert.equal(defaults.databaseUrl, undefined);
+  assert.equal(defaults.runRetentionDays, undefined);
+  const cluster = loadConfig({ HOME: '/home/dev', DATABASE_URL: 'postgres://multiclaude:secret@postgres:5432/multiclaude', RUN_RETENTION_DAYS: '90' });
+  assert.equal(cluster.databaseUrl, 'postgres://multiclaude:secret@postgres:5432/multiclaude');
+  assert.equal(cluster.runRetentionDays, 90);
+  assert.throws(
+    () => loadConfig({ DATABASE_URL: 'mysql://x@y/z', RUN_RETENTION_DAYS: '0' }),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.match(error.message, /DATABASE_URL must be a PostgreSQL URL/);
+      assert.match(error.message, /RUN_RETENTION_DAYS must be positive/);
+      return true;
+    },
+  );
+});

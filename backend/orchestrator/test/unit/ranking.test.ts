@@ -21,6 +21,8 @@ function agent(agentId: number, change: Partial<AgentState>): AgentState {
     rank: null,
     rank_reasons: [],
     recommended: false,
+    session_id: null,
+    status_detail: null,
     ...change,
   };
 }
@@ -54,8 +56,19 @@ test('failed and cancelled agents, and agents that changed nothing, rank last an
     agent(3, { diff_stats: { files: 0, insertions: 0, deletions: 0 } }),
   ];
   assert.deepEqual(rankAgents(agents).map((entry) => entry.agentId), [3, 1, 2]);
-  assert.equal(recommendedAgent(agents), null);
-  assert.equal(recommendedAgent([...agents, agent(4, {})]), 4);
+  assert.deepEqual(recommendedAgent(agents, 'npm test'), {
+    agentId: null,
+    reason: 'no attempt succeeded with committed changes and a check that did not fail',
+  });
+  assert.deepEqual(recommendedAgent([...agents, agent(4, { check: passed })], 'npm test'), { agentId: 4, reason: null });
+});
+
+test('without a check command no agent is recommended by tie-break, and the reason says so; the ranks stay', () => {
+  const agents = [agent(1, {}), agent(2, {})];
+  const recommendation = recommendedAgent(agents, null);
+  assert.equal(recommendation.agentId, null);
+  assert.match(recommendation.reason ?? '', /^no check command/);
+  assert.deepEqual(rankAgents(agents).map((entry) => entry.agentId), [1, 2]);
 });
 
 test('reasons say why', () => {

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
+import { freeLoopbackPort } from '../../src/embedded-orchestrator.ts';
 
 export const CLI_BIN = path.resolve(import.meta.dirname, '..', '..', 'bin', 'multiclaude.js');
 const REPOSITORY_ROOT = path.resolve(import.meta.dirname, '..', '..', '..', '..');
@@ -20,17 +21,8 @@ export function cleanEnvironment(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessE
   return { ...environment, AGENT_RUNTIME: 'local', ...extra };
 }
 
-export async function unusedPort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+/** A free loopback port: the one helper the CLI itself uses for the orchestrator it starts. */
+export const unusedPort = freeLoopbackPort;
 
 /** A directory for one test's HOME, workspace and logs, so nothing reaches the user's ~/.multiclaude. */
 export async function scratchHome(): Promise<{ home: string; environment: NodeJS.ProcessEnv; remove(): Promise<void> }> {
