@@ -58,6 +58,11 @@ test('local runtime: a credentialed source with a setup step; every agent’s ch
     const everything = [JSON.stringify(state), harness.logLines.join('\n'), await filesUnder(harness.workspace)].join('\n');
     assert.match(state.setup?.output_tail ?? '', /HOME=/, 'the setup’s environment is in its output');
     assert.ok(!everything.includes(password), 'the credential is in no sandbox’s environment or files, no record and no log');
+    for (const result of state.results) {
+      const repository = path.join(harness.workspace, result.workspace.worktree_path);
+      assert.ok(!(await filesUnder(repository)).includes(server.url), `agent ${result.agent_id}'s repository does not name the source`);
+      assert.ok(!(result.check?.output_tail ?? '').includes(server.url), `agent ${result.agent_id}'s check sees no source URL (environment, git config)`);
+    }
   } finally {
     await harness.close();
     await server.close();
