@@ -11,6 +11,7 @@ import { readEvents } from './support/sse.ts';
 import { makeSourceRepository, startHttpGitServer, type HttpGitServer, type SourceRepository } from './support/git-servers.ts';
 import { createDockerRuntime } from '../src/sandboxes/docker.ts';
 import { skipUnlessRequired } from './support/required.ts';
+import { dockerUnavailable } from './support/docker.ts';
 
 let sources: string;
 let project: SourceRepository;
@@ -69,15 +70,6 @@ test('local runtime: a credentialed source with a setup step; every agent’s ch
   }
 });
 
-function dockerUnavailable(): string | undefined {
-  try {
-    execFileSync('docker', ['info'], { stdio: 'ignore', timeout: 15_000 });
-    execFileSync('docker', ['image', 'inspect', 'claude-mcp:latest'], { stdio: 'ignore', timeout: 15_000 });
-    return undefined;
-  } catch {
-    return 'no Docker engine or no claude-mcp:latest image';
-  }
-}
 const dockerSkip = skipUnlessRequired(dockerUnavailable());
 
 test('docker runtime: the setup container is the only one of the run with a network', { skip: dockerSkip }, async () => {
