@@ -11,6 +11,7 @@ import { readEvents } from './support/sse.ts';
 import { makeSourceRepository, startGitDaemon, startHttpGitServer, type GitServer, type HttpGitServer, type SourceRepository } from './support/git-servers.ts';
 import { git, gitStatus } from '../src/git/git.ts';
 import { SourceRepositories } from '../src/git/source.ts';
+import { storeKinds } from './support/stores.ts';
 
 let sources: string;
 let project: SourceRepository;
@@ -54,36 +55,38 @@ async function runDirectories(harness: Harness): Promise<string[]> {
   return readdir(path.join(harness.workspace, 'runs')).catch(() => []);
 }
 
-test('a run from a local path at a branch starts main and every agent from that commit, and review works against it', async () => {
-  await withHarness({}, async (harness) => {
-    const state = await runToEnd(harness, { prompt: 'Change it.', agent_count: 2, source: { repo: project.path, ref: 'feature' } });
-    assert.deepEqual(state.run_info.source, { repo: project.path, ref: 'feature', commit: project.commits.feature });
-    assert.equal(state.base_commit, project.commits.feature);
-    const directory = path.join(harness.workspace, state.run_info.run_dir);
-    const gitDirectory = path.join(directory, '.git');
-    assert.equal(await branchTip(gitDirectory, 'main'), project.commits.feature, 'main is the source commit exactly: no commit of ours on top');
-    for (const agent of [1, 2]) {
-      const parent = (await git(['rev-parse', `agent-${agent}~1`], { gitDirectory })).trim();
-      assert.equal(parent, project.commits.feature, `agent-${agent} starts from the source commit`);
-      const clone = path.join(directory, 'worktrees', `agent-${agent}`);
-      assert.equal(await readFile(path.join(clone, 'feature.txt'), 'utf8'), 'feature\n', `agent-${agent}'s own repository has the source's files`);
-      const origin = (await git(['config', '--get', 'remote.origin.url'], { gitDirectory: path.join(clone, '.git') })).trim();
-      assert.equal(origin, gitDirectory, `agent-${agent}'s clone names the run repository, never the source`);
-    }
-    const diff = DiffResponseSchema.parse(await (await harness.app.request(`/runs/${state.run_info.run_id}/agents/1/diff`)).json());
-    assert.equal(diff.base, project.commits.feature);
-    assert.deepEqual(diff.files.map((file) => file.path), ['agent-1.md'], 'the diff is against the source commit, not the source’s whole history');
-    const merged = await harness.post(`/runs/${state.run_info.run_id}/merge`, { agent_id: 1 });
-    assert.equal(merged.status, 200);
-    const exported = await harness.app.request(`/runs/${state.run_info.run_id}/agents/2/export?format=tar`);
-    assert.equal(exported.status, 200);
-    assert.ok((await exported.arrayBuffer()).byteLength > 0);
-    const listed = (await (await harness.app.request('/runs')).json()) as { runs: Array<{ run_id: string; source?: unknown }> };
-    assert.deepEqual(listed.runs.find((run) => run.run_id === state.run_info.run_id)?.source, state.run_info.source, 'the history shows the source');
-    const remotes = await git(['config', '--local', '--get-regexp', '^(remote|credential|url)\\.'], { gitDirectory }).catch(() => '');
-    assert.equal(remotes, '', 'the run repository’s config keeps no remote and no credential');
+for (const store of storeKinds()) {
+  test(`a run from a local path at a branch starts main and every agent from that commit, and review works against it (${store.kind})`, { skip: store.skip }, async () => {
+    await withHarness({ store: store.kind }, async (harness) => {
+      const state = await runToEnd(harness, { prompt: 'Change it.', agent_count: 2, source: { repo: project.path, ref: 'feature' } });
+      assert.deepEqual(state.run_info.source, { repo: project.path, ref: 'feature', commit: project.commits.feature });
+      assert.equal(state.base_commit, project.commits.feature);
+      const directory = path.join(harness.workspace, state.run_info.run_dir);
+      const gitDirectory = path.join(directory, '.git');
+      assert.equal(await branchTip(gitDirectory, 'main'), project.commits.feature, 'main is the source commit exactly: no commit of ours on top');
+      for (const agent of [1, 2]) {
+        const parent = (await git(['rev-parse', `agent-${agent}~1`], { gitDirectory })).trim();
+        assert.equal(parent, project.commits.feature, `agent-${agent} starts from the source commit`);
+        const clone = path.join(directory, 'worktrees', `agent-${agent}`);
+        assert.equal(await readFile(path.join(clone, 'feature.txt'), 'utf8'), 'feature\n', `agent-${agent}'s own repository has the source's files`);
+        const origin = (await git(['config', '--get', 'remote.origin.url'], { gitDirectory: path.join(clone, '.git') })).trim();
+        assert.equal(origin, gitDirectory, `agent-${agent}'s clone names the run repository, never the source`);
+      }
+      const diff = DiffResponseSchema.parse(await (await harness.app.request(`/runs/${state.run_info.run_id}/agents/1/diff`)).json());
+      assert.equal(diff.base, project.commits.feature);
+      assert.deepEqual(diff.files.map((file) => file.path), ['agent-1.md'], 'the diff is against the source commit, not the source’s whole history');
+      const merged = await harness.post(`/runs/${state.run_info.run_id}/merge`, { agent_id: 1 });
+      assert.equal(merged.status, 200);
+      const exported = await harness.app.request(`/runs/${state.run_info.run_id}/agents/2/export?format=tar`);
+      assert.equal(exported.status, 200);
+      assert.ok((await exported.arrayBuffer()).byteLength > 0);
+      const listed = (await (await harness.app.request('/runs')).json()) as { runs: Array<{ run_id: string; source?: unknown }> };
+      assert.deepEqual(listed.runs.find((run) => run.run_id === state.run_info.run_id)?.source, state.run_info.source, 'the history shows the source');
+      const remotes = await git(['config', '--local', '--get-regexp', '^(remote|credential|url)\\.'], { gitDirectory }).catch(() => '');
+      assert.equal(remotes, '', 'the run repository’s config keeps no remote and no credential');
+    });
   });
-});
+}
 
 test('a file:// URL at an annotated tag, a git:// server at a full commit id, and a git:// default HEAD each give the commit they name', async () => {
   await withHarness({}, async (harness) => {
