@@ -5,6 +5,7 @@ import type { ApiSample } from './measures/api-load.ts';
 import type { ScaleSample, ScaleSettings } from './measures/scale.ts';
 import type { SoakSample, SoakSettings } from './measures/soak.ts';
 import { BEST_OF_N_CONFIGURATIONS, ONE_IN_THREE_CHECK, type BestOfNSample } from './measures/best-of-n.ts';
+import type { SourceSample, SourceSettings } from './measures/source.ts';
 import type { HistorySample, HistorySettings } from './measures/history.ts';
 import type { ProfileSummary } from './lib/profile.ts';
 import { formatSummary, mib, percentile, ratio, summarize } from './lib/stats.ts';
@@ -21,6 +22,8 @@ export interface Results {
   soak?: { settings: SoakSettings; sample: SoakSample } | undefined;
   /** Absent in results written before best of N existed. */
   bestOfN?: { samples: BestOfNSample[] } | undefined;
+  /** Absent in results written before runs could start from a source. */
+  source?: { settings: SourceSettings; sample: SourceSample } | undefined;
   /** Absent in results written before the history measure existed. */
   history?: { settings: HistorySettings; samples: HistorySample[] } | undefined;
   profiles: Array<{ label: string; summary: ProfileSummary }>;
@@ -263,6 +266,21 @@ function bestOfNSection({ samples }: { samples: BestOfNSample[] }): string {
     '| Configuration | Attempts started | Cost (USD) | Time to first pass (s) | Run wall time (s) | Estimated savings (USD) | Passed | Attempts in error (all repetitions) |',
     '|---|---|---|---|---|---|---|---|',
     ...rows,
+function sourceSection({ settings, sample }: { settings: SourceSettings; sample: SourceSample }): string {
+  const copy = summarize(sample.copyMs);
+  return [
+    '## 8. Runs from a source repository',
+    '',
+    `A generated repository of ${settings.files} files (${sample.repositoryMiB} MiB, one commit) as a local source, ${settings.agents} agents.`,
+    'Ours: what `POST /runs` does before it answers 202 with a source (ls-remote, the run\'s one fetch, a private clone',
+    `of the run repository per agent). Floor: \`git clone\` + \`git worktree add\` ×${settings.agents}, the same checkouts by hand.`,
+    '',
+    HEADER,
+    row(`Run setup, ${settings.agents} agents (ms)`, sample.oursMs, sample.floorMs, { kind: 'ratio', max: 1.2 }),
+    '',
+    `The setup step's output (${settings.setupFiles} files in \`node_modules/\`) copied privately into ${settings.agents} agents' trees with`,
+    `\`cp -a --reflink=auto\`: ${copy.n ? `${formatSummary(copy)} ms` : 'not measured in this run'} (copy-on-write ${sample.reflink ? 'available' : '**not** available: plain copies'} on this file system).`,
+    ...(sample.note ? ['', `Note: ${sample.note}.`] : []),
   ].join('\n');
 }
 
@@ -295,6 +313,7 @@ export function renderResults(results: Results): string {
   if (results.scale) sections.push(scaleSection(results.scale), '');
   if (results.soak) sections.push(soakSection(results.soak), '');
   if (results.bestOfN) sections.push(bestOfNSection(results.bestOfN), '');
+  if (results.source) sections.push(sourceSection(results.source), '');
   if (results.history) sections.push(historySection(results.history), '');
   if (results.profiles.length > 0) sections.push(profileSection(results.profiles), '');
   if (results.analysis.trim()) sections.push(results.analysis.trim(), '');

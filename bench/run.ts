@@ -1,10 +1,10 @@
 // `npm run bench`: measures our orchestrator against floors taken in the same run on this machine and writes bench/RESULTS.md.
 //
 // Settings (env): BENCH_REPS (3), BENCH_AGENTS ("1,5,10"), BENCH_RUNTIMES ("local,docker"; docker is skipped when its image
-// is missing), BENCH_MEASURES ("agents,api,scale,soak,bestofn,history"), BENCH_SCALE_RUNS (20), BENCH_SCALE_AGENTS (5), BENCH_SCALE_CONCURRENCY
+// is missing), BENCH_MEASURES ("agents,api,scale,soak,bestofn,history,source"), BENCH_SCALE_RUNS (20), BENCH_SCALE_AGENTS (5), BENCH_SCALE_CONCURRENCY
 // (10), BENCH_BESTOFN_REPS (BENCH_REPS), BENCH_MERGE=1 (keep the sections of bench/RESULTS.json this run did not measure), BENCH_SOAK_RUNS (200),
 // BENCH_SOAK_SECONDS (180), BENCH_HISTORY_SIZES ("100,10000,100000"), BENCH_HISTORY_STORES
-// ("sqlite", plus "postgres" with BENCH_DATABASE_URL: an empty database), BENCH_HISTORY_IDLE_SECONDS (60), BENCH_LOAD_RATE (50 req/s per path), BENCH_LOAD_SECONDS (10), BENCH_TIMEOUT_MS (300000 per run), BENCH_MAX_MINUTES
+// ("sqlite", plus "postgres" with BENCH_DATABASE_URL: an empty database), BENCH_HISTORY_IDLE_SECONDS (60), BENCH_SOURCE_FILES (50000), BENCH_LOAD_RATE (50 req/s per path), BENCH_LOAD_SECONDS (10), BENCH_TIMEOUT_MS (300000 per run), BENCH_MAX_MINUTES
 // (60: later measures are skipped past it), BENCH_OUTPUT (bench/RESULTS.md), BENCH_KEEP=1 (keep the scratch directory),
 // BENCH_CPU_PROF=1 (profile the orchestrator). `--quick`: 1 repetition, N=1,5, 4 scale runs, 5 s of load. `--render`:
 // rewrite RESULTS.md from RESULTS.json and bench/ANALYSIS.md (the hand-written reading of the figures) without measuring.
@@ -21,6 +21,7 @@ import { measureApiFloor, measureApiOurs, type ApiSample } from './measures/api-
 import { measureScaleFloor, measureScaleOurs, type ScaleSample } from './measures/scale.ts';
 import { measureSoak } from './measures/soak.ts';
 import { measureBestOfN } from './measures/best-of-n.ts';
+import { measureSource } from './measures/source.ts';
 import { measureHistory } from './measures/history.ts';
 import { renderResults, type Results } from './report.ts';
 
@@ -47,8 +48,9 @@ const settings = {
   repetitions: number('BENCH_REPS', quick ? 1 : 3, 20),
   agentCounts: list('BENCH_AGENTS', quick ? '1,5' : '1,5,10').map(Number).filter((n) => n >= 1 && n <= 10),
   runtimes: list('BENCH_RUNTIMES', 'local,docker').filter((name): name is 'local' | 'docker' => name === 'local' || name === 'docker'),
-  measures: list('BENCH_MEASURES', 'agents,api,scale,soak,bestofn,history'),
+  measures: list('BENCH_MEASURES', 'agents,api,scale,soak,bestofn,history,source'),
   bestOfNRepetitions: number('BENCH_BESTOFN_REPS', quick ? 1 : 3, 10),
+  sourceFiles: number('BENCH_SOURCE_FILES', quick ? 5_000 : 50_000, 500_000),
   scaleRuns: number('BENCH_SCALE_RUNS', quick ? 4 : 20, 50),
   scaleAgents: number('BENCH_SCALE_AGENTS', 5, 10),
   scaleConcurrency: number('BENCH_SCALE_CONCURRENCY', 10, 32),
@@ -84,6 +86,7 @@ let api: { ours: ApiSample[]; floor: ApiSample[] } | undefined;
 let scale: Results['scale'];
 let soak: Results['soak'];
 let bestOfN: Results['bestOfN'];
+let source: Results['source'];
 let history: Results['history'];
 
 /** Runs one step; a failure is recorded for the report and the bench goes on with the next. */
@@ -210,6 +213,12 @@ try {
       history = { settings: historySettings, samples: await measureHistory(context, historySettings, scratch, databaseUrl ? { postgres: databaseUrl } : {}) };
     });
   }
+  if (settings.measures.includes('source')) {
+    await step('source', async () => {
+      const sourceSettings = { files: settings.sourceFiles, agents: 10, repetitions: settings.repetitions, setupFiles: 5_000 };
+      source = { settings: sourceSettings, sample: await measureSource(sourceSettings, scratch, log) };
+    });
+  }
 } finally {
   await model.close();
   if (env['BENCH_KEEP'] === '1') log(`scratch kept at ${scratch}`);
@@ -242,6 +251,7 @@ const results: Results = {
   scale: carried('scale', scale, previous?.scale) as Results['scale'],
   soak: carried('soak', soak, previous?.soak) as Results['soak'],
   bestOfN: carried('best of N', bestOfN, previous?.bestOfN) as Results['bestOfN'],
+  source: carried('source', source, previous?.source) as Results['source'],
   history: carried('history', history, previous?.history) as Results['history'],
   profiles,
   errors,

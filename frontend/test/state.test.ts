@@ -264,3 +264,16 @@ test('the judge’s verdict and the run’s spending arrive by event; the end br
   assert.deepEqual(view.savings, savings);
   assert.equal(view.ranked_by, 'rules');
 });
+
+test('the run’s source comes from its snapshot, and the setup’s outcome from its setup_result event', () => {
+  const source = { repo: '/srv/git/project.git', ref: 'main', commit: 'a'.repeat(40) };
+  let view = applySnapshot(newRun(RUN_ID, 2), runState({ run_info: { run_id: RUN_ID, run_dir: `runs/run_${RUN_ID}`, git_initialized: true, source }, setup_command: 'npm ci' }));
+  assert.deepEqual(view.source, source);
+  assert.equal(view.setup_command, 'npm ci');
+  assert.equal(view.setup, null);
+  const result = { status: 'passed' as const, exit_code: 0, duration_ms: 1200, output_tail: 'added 3 packages', copied_paths: ['node_modules'], copy_ms: 40 };
+  view = replay(view, events({ type: 'setup_result', result }));
+  assert.deepEqual(view.setup, result);
+  view = applySnapshot(view, runState());
+  assert.deepEqual(view.setup, result, 'an older snapshot does not take the setup’s outcome back');
+});

@@ -1,5 +1,5 @@
 // The page's calls to its own server: POST /submit and the /api proxy of the orchestrator's run API.
-import type { ContinueResponse, CreateRunRequest, CreateRunResponse, DiffResponse, MergeCheckResponse, MergeResponse, ReadyResponse, RunList, RunState } from '@multiclaude/contract';
+import type { ContinueResponse, CreateRunRequest, CreateRunResponse, DiffResponse, MergeCheckResponse, MergeResponse, PushResponse, ReadyResponse, RunList, RunState } from '@multiclaude/contract';
 
 export class ApiError extends Error {
   constructor(
@@ -35,7 +35,7 @@ async function call<T>(path: string, init: RequestInit = {}): Promise<T> {
 }
 
 /** The run form's optional fields, as POST /runs names them; absent ones are left out. */
-export type RunOptions = Partial<Pick<CreateRunRequest, 'check_command' | 'stop_when' | 'start_with' | 'learn_from_failures' | 'select' | 'budget_usd'>>;
+export type RunOptions = Partial<Pick<CreateRunRequest, 'check_command' | 'stop_when' | 'start_with' | 'learn_from_failures' | 'select' | 'budget_usd' | 'source' | 'setup_command'>>;
 
 export function submitRun(prompt: string, agentCount: number, options: RunOptions = {}): Promise<CreateRunResponse> {
   return call('/submit', {
@@ -43,6 +43,11 @@ export function submitRun(prompt: string, agentCount: number, options: RunOption
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ prompt, agent_count: agentCount, ...options }),
   });
+}
+
+/** Pushes the agent's branch to the run's source as a new branch (the orchestrator's default name). */
+export function pushAgent(runId: string, agentId: number): Promise<PushResponse> {
+  return call(`/api/runs/${encodeURIComponent(runId)}/agents/${agentId}/push`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
 }
 
 /** Sends a follow-up to one agent of an ended run; the run's events then follow it. */

@@ -1,7 +1,7 @@
 // The page's controller: the run form, the open run's live event stream, the run history and the model banner.
 import './styles.css';
 import { MAX_PROMPT_LENGTH, type RunEvent, type RunEventType } from '@multiclaude/contract';
-import { ApiError, cancelAgent, cancelRun, continueAgent, eventsUrl, exportMainUrl, exportUrl, getCompare, getDiff, getMergeCheck, getReady, getRun, mergeAgent, submitRun, type RunOptions } from './api.ts';
+import { ApiError, cancelAgent, cancelRun, continueAgent, eventsUrl, exportMainUrl, exportUrl, getCompare, getDiff, getMergeCheck, getReady, getRun, mergeAgent, pushAgent, submitRun, type RunOptions } from './api.ts';
 import { byId, setText, showMessage } from './dom.ts';
 import { HistoryList } from './history.ts';
 import { RunSection } from './run-view.ts';
@@ -17,6 +17,7 @@ const EVENT_TYPES: RunEventType[] = [
   'agent_followup',
   'agent_result',
   'judge_result',
+  'setup_result',
   'run_finished',
 ];
 /** From here on the prompt box counts its characters, so the limit is never a surprise. */
@@ -33,6 +34,9 @@ const selectMode = byId<HTMLSelectElement>('select-mode');
 const stopFirstPass = byId<HTMLInputElement>('stop-first-pass');
 const startWith = byId<HTMLInputElement>('start-with');
 const learnFromFailures = byId<HTMLInputElement>('learn-from-failures');
+const sourceRepoBox = byId<HTMLInputElement>('source-repo');
+const sourceRefBox = byId<HTMLInputElement>('source-ref');
+const setupBox = byId<HTMLInputElement>('setup-command');
 const slider = byId<HTMLInputElement>('agents');
 const sliderValue = byId<HTMLOutputElement>('agents-value');
 const runButton = byId<HTMLButtonElement>('run-button');
@@ -77,6 +81,7 @@ const runSection = new RunSection({
     scheduleRender();
   },
   exportUrl: (runId, agentId) => exportUrl(runId, agentId, 'zip'),
+  push: (runId, agentId) => pushAgent(runId, agentId),
 });
 runSection.onChange(() => scheduleRender());
 const historyList = new HistoryList((runId) => void openRun(runId));
@@ -190,6 +195,11 @@ function runOptions(budget: number | null): RunOptions {
   if (stopFirstPass.checked) options['stop_when'] = 'first_pass';
   if (startWith.value.trim() !== '') options['start_with'] = Number(startWith.value);
   if (learnFromFailures.checked) options['learn_from_failures'] = true;
+  const repo = sourceRepoBox.value.trim();
+  const ref = sourceRefBox.value.trim();
+  if (repo) options['source'] = { repo, ...(ref ? { ref } : {}) };
+  const setup = setupBox.value.trim();
+  if (setup) options['setup_command'] = setup;
   return options as RunOptions;
 }
 

@@ -1,5 +1,5 @@
 // What the page knows about one run, as a pure reducer over the run's snapshot (GET /runs/:id) and its event stream.
-import type { AgentState, AgentStatus, CheckResult, DiffStats, FollowUp, JudgeVerdict, MergeRecord, RunEvent, RunState, RunStatus, RunStrategy, RunTotals as RunSpending, Savings, Usage } from '@multiclaude/contract';
+import type { AgentState, AgentStatus, CheckResult, DiffStats, FollowUp, JudgeVerdict, MergeRecord, RunEvent, RunSource, RunState, RunStatus, RunStrategy, RunTotals as RunSpending, Savings, SetupResult, Usage } from '@multiclaude/contract';
 
 export type TimelineItem =
   | { kind: 'text'; text: string }
@@ -63,6 +63,11 @@ export interface RunView {
   followups: FollowUp[];
   /** Follow-ups the last snapshot knew of: when the event stream has shown fewer, more events are to come. */
   known_followups: number;
+  /** Where the run started (a source repository and ref), if not a fresh repository. */
+  source: RunSource | null;
+  setup_command: string | null;
+  /** The setup_command's outcome, once it has run. */
+  setup: SetupResult | null;
   /** The id of the last event applied; events at or below it are repeats and are ignored. */
   last_event_id: number;
   /** Set by `run_finished`, the stream's last event. */
@@ -132,6 +137,9 @@ export function newRun(runId: string, agentCount: number, prompt: string | null 
     ranking_note: null,
     followups: [],
     known_followups: 0,
+    source: null,
+    setup_command: null,
+    setup: null,
     last_event_id: 0,
     finished: false,
   };
@@ -171,6 +179,11 @@ function mergeAgentState(agent: AgentView, state: AgentState, includeProgress: b
   };
 }
 
+/** The setup's outcome: the snapshot's, unless an event already brought it. */
+function setupOf(view: RunView, state: RunState): SetupResult | null {
+  return view.setup ?? state.setup ?? null;
+}
+
 /**
  * Takes what GET /runs/:id says. Names (prompt, run dir, branches) always; progress only before any event,
  * because the snapshot may be older than events already applied and must not move the run backwards.
@@ -187,6 +200,9 @@ export function applySnapshot(view: RunView, state: RunState): RunView {
     created_at: state.created_at,
     check_command: state.check_command ?? null,
     known_followups: (state.followups ?? []).length,
+    source: state.run_info.source ?? null,
+    setup_command: state.setup_command ?? null,
+    setup: setupOf(view, state),
     // Merges happen after the run, outside the event stream: the snapshot is their only source.
     merges: state.merges ?? [],
     strategy: state.strategy ?? null,
@@ -250,6 +266,8 @@ export function applyEvent(view: RunView, event: RunEvent): RunView {
         finished_at: active ? null : next.finished_at,
       };
     }
+    case 'setup_result':
+      return { ...next, setup: event.result };
     case 'agent_followup':
       return updateAgent(
         { ...next, followups: [...next.followups, { agent_id: event.agent_id, prompt: event.prompt, requested_at: event.at }], finished: false },
@@ -294,6 +312,7 @@ export function applyEvent(view: RunView, event: RunEvent): RunView {
         prompt: event.run.prompt,
         run_dir: event.run.run_info.run_dir,
         run_path: event.run.run_info.run_path ?? null,
+        setup: next.setup ?? event.run.setup ?? null,
         started_at: event.run.started_at,
         finished_at: event.run.finished_at,
         recommended_agent_id: event.run.recommended_agent_id ?? null,

@@ -34,6 +34,14 @@ export function renderPage(): string {
       <p id="prompt-count" class="hint counter" aria-live="polite" hidden></p>
       <label for="check-command">Check command <span class="hint">(optional: run in each agent's sandbox when it ends, to rank them)</span></label>
       <input id="check-command" name="check_command" type="text" autocomplete="off" spellcheck="false" placeholder="npm test">
+      <div class="form-row source-row">
+        <label for="source-repo">Repository <span class="hint">(optional: a git URL or a path on the orchestrator's host; empty starts a fresh repository)</span></label>
+        <input id="source-repo" name="source_repo" type="text" autocomplete="off" spellcheck="false" placeholder="a git URL, or /srv/git/project.git">
+        <label for="source-ref">Ref <span class="hint">(branch, tag or commit; default HEAD)</span></label>
+        <input id="source-ref" name="source_ref" type="text" autocomplete="off" spellcheck="false" placeholder="main">
+      </div>
+      <label for="setup-command">Setup command <span class="hint">(optional: run once, with network, before any agent starts, e.g. to install dependencies)</span></label>
+      <input id="setup-command" name="setup_command" type="text" autocomplete="off" spellcheck="false" placeholder="npm ci">
       <label for="budget">Budget in US dollars <span class="hint">(optional: the whole run's limit, shared equally by its agents)</span></label>
       <input id="budget" name="budget_usd" type="text" inputmode="decimal" autocomplete="off" placeholder="e.g. 2.50">
       <details class="best-of-n">
@@ -75,6 +83,8 @@ export function renderPage(): string {
         <div><dt>Cost</dt><dd id="run-cost">—</dd></div>
         <div><dt>Budget</dt><dd id="run-budget">—</dd></div>
         <div><dt>Check</dt><dd><code id="run-check">—</code></dd></div>
+        <div><dt>Source</dt><dd><code id="run-source">—</code></dd></div>
+        <div><dt>Setup</dt><dd id="run-setup">—</dd></div>
         <div><dt>Recommended</dt><dd id="run-recommended">—</dd></div>
       </dl>
       <details class="run-prompt"><summary>Prompt</summary><pre id="run-prompt"></pre></details>

@@ -232,6 +232,8 @@ export function eventLine(event: RunEvent): string {
       return `${prefix} agent ${event.agent_id} finished ${event.result.status}: turns ${event.result.num_turns}, tokens ${formatTokens(event.result.usage.input_tokens + event.result.usage.output_tokens)}, ${formatCost(event.result.cost_usd)}`;
     case 'judge_result':
       return `${prefix} judge ${event.judge.status}${event.judge.ranking.length ? `: ${event.judge.ranking.map((agent) => `agent ${agent}`).join(' > ')}` : ''}${event.judge.error ? `: ${oneLine(event.judge.error, 200)}` : ''}, ${formatCost(event.judge.cost_usd)}`;
+    case 'setup_result':
+      return `${prefix} setup ${event.result.status}${event.result.exit_code !== null ? ` (exit ${event.result.exit_code})` : ''}${event.result.copied_paths.length ? `, gave every agent ${event.result.copied_paths.join(', ')}` : ''}`;
     case 'run_finished':
       return `${prefix} run finished ${event.run.status}`;
   }

@@ -5,6 +5,42 @@ export const MIN_AGENTS = 1;
 export const MAX_AGENTS = 10;
 export const MAX_PROMPT_LENGTH = 100_000;
 
+/** Git URL schemes a source may use; an absolute path on the orchestrator's host is also a source. */
+export const SOURCE_SCHEMES = ['https', 'http', 'ssh', 'git', 'file'] as const;
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+
+/** A run's starting point: a git repository (URL or absolute host path) and a branch, tag or commit in it. */
+export const SourceRequestSchema = z
+  .object({
+    repo: z
+      .string({ error: (issue) => (issue.input === undefined ? 'source.repo is required' : 'source.repo must be a string') })
+      .min(1, { message: 'source.repo must not be empty' })
+      .max(4_096, { message: 'source.repo must be at most 4096 characters' })
+      .refine((value) => !value.startsWith('-'), { message: 'source.repo must not start with "-"' })
+      .refine((value) => !CONTROL_CHARACTERS.test(value), { message: 'source.repo must not contain control characters' })
+      .refine((value) => value.startsWith('/') || new RegExp(`^(${SOURCE_SCHEMES.join('|')})://`).test(value), {
+        message: `source.repo must be a ${SOURCE_SCHEMES.map((scheme) => `${scheme}://`).join(', ')} URL or an absolute path`,
+      }),
+    ref: z
+      .string({ error: 'source.ref must be a string' })
+      .min(1, { message: 'source.ref must not be empty' })
+      .max(256, { message: 'source.ref must be at most 256 characters' })
+      .refine((value) => !value.startsWith('-'), { message: 'source.ref must not start with "-"' })
+      .refine((value) => !CONTROL_CHARACTERS.test(value) && !/\s/.test(value), { message: 'source.ref must not contain spaces or control characters' })
+      .optional(),
+  })
+  .strict();
+export type SourceRequest = z.infer<typeof SourceRequestSchema>;
+
+/** Where a run started: the repository (never with credentials), the ref asked for (`HEAD` by default) and the commit it named. */
+export const RunSourceSchema = z.object({ repo: z.string(), ref: z.string(), commit: z.string() });
+export type RunSource = z.infer<typeof RunSourceSchema>;
+
+const commandField = (name: string) =>
+  z
+    .string({ error: `${name} must be a string` })
+    .refine((value) => value.trim().length > 0, { message: `${name} must not be blank` })
+    .refine((value) => value.length <= 10_000, { message: `${name} must be at most 10000 characters` });
 /** A prompt: a run's task or a follow-up to one agent. */
 export const PromptSchema = z
   .string({ error: (issue) => (issue.input === undefined ? 'prompt is required' : 'prompt must be a string') })
@@ -23,11 +59,11 @@ export const OrchestrateRequestSchema = z.object({
     .min(MIN_AGENTS, { message: `agent_count must be between ${MIN_AGENTS} and ${MAX_AGENTS}` })
     .max(MAX_AGENTS, { message: `agent_count must be between ${MIN_AGENTS} and ${MAX_AGENTS}` }),
   /** Optional verification run in each agent's own sandbox after it finishes, e.g. `npm test`. */
-  check_command: z
-    .string({ error: 'check_command must be a string' })
-    .refine((value) => value.trim().length > 0, { message: 'check_command must not be blank' })
-    .refine((value) => value.length <= 10_000, { message: 'check_command must be at most 10000 characters' })
-    .optional(),
+  check_command: commandField('check_command').optional(),
+  /** Optional git repository and ref the run starts from, instead of a fresh repository. */
+  source: SourceRequestSchema.optional(),
+  /** Optional command run once before the agents, with network, over the base checkout (e.g. `npm ci`). */
+  setup_command: commandField('setup_command').optional(),
   /** Optional spending limit for the whole run, shared equally by its agents. */
   budget_usd: z
     .number({ error: 'budget_usd must be a number' })
@@ -95,6 +131,8 @@ export const RunInfoSchema = z.object({
   run_id: z.string(),
   run_dir: z.string(),
   git_initialized: z.boolean(),
+  /** Present when the run started from a source repository. */
+  source: RunSourceSchema.optional(),
   /** The run repository's absolute path on the orchestrator's machine (run_dir is relative to the workspace). */
   run_path: z.string().optional(),
 });
@@ -220,6 +258,18 @@ export const AgentStateSchema = AgentResultSchema.extend({
 });
 export type AgentState = z.infer<typeof AgentStateSchema>;
 
+/** What the run's setup_command did (a check's shape), and what of its output every agent was given. */
+export const SetupResultSchema = CheckResultSchema.extend({
+  /** Paths the setup left that the base commit does not have (e.g. `node_modules`), copied into each agent's tree. */
+  copied_paths: z.array(z.string()).default([]),
+  /** How long copying them into every agent's tree took. */
+  copy_ms: z.number().int().default(0),
+});
+export type SetupResult = z.infer<typeof SetupResultSchema>;
+
+export const PushRecordSchema = z.object({ agent_id: z.number().int(), remote: z.string(), branch: z.string(), commit: z.string(), pushed_at: z.string() });
+export type PushRecord = z.infer<typeof PushRecordSchema>;
+
 export const MergeRecordSchema = z.object({
   agent_id: z.number().int(),
   commit: z.string(),
@@ -334,10 +384,15 @@ export const RunStateSchema = z.object({
   /** Why no agent is recommended, when none is. */
   no_recommendation_reason: z.string().nullable().default(null),
   merges: z.array(MergeRecordSchema).default([]),
+  setup_command: z.string().nullable().default(null),
+  /** The setup_command's outcome; null when the run has none or it has not run yet. */
+  setup: SetupResultSchema.nullable().default(null),
+  /** Agents' branches pushed to the source. */
+  pushes: z.array(PushRecordSchema).default([]),
   /** The run's spending limit, shared equally by its agents; null when it has none. */
   budget_usd: z.number().nullable().default(null),
   followups: z.array(FollowUpSchema).default([]),
-  /** Set while the run's end could not be recorded (e.g. a full disk): the orchestrator keeps retrying. */
+  /** Set when the run's setup failed, or while the run's end could not be recorded (e.g. a full disk): the orchestrator keeps retrying. */
   error: z.string().optional(),
   strategy: RunStrategySchema.nullable().default(null),
   totals: RunTotalsSchema.nullable().default(null),
@@ -364,6 +419,22 @@ export const MergeResponseSchema = z.object({
 });
 export type MergeResponse = z.infer<typeof MergeResponseSchema>;
 
+/** POST /runs/:id/agents/:n/push: the branch name on the source (default `multiclaude/<run_id>/agent-<n>`). */
+export const PushRequestSchema = z
+  .object({
+    branch: z
+      .string({ error: 'branch must be a string' })
+      .min(1, { message: 'branch must not be empty' })
+      .max(256, { message: 'branch must be at most 256 characters' })
+      .optional(),
+  })
+  .strict();
+export type PushRequest = z.infer<typeof PushRequestSchema>;
+
+export const PushResponseSchema = z.object({ remote: z.string(), branch: z.string(), commit: z.string() });
+export type PushResponse = z.infer<typeof PushResponseSchema>;
+
+
 export const MergeConflictSchema = z.object({ error: z.string(), conflicting_files: z.array(z.string()) });
 
 export const DiffResponseSchema = z.object({
@@ -386,6 +457,7 @@ export const RunListItemSchema = z.object({
   created_at: z.string(),
   finished_at: z.string().nullable(),
   summary: RunSummaryWithCancelledSchema,
+  source: RunSourceSchema.optional(),
   followups: z.array(FollowUpSchema).default([]),
 });
 export type RunListItem = z.infer<typeof RunListItemSchema>;
@@ -418,6 +490,8 @@ export const RunEventSchema = z.discriminatedUnion('type', [
   z.object({ ...eventBase, type: z.literal('agent_text'), agent_id: z.number().int(), text: z.string() }),
   z.object({ ...eventBase, type: z.literal('agent_tool_call'), agent_id: z.number().int(), tool: z.string(), input_summary: z.string() }),
   z.object({ ...eventBase, type: z.literal('agent_tool_result'), agent_id: z.number().int(), text: z.string(), is_error: z.boolean() }),
+  /** The run's setup_command has ended (before any agent starts). */
+  z.object({ ...eventBase, type: z.literal('setup_result'), result: SetupResultSchema }),
   /** `totals`: the run's spending so far, this attempt included (extension). */
   z.object({ ...eventBase, type: z.literal('agent_result'), agent_id: z.number().int(), result: AgentStateSchema, totals: RunTotalsSchema.optional() }),
   /** The judge's verdict, once it has compared the candidates (extension of the design's events). */

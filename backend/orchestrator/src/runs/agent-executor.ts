@@ -43,6 +43,13 @@ export interface JudgeJob {
   signal: AbortSignal;
 }
 
+export interface SetupJob {
+  run: RunPaths;
+  command: string;
+  logger: Logger;
+  signal: AbortSignal;
+}
+
 export interface AgentExecutor {
   /** Runs one agent to its end. Never throws: every failure is an error outcome, so one agent cannot take the others down. */
   runAgent(job: AgentJob): Promise<AgentOutcome>;
@@ -50,4 +57,6 @@ export interface AgentExecutor {
   runCheck(job: CheckJob): Promise<CheckResult>;
   /** Runs the judge: one session with no tools at all, whose final text is its verdict. Never throws. */
   runJudge(job: JudgeJob): Promise<AgentOutcome>;
+  /** Runs the run's setup_command over its setup tree, in the only sandbox with network access. Never throws. */
+  runSetup(job: SetupJob): Promise<CheckResult>;
 }

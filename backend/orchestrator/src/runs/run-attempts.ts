@@ -122,6 +122,11 @@ export class RunAttempts {
     }
   }
 
+  /** Ends every attempt without starting it, with the one reason (the run's setup failed or was cancelled). */
+  async endAll(run: ActiveRun, status: AgentStatus, error: string): Promise<void> {
+    for (const agent of run.repository.agents) this.#finishAgent(run, agent.agentId, status, { error, diff_stats: await this.#diff(run, agent, run.logger) });
+  }
+
   /** Runs a follow-up: the one agent resumes its session on its branch, then is checked as at the end of a run. */
   async followUp(run: ActiveRun, job: FollowUpJob): Promise<void> {
     await this.#runOneAgent(run, run.repository.paths.agent(job.agentId), { followUp: job });

@@ -3,8 +3,9 @@ import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { CreateRunRequest, RunState } from '@multiclaude/contract';
 import { createRunRepository } from '../git/run-repository.ts';
+import type { ResolvedSource, SourceRepositories } from '../git/source.ts';
 import { createRunId } from '../workspace/run-id.ts';
-import type { WorkspaceLayout } from '../workspace/layout.ts';
+import type { RunPaths, WorkspaceLayout } from '../workspace/layout.ts';
 import type { RunStore, CancelTarget, EventListener } from './run-store.ts';
 import type { Leases } from './lease.ts';
 import type { AgentSlots } from './agent-slots.ts';
@@ -16,7 +17,8 @@ import { sweepInterruptedRuns } from './recovery.ts';
 import { agentBudgetLeft, computeTotals, estimateSavings, strategyOf } from './selection.ts';
 import { rankingNote } from './judge.ts';
 import { RunAttempts, CancelReason, setAgent, type ActiveRun, type FollowUpJob } from './run-attempts.ts';
-import { ServiceError, isOutOfSpace, runNotFound } from './errors.ts';
+import { runSetupStep } from './run-setup.ts';
+import { ServiceError, fromSourceError, isOutOfSpace, runNotFound } from './errors.ts';
 import { formatBytes, freeSpace } from '../workspace/disk.ts';
 
 export interface RunManagerOptions {
@@ -25,6 +27,8 @@ export interface RunManagerOptions {
   leases: Leases;
   slots: AgentSlots;
   executor: AgentExecutor;
+  /** The orchestrator's access to source repositories (the run's one fetch). */
+  sources: SourceRepositories;
   maxQueuedRuns: number;
   /** New runs are refused below this much free space on the workspace's file system (MIN_FREE_DISK). */
   minFreeDiskBytes: number;
@@ -134,7 +138,7 @@ export class RunManager {
    * Admission is one synchronous step (check and count together), so concurrent requests can never
    * exceed MAX_QUEUED_RUNS; the repository is made after, and the count released if that fails.
    */
-  async submit(request: CreateRunRequest): Promise<RunState> {
+  async submit(request: CreateRunRequest, source?: ResolvedSource): Promise<RunState> {
     await this.#checkSpace();
     const waiting = this.#queuedRuns().length + this.#admitting;
     if (waiting >= this.#options.maxQueuedRuns) {
@@ -151,25 +155,32 @@ export class RunManager {
       counted = false;
     };
     try {
-      return await this.#admit(request, waiting + 1, uncount);
+      return await this.#admit(request, waiting + 1, uncount, source);
     } catch (error) {
       if (isOutOfSpace(error)) {
         throw new ServiceError('insufficient_storage', `the workspace's file system is full: ${(error as Error).message}`, { cause: error });
       }
-      throw error;
+      throw fromSourceError(error);
     } finally {
       uncount();
     }
   }
 
-  async #admit(request: CreateRunRequest, queuePosition: number, uncount: () => void): Promise<RunState> {
+  async #admit(request: CreateRunRequest, queuePosition: number, uncount: () => void, source: ResolvedSource | undefined): Promise<RunState> {
     const createdAt = this.#options.now?.() ?? new Date();
     const paths = this.#options.layout.run(createRunId(createdAt));
     const logger = this.#options.logger.child({ run_id: paths.runId });
-    const repository = await createRunRepository({ paths, prompt: request.prompt, agentCount: request.agent_count, createdAt });
+    const { sources } = this.#options;
+    const repository = await createRunRepository({
+      paths,
+      prompt: request.prompt,
+      agentCount: request.agent_count,
+      createdAt,
+      ...(source ? { fetchMain: (runPaths: RunPaths, signal?: AbortSignal) => sources.fetchAsMain(runPaths, source, signal) } : {}),
+    });
     let resolveFinished!: (state: RunState) => void;
     const run: ActiveRun = {
-      state: initialRunState(request, repository, createdAt, queuePosition),
+      state: initialRunState(request, repository, createdAt, queuePosition, source),
       repository,
       strategy: strategyOf(request),
       ...freshAttempts(),
@@ -337,10 +348,17 @@ export class RunManager {
   }
 
   async #execute(run: ActiveRun, followUp?: FollowUpJob): Promise<void> {
-    if (followUp) await this.#attempts.followUp(run, followUp);
-    else await this.#attempts.run(run);
-    // The judge compares the candidates again after a follow-up: one of them has changed.
-    if (!run.cancelRequested) await this.#attempts.judge(run);
+    // A follow-up has no setup: the agent's tree still holds what the run's setup gave it.
+    const setupFailed = run.state.setup_command && !followUp ? await this.#setUp(run) : undefined;
+    if (setupFailed !== undefined) {
+      run.state.error = setupFailed;
+      await this.#attempts.endAll(run, run.cancelRequested ? 'cancelled' : 'error', setupFailed);
+    } else {
+      if (followUp) await this.#attempts.followUp(run, followUp);
+      else await this.#attempts.run(run);
+      // The judge compares the candidates again after a follow-up: one of them has changed.
+      if (!run.cancelRequested) await this.#attempts.judge(run);
+    }
     run.state.status = run.interruptedAgents ? 'interrupted' : run.cancelRequested ? 'cancelled' : run.endStatus;
     for (const result of run.state.results) {
       if (run.interruptedAgents?.has(result.agent_id) && result.status === 'cancelled') Object.assign(result, { status: 'error', error: INTERRUPTED_ERROR });
@@ -369,6 +387,11 @@ export class RunManager {
     }
     run.logger.info({ status: run.state.status, ...run.state.summary, ...(unrecorded ? { unrecorded: unrecorded.message } : {}) }, 'run finished');
     run.resolveFinished(this.#snapshot(run));
+  }
+
+  /** The run's setup_command, once, before any agent (run-setup.ts); returns why it failed, or undefined. */
+  #setUp(run: ActiveRun): Promise<string | undefined> {
+    return runSetupStep(run, { executor: this.#options.executor, slots: this.#options.slots, now: () => this.#now(), persist: (active) => this.#persist(active) });
   }
 
   #applyCancelRequest(run: ActiveRun, target: CancelTarget): void {

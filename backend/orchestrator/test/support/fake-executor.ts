@@ -2,7 +2,8 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CheckResult } from '@multiclaude/contract';
-import type { AgentExecutor, AgentJob, AgentOutcome, CheckJob, JudgeJob } from '../../src/runs/agent-executor.ts';
+import type { AgentExecutor, AgentJob, AgentOutcome, CheckJob, JudgeJob, SetupJob } from '../../src/runs/agent-executor.ts';
+import { runToOutcome } from '../../src/process/run-cli.ts';
 import { git } from '../../src/git/git.ts';
 import { importAgentWork } from '../../src/git/agent-import.ts';
 
@@ -97,6 +98,13 @@ export class FakeExecutor implements AgentExecutor {
     this.judgeJobs.push(job);
     const change = this.#options.judge ? await this.#options.judge(job) : { output: judgeAnswer(judgeCandidatesOf(job.prompt)) };
     return { status: 'success', output: '', messages: [], usage: { input_tokens: 100, output_tokens: 20 }, cost_usd: 0.002, duration_ms: 5, num_turns: 1, ...change };
+  }
+
+  /** The setup command in a plain shell over the setup tree (no sandbox): the run machinery around it is what fast tests look at. */
+  async runSetup(job: SetupJob): Promise<CheckResult> {
+    const outcome = await runToOutcome('bash', ['-c', job.command], { cwd: job.run.setup.worktree, timeoutMs: 60_000, signal: job.signal });
+    const status = outcome.timedOut ? 'timed_out' : outcome.exitCode === 0 ? 'passed' : 'failed';
+    return { status, exit_code: outcome.exitCode, duration_ms: outcome.durationMs, output_tail: outcome.outputTail };
   }
 
   /** Lets a held agent finish, with what it should report. */
