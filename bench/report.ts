@@ -266,6 +266,9 @@ function bestOfNSection({ samples }: { samples: BestOfNSample[] }): string {
     '| Configuration | Attempts started | Cost (USD) | Time to first pass (s) | Run wall time (s) | Estimated savings (USD) | Passed | Attempts in error (all repetitions) |',
     '|---|---|---|---|---|---|---|---|',
     ...rows,
+  ].join('\n');
+}
+
 function sourceSection({ settings, sample }: { settings: SourceSettings; sample: SourceSample }): string {
   const copy = summarize(sample.copyMs);
   return [
