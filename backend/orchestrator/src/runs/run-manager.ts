@@ -68,6 +68,8 @@ export class RunManager {
   /** Runs accepted but still being set up (their repository): counted against the queue from the moment of acceptance. */
   #admitting = 0;
   #timers: NodeJS.Timeout[] = [];
+  /** Heartbeats and sweeps under way: stop() waits for them, so none touches the store after it closes. */
+  #ticks = new Set<Promise<void>>();
 
   constructor(options: RunManagerOptions) {
     this.#options = options;
@@ -95,16 +97,26 @@ export class RunManager {
   /** Starts heartbeats for owned runs and the sweep that marks orphaned runs interrupted. */
   async start(): Promise<void> {
     await this.sweepInterrupted();
-    const heartbeat = setInterval(() => void this.#heartbeat(), this.#options.heartbeatMs ?? 2_000);
-    const sweep = setInterval(() => void this.sweepInterrupted(), this.#options.sweepMs ?? 30_000);
+    const heartbeat = setInterval(() => this.#tick('heartbeat', () => this.#heartbeat()), this.#options.heartbeatMs ?? 2_000);
+    const sweep = setInterval(() => this.#tick('sweep', () => this.sweepInterrupted()), this.#options.sweepMs ?? 30_000);
     heartbeat.unref();
     sweep.unref();
     this.#timers = [heartbeat, sweep];
   }
 
+  /** Runs one timer's work; a failure (the store unreachable for a moment) is logged, never an unhandled rejection. */
+  #tick(name: string, work: () => Promise<unknown>): void {
+    const tick: Promise<void> = work()
+      .then(() => undefined)
+      .catch((error: unknown) => this.#options.logger.warn({ err: error }, `run ${name} failed; the next one tries again`))
+      .finally(() => this.#ticks.delete(tick));
+    this.#ticks.add(tick);
+  }
+
   /** Stops timers and cancels every run this process owns; for shutdown. */
   async stop(): Promise<void> {
     for (const timer of this.#timers) clearInterval(timer);
+    await Promise.allSettled([...this.#ticks]);
     const runs = [...this.#active.values()];
     // Not the user's cancel: the orchestrator stopped (a pod deleted, a rollout), so the run is interrupted.
     for (const run of runs) {
