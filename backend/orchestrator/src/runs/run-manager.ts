@@ -31,6 +31,8 @@ export interface RunManagerOptions {
   heartbeatMs?: number;
   sweepMs?: number;
   now?: () => Date;
+  /** Told how many agents a run accepted now will need, before its repository is made: spare sessions start meanwhile (agents/warm-pool.ts). */
+  warmStarts?: { prepare(agents: number): void };
 }
 
 /** Why agents are cancelled when the orchestrator stops; it becomes their error. */
@@ -149,6 +151,7 @@ export class RunManager {
     const createdAt = this.#options.now?.() ?? new Date();
     const paths = this.#options.layout.run(createRunId(createdAt));
     const logger = this.#options.logger.child({ run_id: paths.runId });
+    this.#options.warmStarts?.prepare(request.agent_count);
     const repository = await createRunRepository({ paths, prompt: request.prompt, agentCount: request.agent_count, createdAt });
     let resolveFinished!: (state: RunState) => void;
     const run: ActiveRun = {
@@ -324,7 +327,14 @@ export class RunManager {
   }
 
   async #execute(run: ActiveRun, agents: AgentPaths[], followUp?: FollowUpJob): Promise<void> {
-    await Promise.all(agents.map((agent) => this.#runOneAgent(run, agent, followUp)));
+    // The run's agents ask for their slots as one group, so they start together (agent-slots.ts).
+    const slots = this.#options.slots.acquireGroup(
+      agents.map((agent) => ({
+        signal: run.agentControllers.get(agent.agentId)!.signal,
+        onWaiting: (ahead: number) => this.#setDetail(run, agent.agentId, 'pending', `waiting for a free slot (${ahead} ahead)`),
+      })),
+    );
+    await Promise.all(agents.map((agent, index) => this.#runOneAgent(run, agent, slots[index]!, followUp)));
     run.state.status = run.cancelRequested ? 'cancelled' : run.endStatus;
     run.state.finished_at = this.#now();
     run.state.summary = summarize(run.state.results);
@@ -352,15 +362,13 @@ export class RunManager {
     return measureDiff(run.repository.paths.gitDirectory, run.repository.baseCommit, agent.branchName, logger);
   }
 
-  async #runOneAgent(run: ActiveRun, agent: AgentPaths, followUp?: FollowUpJob): Promise<void> {
+  async #runOneAgent(run: ActiveRun, agent: AgentPaths, slot: Promise<() => void>, followUp?: FollowUpJob): Promise<void> {
     const agentId = agent.agentId;
     const controller = run.agentControllers.get(agentId)!;
     const logger = run.logger.child({ agent_id: agentId, ...(followUp ? { follow_up: true } : {}) });
     let release: () => void;
     try {
-      release = await this.#options.slots.acquire(controller.signal, (ahead) =>
-        this.#setDetail(run, agentId, 'pending', `waiting for a free slot (${ahead} ahead)`),
-      );
+      release = await slot;
     } catch {
       const reason = cancelText(controller.signal);
       this.#finishAgent(run, agentId, 'cancelled', {
