@@ -187,6 +187,8 @@ export async function runAgentSession(input: AgentSessionInput): Promise<AgentOu
   let releaseStartup: (() => void) | undefined;
   try {
     await mkdir(input.configDirectory, { recursive: true });
+    // A claimed spare's config dir is its own, so the agent's working directory is made here, not as its parent.
+    await mkdir(input.hostWorkingDirectory, { recursive: true });
     if (!input.spare) releaseStartup = await input.startupGate?.acquire(abortController.signal);
     const environment = sessionEnvironment({ ...input, apiKey: input.model.apiKey, baseUrl: input.model.baseUrl });
     const onStderr = (data: string): void => {

@@ -177,7 +177,7 @@ export class CapacityController {
   }
 
   /** For /diagnostics. */
-  describe(): Capacity & { agents_running: number; agents_waiting: number; spares: number } {
+  describe(): Capacity & { agents_running: number; agents_waiting: number; spares: number; [fact: string]: unknown } {
     return { ...this.#capacity, agents_running: this.#options.slots.inUse, agents_waiting: this.#options.slots.waiting, spares: this.#pool?.spares ?? 0 };
   }
 }
