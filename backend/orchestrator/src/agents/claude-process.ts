@@ -33,6 +33,8 @@ export function createClaudeSpawner(onStderr: (text: string) => void, onProcess?
     } catch {
       // Already gone: the SDK sees the exit.
     }
+    // The SDK waits for a warm spare's exit from each stage of its life (prewarm, claim, close): more than Node's default ten listeners, none of them a leak.
+    child.setMaxListeners(32);
     if (onProcess && child.pid !== undefined) child.once('exit', onProcess(child.pid));
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', onStderr);

@@ -7,6 +7,8 @@ interface Waiter {
   reject: (reason: unknown) => void;
   cleanup: () => void;
   onWaiting: ((ahead: number) => void) | undefined;
+  /** The place last told, so a waiter hears of each change once. */
+  told?: number;
 }
 
 /** One member of a group asking for a slot: its own cancel signal and its place in the queue, as acquire() takes them. */
@@ -117,7 +119,11 @@ export class AgentSlots {
   /** Tells the waiters from `from` on their new place after one ahead of them left. */
   #tellPositions(from: number): void {
     if (from < 0) return;
-    this.#waiters.slice(from).forEach((waiter, offset) => waiter.onWaiting?.(from + offset));
+    this.#waiters.slice(from).forEach((waiter, offset) => {
+      if (waiter.told === from + offset) return;
+      waiter.told = from + offset;
+      waiter.onWaiting?.(from + offset);
+    });
   }
 
   #releaser(): () => void {
