@@ -102,8 +102,10 @@ export function computeCapacity(input: CapacityInput): Capacity {
 export interface CapacityUser {
   /** Spare sessions it may hold now (capacity less the agents running); it closes any beyond that. */
   setAllowance(spares: number): void;
-  /** Spares it holds now (they are counted against the capacity). */
+  /** Spares it holds now, ready or starting (they are counted against the capacity). */
   readonly spares: number;
+  /** Of those, the ones ready to be claimed. */
+  readonly ready: number;
 }
 
 export interface CapacityControllerOptions {
@@ -177,7 +179,13 @@ export class CapacityController {
   }
 
   /** For /diagnostics. */
-  describe(): Capacity & { agents_running: number; agents_waiting: number; spares: number; [fact: string]: unknown } {
-    return { ...this.#capacity, agents_running: this.#options.slots.inUse, agents_waiting: this.#options.slots.waiting, spares: this.#pool?.spares ?? 0 };
+  describe(): Capacity & { agents_running: number; agents_waiting: number; spares: number; spares_ready: number; [fact: string]: unknown } {
+    return {
+      ...this.#capacity,
+      agents_running: this.#options.slots.inUse,
+      agents_waiting: this.#options.slots.waiting,
+      spares: this.#pool?.spares ?? 0,
+      spares_ready: this.#pool?.ready ?? 0,
+    };
   }
 }

@@ -61,7 +61,7 @@ test('the controller resizes the slots to the capacity, and the warm pool is giv
     readMemory: () => cgroup(4 * GIB),
   });
   assert.equal(slots.capacity, 5);
-  controller.attach({ spares: 0, setAllowance: (spares) => allowances.push(spares) });
+  controller.attach({ spares: 0, ready: 0, setAllowance: (spares) => allowances.push(spares) });
   const releases = await Promise.all(slots.acquireGroup([{}, {}, {}]));
   assert.equal(allowances.at(-1), 2, 'three agents running leave two for spares');
   for (const release of releases) release();
