@@ -14,7 +14,7 @@ import { scrubOwnEnvironment } from './process/scrub-environment.ts';
 import { AgentFootprint } from './agents/footprint.ts';
 import { createWarmPool } from './agents/warm-pool.ts';
 import { AgentSlots } from './runs/agent-slots.ts';
-import { startupConcurrency } from './runs/capacity.ts';
+import { estimatedAgentBytes, startupConcurrency } from './runs/capacity.ts';
 import { WorkspaceLayout } from './workspace/layout.ts';
 
 let config;
@@ -104,6 +104,7 @@ const machinery = await openMachinery({
   databaseUrl: config.databaseUrl,
   retentionDays: config.runRetentionDays,
   maxConcurrentAgents: config.maxConcurrentAgents,
+  estimatedAgentBytes: estimatedAgentBytes(runtime.name),
   footprint,
   ...(warmPool ? { warmPool } : {}),
   maxQueuedRuns: config.maxQueuedRuns,

@@ -50,7 +50,7 @@ test('in a cgroup limited to 2 GiB the orchestrator admits the agents that fit i
     assert.equal(capacity['source'], 'memory');
     assert.equal(capacity['memory_limit_source'], 'cgroup');
     assert.equal(capacity['memory_limit_bytes'], 2 * GIB);
-    // 2 GiB less the 768 MiB kept for the orchestrator, over an agent's 600 MiB: two, where the machine would allow dozens.
+    // 2 GiB less the 512 MiB kept for the orchestrator, over an agent's 600 MiB (local runtime): two, where the machine would allow dozens.
     assert.equal(capacity['agents'], 2);
     assert.match(String(capacity['reason']), /2 agent\(s\) fit in the container's memory limit of 2\.0 GiB/);
   } finally {

@@ -45,7 +45,8 @@ async function exists(file: string): Promise<boolean> {
 }
 
 test('a run’s agents claim warm spares, whose model tokens the proxy refused until the claim, and the pool fills again', async () => {
-  const harness = await startHarness({ warmPoolSize: 2 });
+  // Two slots: the run's two agents leave no room for spares, so they must claim them rather than see them closed.
+  const harness = await startHarness({ warmPoolSize: 2, maxConcurrentAgents: 2 });
   const pool = harness.warmPool!;
   const warmDirectory = new WorkspaceLayout(harness.workspace).warmSparesDirectory;
   try {

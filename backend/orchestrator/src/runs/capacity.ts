@@ -7,12 +7,20 @@ import type { AgentSlots } from './agent-slots.ts';
 
 const MIB = 1024 * 1024;
 /**
- * An agent's cost before one has been measured: its `claude` (~250 MB resident once started) and the tool
- * server it starts (`claude mcp serve`, about as much), with room for a conversation to grow.
+ * An agent's cost before one has been measured: its `claude` (~250 MB resident once started) and, with the
+ * local runtime, the tool server it starts (`claude mcp serve`, about as much), with room for a conversation
+ * to grow.
  */
 export const ESTIMATED_AGENT_BYTES = 600 * MIB;
-/** Kept for the orchestrator itself, git and the page cache: the larger of this and a tenth of the limit. */
-export const RESERVED_BYTES = 768 * MIB;
+/** The same with the Docker runtime: the tool server runs in its container, outside this process's memory (bounded by SANDBOX_MEMORY). */
+export const ESTIMATED_DOCKER_AGENT_BYTES = 320 * MIB;
+/** Kept for the orchestrator itself (~200 MB resident), git and the page cache: the larger of this and a tenth of the limit. */
+export const RESERVED_BYTES = 512 * MIB;
+
+/** The estimate for a sandbox runtime, by its name. */
+export function estimatedAgentBytes(runtime: string): number {
+  return runtime === 'docker' ? ESTIMATED_DOCKER_AGENT_BYTES : ESTIMATED_AGENT_BYTES;
+}
 /** A bound whatever the memory says: agents mostly wait on the model, but each still needs some CPU. */
 export const MAX_AGENTS = 64;
 /** How often the footprint is measured and the capacity worked out again. */
@@ -39,6 +47,8 @@ export interface CapacityInput {
   memory: MemoryReading;
   /** Measured per-agent resident bytes; undefined before any agent ran (the estimate is used). */
   measuredAgentBytes: number | undefined;
+  /** The estimate until then (estimatedAgentBytes); ESTIMATED_AGENT_BYTES when omitted. */
+  estimatedAgentBytes?: number;
   /** Resident bytes of the agents and spares running now (already counted as used in availableBytes). */
   agentsResidentBytes: number;
   cores: number;
@@ -73,7 +83,7 @@ export function startupConcurrency(cores: number): number {
  */
 export function computeCapacity(input: CapacityInput): Capacity {
   const { memory } = input;
-  const agentBytes = Math.max(64 * MIB, input.measuredAgentBytes ?? ESTIMATED_AGENT_BYTES);
+  const agentBytes = Math.max(64 * MIB, input.measuredAgentBytes ?? input.estimatedAgentBytes ?? ESTIMATED_AGENT_BYTES);
   const reserved = Math.max(RESERVED_BYTES, Math.floor(memory.limitBytes / 10));
   const usable =
     memory.limitSource === 'cgroup'
@@ -113,6 +123,8 @@ export interface CapacityControllerOptions {
   footprint: AgentFootprint;
   override: number | undefined;
   logger: Logger;
+  /** An agent's cost until one is measured (estimatedAgentBytes of the runtime). */
+  estimatedAgentBytes?: number;
   cores?: number;
   readMemory?: () => MemoryReading;
   refreshMs?: number;
@@ -124,6 +136,7 @@ export class CapacityController {
   #capacity: Capacity;
   #timer: NodeJS.Timeout | undefined;
   #pool: CapacityUser | undefined;
+  #allotting = false;
 
   constructor(options: CapacityControllerOptions) {
     this.#options = options;
@@ -147,6 +160,7 @@ export class CapacityController {
     return computeCapacity({
       memory: (this.#options.readMemory ?? readMemory)(),
       measuredAgentBytes: footprint.perAgentBytes(),
+      ...(this.#options.estimatedAgentBytes ? { estimatedAgentBytes: this.#options.estimatedAgentBytes } : {}),
       agentsResidentBytes: footprint.last.totalBytes,
       cores: this.#options.cores ?? os.availableParallelism(),
       override: this.#options.override,
@@ -164,9 +178,18 @@ export class CapacityController {
     return this.#capacity;
   }
 
-  /** Spares may use what running agents leave of the capacity. */
+  /**
+   * Spares may use what running agents leave of the capacity. Worked out on the next turn of the event loop:
+   * agents just admitted claim their spares first (synchronously, as they start), so a spare is taken by
+   * the agent it was kept for rather than closed to make room for it.
+   */
   #allot(): void {
-    this.#pool?.setAllowance(Math.max(0, this.#capacity.agents - this.#options.slots.inUse));
+    if (this.#allotting || !this.#pool) return;
+    this.#allotting = true;
+    setImmediate(() => {
+      this.#allotting = false;
+      this.#pool?.setAllowance(Math.max(0, this.#capacity.agents - this.#options.slots.inUse));
+    });
   }
 
   start(): void {

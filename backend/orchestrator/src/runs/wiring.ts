@@ -21,6 +21,8 @@ export interface RunMachineryOptions {
   databaseUrl?: string | undefined;
   /** MAX_CONCURRENT_AGENTS: an explicit cap; undefined works it out from memory (capacity.ts). */
   maxConcurrentAgents: number | undefined;
+  /** An agent's cost in memory until one is measured (capacity.ts estimatedAgentBytes of the runtime). */
+  estimatedAgentBytes?: number;
   /** Measures running agents' memory, for the capacity; one that sees nothing when omitted. */
   footprint?: AgentFootprint;
   /** Warm spare sessions (WARM_POOL_SIZE): started with the machinery, counted against its capacity, closed with it. */
@@ -57,7 +59,10 @@ export async function createRunMachinery(options: RunMachineryOptions): Promise<
   const store = await openRunStore({ layout, databaseUrl: options.databaseUrl, logger: options.logger });
   const leases = new Leases({ store, owner: newOwnerId(), host: os.hostname(), pid: process.pid, ttlMs: options.leaseTtlMs ?? 30_000 });
   const slots = new AgentSlots(1);
-  const capacity = new CapacityController({ slots, footprint: options.footprint ?? new AgentFootprint(), override: options.maxConcurrentAgents, logger: options.logger });
+  const capacity = new CapacityController({ slots, footprint: options.footprint ?? new AgentFootprint(), override: options.maxConcurrentAgents,
+    logger: options.logger,
+    ...(options.estimatedAgentBytes ? { estimatedAgentBytes: options.estimatedAgentBytes } : {}),
+  });
   const warmPool = options.warmPool;
   const manager = new RunManager({
     layout,

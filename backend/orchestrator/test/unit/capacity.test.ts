@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
-import { computeCapacity, CapacityController, ESTIMATED_AGENT_BYTES, startupConcurrency, type MemoryReading } from '../../src/runs/capacity.ts';
+import { computeCapacity, CapacityController, ESTIMATED_AGENT_BYTES, estimatedAgentBytes, startupConcurrency, type MemoryReading } from '../../src/runs/capacity.ts';
 import { AgentSlots } from '../../src/runs/agent-slots.ts';
 import { AgentFootprint } from '../../src/agents/footprint.ts';
 import { loadConfig, ConfigError } from '../../src/config.ts';
@@ -12,7 +12,7 @@ const cgroup = (limit: number): MemoryReading => ({ limitBytes: limit, limitSour
 
 test('in a container with a small memory limit the cap is what fits in it, and it says so', () => {
   const capacity = computeCapacity({ memory: cgroup(2 * GIB), measuredAgentBytes: undefined, agentsResidentBytes: 0, cores: 2, override: undefined });
-  // 2 GiB less 768 MiB kept, over the 600 MiB estimate.
+  // 2 GiB less 512 MiB kept, over the 600 MiB estimate.
   assert.equal(capacity.agents, 2);
   assert.equal(capacity.source, 'memory');
   assert.equal(capacity.memory_limit_source, 'cgroup');
@@ -21,9 +21,15 @@ test('in a container with a small memory limit the cap is what fits in it, and i
   assert.match(capacity.reason, /container's memory limit of 2\.0 GiB/);
 });
 
+test('with the Docker runtime the estimate leaves out the tool server, which runs in its container: the design’s 2 GiB pod holds four', () => {
+  const capacity = computeCapacity({ memory: cgroup(2 * GIB), measuredAgentBytes: undefined, estimatedAgentBytes: estimatedAgentBytes('docker'), agentsResidentBytes: 0, cores: 2, override: undefined });
+  assert.equal(capacity.agents, 4);
+  assert.equal(estimatedAgentBytes('local'), ESTIMATED_AGENT_BYTES);
+});
+
 test('a measured agent cost replaces the estimate', () => {
   const capacity = computeCapacity({ memory: cgroup(4 * GIB), measuredAgentBytes: 300 * MIB, agentsResidentBytes: 0, cores: 2, override: undefined });
-  assert.equal(capacity.agents, Math.floor((4 * GIB - 768 * MIB) / (300 * MIB)));
+  assert.equal(capacity.agents, Math.floor((4 * GIB - 512 * MIB) / (300 * MIB)));
   assert.equal(capacity.agent_bytes_source, 'measured');
 });
 
@@ -60,11 +66,13 @@ test('the controller resizes the slots to the capacity, and the warm pool is giv
     cores: 2,
     readMemory: () => cgroup(4 * GIB),
   });
-  assert.equal(slots.capacity, 5);
+  assert.equal(slots.capacity, 5, '(4 GiB - 512 MiB) / 600 MiB');
   controller.attach({ spares: 0, ready: 0, setAllowance: (spares) => allowances.push(spares) });
   const releases = await Promise.all(slots.acquireGroup([{}, {}, {}]));
+  await new Promise((resolve) => setImmediate(resolve));
   assert.equal(allowances.at(-1), 2, 'three agents running leave two for spares');
   for (const release of releases) release();
+  await new Promise((resolve) => setImmediate(resolve));
   assert.equal(allowances.at(-1), 5);
   assert.equal(controller.describe().agents_running, 0);
 });
