@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { startHarness, type Harness } from './support/harness.ts';
 import { WorkspaceLayout } from '../src/workspace/layout.ts';
+import { gitIn } from './support/git-inspect.ts';
 
 async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -81,6 +82,17 @@ test('a run’s agents claim warm spares, whose model tokens the proxy refused u
     for (const spare of spares) assert.equal(await modelRequest(harness, spare.apiKey), 401, 'a claimed spare’s token is revoked when its agent ends');
     await waitFor(() => pool.ready === 2, 'the pool filled again');
     assert.ok(pool.stats.started >= 4, 'two more spares were started after the claims');
+
+    // A follow-up (cold: it resumes) finds the session the spare ran, in the agent's own config dir.
+    const claimedBefore = pool.stats.claimed;
+    assert.equal((await harness.post(`/runs/${runId}/agents/1/continue`, { prompt: 'Now also handle time zones.' })).status, 202);
+    const followed = await harness.manager.waitForRun(runId);
+    const agent = followed.results[0]!;
+    assert.equal(agent.status, 'success', agent.error);
+    const directory = harness.machinery.layout.run(runId).directory;
+    const written = gitIn(directory, 'show', 'agent-1:agent-1-followup.md');
+    assert.match(written, /Earlier task: Write a poem\./, 'the resumed request carried the first session');
+    assert.equal(pool.stats.claimed, claimedBefore, 'a follow-up does not take a spare');
   } finally {
     await harness.close();
   }
