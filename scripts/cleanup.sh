@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Removes what scripts/deploy.sh created in Minikube: both namespaces (deployments, services, secrets,
-# the logs volume) and leftover agent sandbox containers. The workspace on the host is left alone.
+# Removes what scripts/deploy.sh created in Minikube (or in a one-node cluster whose node is this machine):
+# both namespaces (deployments, services, secrets, the logs volume) and leftover agent sandbox containers.
+# The workspace on the host is left alone.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,8 +15,12 @@ Usage: scripts/cleanup.sh [--images] [--profile NAME]
 Deletes everything kubernetes/ defines (namespaces backend and frontend with all they hold, the
 orchestrator-logs volume and the secrets included) and the agents' sandbox containers still in the
 node's Docker engine. Run repositories on the host (the minikube mount source) are kept.
+Without a running Minikube it works on the cluster kubectl reaches when its one node is this machine
+(its containerd answers here, as deploy.sh finds it); the sandboxes removed are then only those labelled
+with the workspace /data/claude-workspace, since this machine's engine may run others.
 
   --images        also remove the orchestrator, frontend and claude-mcp images from Minikube
+                  (on a node that is this machine: the orchestrator and frontend images from its containerd)
   --profile NAME  Minikube profile (env MINIKUBE_PROFILE; default minikube)
   -h, --help      show this help
 EOF
@@ -37,8 +42,46 @@ while [ $# -gt 0 ]; do
 done
 
 command -v kubectl >/dev/null 2>&1 || die "kubectl is not installed: see https://kubernetes.io/docs/tasks/tools/"
-command -v minikube >/dev/null 2>&1 || die "minikube is not installed: see https://minikube.sigs.k8s.io/docs/start/"
-minikube status --profile "$PROFILE" >/dev/null 2>&1 || die "Minikube profile '${PROFILE}' is not running: nothing to clean"
+NODE_WORKSPACE="/data/claude-workspace"
+
+# As in deploy.sh: the node's containerd socket, when the cluster's one node is this machine.
+node_containerd() {
+  command -v ctr >/dev/null 2>&1 || return 1
+  local nodes node candidates=() socket reported listed id
+  nodes="$(kubectl get nodes -o jsonpath='{.items[*].metadata.name}' --request-timeout=10s 2>/dev/null)" || return 1
+  [ -n "$nodes" ] && [ "${nodes// /}" = "$nodes" ] || return 1 # exactly one node
+  node="$nodes"
+  [ -z "${CONTAINERD_ADDRESS:-}" ] || candidates+=("$CONTAINERD_ADDRESS")
+  socket="$(kubectl get node "$node" -o jsonpath='{.metadata.annotations.kubeadm\.alpha\.kubernetes\.io/cri-socket}' 2>/dev/null || true)"
+  [ -z "$socket" ] || candidates+=("${socket#unix://}")
+  candidates+=(/run/containerd/containerd.sock)
+  reported="$(kubectl get pods -A --field-selector "spec.nodeName=${node}" \
+    -o jsonpath='{range .items[*]}{range .status.containerStatuses[*]}{.containerID}{"\n"}{end}{end}' 2>/dev/null | sed -n 's|^containerd://||p')"
+  [ -n "$reported" ] || return 1
+  for socket in "${candidates[@]}"; do
+    [ -S "$socket" ] || continue
+    listed="$(ctr --address "$socket" -n k8s.io containers ls -q 2>/dev/null)" || continue
+    for id in $reported; do
+      if grep -qx "$id" <<<"$listed"; then
+        printf '%s' "$socket"
+        return 0
+      fi
+    done
+  done
+  return 1
+}
+
+NODE_ACCESS=""
+if command -v minikube >/dev/null 2>&1 && minikube status --profile "$PROFILE" >/dev/null 2>&1; then
+  NODE_ACCESS=minikube
+elif CONTAINERD_SOCKET="$(node_containerd)"; then
+  NODE_ACCESS=containerd
+  echo "cleanup: the cluster's one node is this machine (its containerd answers at ${CONTAINERD_SOCKET})"
+elif ! command -v minikube >/dev/null 2>&1; then
+  die "minikube is not installed: see https://minikube.sigs.k8s.io/docs/start/ (or point KUBECONFIG at a one-node cluster whose containerd runs on this machine)"
+else
+  die "Minikube profile '${PROFILE}' is not running: nothing to clean"
+fi
 
 echo "cleanup: deleting kubernetes/ and the namespaces backend and frontend"
 kubectl delete -k "${ROOT}/kubernetes" --ignore-not-found --wait=true
@@ -47,14 +90,27 @@ kubectl delete namespace backend frontend --ignore-not-found --wait=true
 
 # Sandboxes of runs cut short by the deletion, found by the label the orchestrator gives them.
 echo "cleanup: removing leftover sandbox containers"
-# shellcheck disable=SC2016 # expanded by the node's shell, not this one
-minikube ssh --profile "$PROFILE" -- \
-  'ids=$(docker ps -aq --filter label=multiclaude.managed=true); if [ -n "$ids" ]; then docker rm -f $ids; fi' || true
+if [ "$NODE_ACCESS" = minikube ]; then
+  # shellcheck disable=SC2016 # expanded by the node's shell, not this one
+  minikube ssh --profile "$PROFILE" -- \
+    'ids=$(docker ps -aq --filter label=multiclaude.managed=true); if [ -n "$ids" ]; then docker rm -f $ids; fi' || true
+else
+  # This machine's engine also runs other sandboxes: only those of this deployment's workspace go (the
+  # orchestrator labels each with the WORKSPACE_PATH it was given).
+  for id in $(docker ps -aq --filter label=multiclaude.managed=true --filter "label=multiclaude.workspace=${NODE_WORKSPACE}" 2>/dev/null || true); do
+    docker rm -f "$id" >/dev/null && echo "cleanup: removed sandbox container ${id}"
+  done
+fi
 
-if [ "$REMOVE_IMAGES" -eq 1 ]; then
+if [ "$REMOVE_IMAGES" -eq 1 ] && [ "$NODE_ACCESS" = minikube ]; then
   echo "cleanup: removing the images from Minikube"
   for image in $(minikube image ls --profile "$PROFILE" 2>/dev/null | grep -E '(^|/)(orchestrator|frontend|claude-mcp):' || true); do
     minikube image rm --profile "$PROFILE" "$image" || true
+  done
+elif [ "$REMOVE_IMAGES" -eq 1 ]; then
+  echo "cleanup: removing the orchestrator and frontend images from the node's containerd"
+  for image in $(ctr --address "$CONTAINERD_SOCKET" -n k8s.io images ls -q 2>/dev/null | grep -E '^docker\.io/library/(orchestrator|frontend):' || true); do
+    ctr --address "$CONTAINERD_SOCKET" -n k8s.io images rm "$image" >/dev/null || true
   done
 fi
 echo "cleanup: done (the workspace on the host is untouched)"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Deploys multiclaude to Minikube: builds and loads the images, creates the secrets from the environment,
+# Deploys multiclaude to Minikube (or to a one-node cluster whose node is this machine, such as the tests'
+# scripts/cluster/up.sh): builds and loads the images, creates the secrets from the environment,
 # applies kubernetes/ (with this node's docker group and the images' own tags), waits, prints the URL.
 set -euo pipefail
 
@@ -24,6 +25,9 @@ Usage: scripts/deploy.sh [--skip-build] [--demo] [--profile NAME] [--docker-gid 
 Deploys to the running Minikube cluster (docker driver, docker container runtime):
   1. builds ${MCP_IMAGE}, ${ORCHESTRATOR_IMAGE}, ${FRONTEND_IMAGE} and ${POSTGRES_IMAGE} (scripts/build-images.sh)
   2. loads them into Minikube, the Node images under a tag of their content so each change rolls out
+     (without a running Minikube: into the node's containerd when the cluster kubectl reaches has one
+     node whose containerd is on this machine, found by CONTAINERD_ADDRESS or the node's
+     kubeadm.alpha.kubernetes.io/cri-socket annotation; that node's Docker engine is then this machine's)
   3. checks that ${NODE_WORKSPACE} exists in the node (scripts/start-workspace-mount.sh, in another terminal)
   4. creates the secrets: anthropic-api-key from ANTHROPIC_API_KEY, and orchestrator-token in both
      namespaces from ORCHESTRATOR_TOKEN, else the cluster's existing one, else a new random one, and
@@ -38,7 +42,7 @@ Deploys to the running Minikube cluster (docker driver, docker container runtime
                     --docker-gid is then required, images keep their tags, no secret is read)
   -h, --help        show this help
 Env: ANTHROPIC_API_KEY, ORCHESTRATOR_TOKEN, ROLLOUT_TIMEOUT (default 300s), ORCHESTRATOR_IMAGE,
-FRONTEND_IMAGE, DOCKER_MCP_IMAGE, POSTGRES_IMAGE.
+FRONTEND_IMAGE, DOCKER_MCP_IMAGE, POSTGRES_IMAGE, CONTAINERD_ADDRESS, KUBECONFIG.
 EOF
 }
 
@@ -125,23 +129,71 @@ if [ "$RENDER_ONLY" -eq 1 ]; then
   exit 0
 fi
 
-need minikube "see https://minikube.sigs.k8s.io/docs/start/"
+# The node's containerd socket when it is on this machine: CONTAINERD_ADDRESS, else where the single
+# node says its CRI socket is, else containerd's default. It counts only if the containers the cluster
+# reports for that node are in it, which proves this machine is the node.
+node_containerd() {
+  command -v ctr >/dev/null 2>&1 || return 1
+  local nodes node candidates=() socket reported listed id
+  nodes="$(kubectl get nodes -o jsonpath='{.items[*].metadata.name}' --request-timeout=10s 2>/dev/null)" || return 1
+  [ -n "$nodes" ] && [ "${nodes// /}" = "$nodes" ] || return 1 # exactly one node
+  node="$nodes"
+  [ -z "${CONTAINERD_ADDRESS:-}" ] || candidates+=("$CONTAINERD_ADDRESS")
+  socket="$(kubectl get node "$node" -o jsonpath='{.metadata.annotations.kubeadm\.alpha\.kubernetes\.io/cri-socket}' 2>/dev/null || true)"
+  [ -z "$socket" ] || candidates+=("${socket#unix://}")
+  candidates+=(/run/containerd/containerd.sock)
+  reported="$(kubectl get pods -A --field-selector "spec.nodeName=${node}" \
+    -o jsonpath='{range .items[*]}{range .status.containerStatuses[*]}{.containerID}{"\n"}{end}{end}' 2>/dev/null | sed -n 's|^containerd://||p')"
+  [ -n "$reported" ] || return 1
+  for socket in "${candidates[@]}"; do
+    [ -S "$socket" ] || continue
+    listed="$(ctr --address "$socket" -n k8s.io containers ls -q 2>/dev/null)" || continue
+    for id in $reported; do
+      if grep -qx "$id" <<<"$listed"; then
+        printf '%s' "$socket"
+        return 0
+      fi
+    done
+  done
+  return 1
+}
+
+# How images reach the node: Minikube's image loading, or the node's own containerd on this machine.
+NODE_ACCESS=""
+if command -v minikube >/dev/null 2>&1 && minikube status --profile "$PROFILE" >/dev/null 2>&1; then
+  NODE_ACCESS=minikube
+elif CONTAINERD_SOCKET="$(node_containerd)"; then
+  NODE_ACCESS=containerd
+elif ! command -v minikube >/dev/null 2>&1; then
+  die "minikube is not installed: see https://minikube.sigs.k8s.io/docs/start/ (or point KUBECONFIG at a one-node cluster whose containerd runs on this machine)"
+fi
 need docker "Debian: apt-get install docker.io"
 if [ "$DEMO" -eq 0 ] && [ -z "${ANTHROPIC_API_KEY:-}" ]; then
   die "ANTHROPIC_API_KEY is not set: export it, or deploy with --demo to use the offline scripted model"
 fi
-
-minikube status --profile "$PROFILE" >/dev/null 2>&1 ||
+[ -n "$NODE_ACCESS" ] ||
   die "Minikube profile '${PROFILE}' is not running: minikube start --driver=docker --container-runtime=docker"
-# One command line, run by the node's shell (minikube ssh joins its arguments with spaces anyway).
-on_node() { minikube ssh --profile "$PROFILE" -- "$1" 2>/dev/null | tr -d '\r'; }
+
+if [ "$NODE_ACCESS" = minikube ]; then
+  say "cluster: Minikube profile ${PROFILE}; images go in with minikube image load"
+  # One command line, run by the node's shell (minikube ssh joins its arguments with spaces anyway).
+  on_node() { minikube ssh --profile "$PROFILE" -- "$1" 2>/dev/null | tr -d '\r'; }
+else
+  say "cluster: its one node is this machine (its containerd answers at ${CONTAINERD_SOCKET}); images go in with docker save | ctr images import"
+  on_node() { sh -c "$1" 2>/dev/null; }
+fi
 [ "$(on_node 'test -S /var/run/docker.sock && echo yes')" = yes ] ||
   die "the node has no /var/run/docker.sock: the orchestrator needs the Docker runtime (minikube start --container-runtime=docker)"
 
 if [ "$(on_node "test -d ${NODE_WORKSPACE} && echo yes")" != yes ]; then
-  die "${NODE_WORKSPACE} does not exist in the node: run scripts/start-workspace-mount.sh in another terminal and keep it open"
+  if [ "$NODE_ACCESS" = minikube ]; then
+    die "${NODE_WORKSPACE} does not exist in the node: run scripts/start-workspace-mount.sh in another terminal and keep it open"
+  fi
+  die "${NODE_WORKSPACE} does not exist on this machine (the node): create it, owned by uid 10001 (scripts/cluster/up.sh does)"
 fi
-if [ "$(on_node "grep -q ' ${NODE_WORKSPACE} ' /proc/mounts && echo yes")" != yes ]; then
+if [ "$NODE_ACCESS" = containerd ]; then
+  say "runs land in ${NODE_WORKSPACE} on this machine, the node's own directory"
+elif [ "$(on_node "grep -q ' ${NODE_WORKSPACE} ' /proc/mounts && echo yes")" != yes ]; then
   say "warning: ${NODE_WORKSPACE} is not a mount: runs will stay inside the node (start scripts/start-workspace-mount.sh)"
 fi
 
@@ -170,10 +222,18 @@ ORCHESTRATOR_REF="$(content_tag "$ORCHESTRATOR_IMAGE")"
 FRONTEND_REF="$(content_tag "$FRONTEND_IMAGE")"
 POSTGRES_REF="$(content_tag "$POSTGRES_IMAGE")"
 # The MCP image keeps its name: the orchestrator starts it by DOCKER_MCP_IMAGE through the node's engine.
-for image in "$MCP_IMAGE" "$ORCHESTRATOR_REF" "$FRONTEND_REF" "$POSTGRES_REF"; do
-  say "loading ${image} into Minikube"
-  minikube image load --profile "$PROFILE" "$image"
-done
+if [ "$NODE_ACCESS" = minikube ]; then
+  for image in "$MCP_IMAGE" "$ORCHESTRATOR_REF" "$FRONTEND_REF" "$POSTGRES_REF"; do
+    say "loading ${image} into Minikube"
+    minikube image load --profile "$PROFILE" "$image"
+  done
+else
+  for image in "$ORCHESTRATOR_REF" "$FRONTEND_REF" "$POSTGRES_REF"; do
+    say "loading ${image} into the node's containerd (docker save | ctr -n k8s.io images import)"
+    docker save "$image" | ctr --address "$CONTAINERD_SOCKET" -n k8s.io images import - >/dev/null
+  done
+  say "${MCP_IMAGE} is already where the sandboxes start: this machine's Docker engine is the node's"
+fi
 
 say "applying the namespaces and secrets"
 kubectl apply -f "${ROOT}/kubernetes/backend/namespace.yaml" -f "${ROOT}/kubernetes/frontend/namespace.yaml" >/dev/null
@@ -224,7 +284,11 @@ done
 
 # With some drivers `minikube service --url` keeps a tunnel open and never returns: bounded, if possible.
 URL=""
-if command -v timeout >/dev/null 2>&1; then
+if [ "$NODE_ACCESS" = containerd ]; then
+  NODE_IP="$(kubectl get nodes -o jsonpath='{.items[0].status.addresses[?(@.type=="InternalIP")].address}')"
+  NODE_PORT="$(kubectl get service frontend-service -n frontend -o jsonpath='{.spec.ports[0].nodePort}')"
+  URL="http://${NODE_IP}:${NODE_PORT}"
+elif command -v timeout >/dev/null 2>&1; then
   URL="$(timeout 30 minikube service frontend-service -n frontend --profile "$PROFILE" --url 2>/dev/null | head -n 1 || true)"
 fi
 say "deployed. Open ${URL:-the frontend with: minikube service frontend-service -n frontend}"

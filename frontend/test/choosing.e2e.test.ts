@@ -293,7 +293,7 @@ describe('choosing and finishing in Chromium', { skip }, () => {
     await page.close();
   });
 
-  test('a shutdown of the orchestrator gives each cancelled agent its reason', async () => {
+  test('a shutdown of the orchestrator leaves the run interrupted and tells each agent why', async () => {
     const lonelyOrchestrator = await startOrchestrator({ token: TOKEN });
     const lonelyFrontend = await startFrontendProcess({ orchestratorUrl: lonelyOrchestrator.url, token: TOKEN });
     try {
@@ -301,9 +301,9 @@ describe('choosing and finishing in Chromium', { skip }, () => {
       await startRun(page, 'Work for ever. [[slow ms=60000]]', 2);
       await page.locator('.agent[data-status="running"]').first().waitFor({ timeout: RUN_TIMEOUT_MS });
       await lonelyOrchestrator.stop();
-      await waitForRunStatus(page, 'cancelled');
+      await waitForRunStatus(page, 'interrupted');
       for (const agentId of [1, 2]) {
-        assert.match((await panel(page, agentId).locator('p.error').first().textContent()) ?? '', /^cancelled: the orchestrator was shut down/);
+        assert.match((await panel(page, agentId).locator('p.error').first().textContent()) ?? '', /^interrupted: the orchestrator running this agent stopped/);
       }
       await page.close();
     } finally {

@@ -129,11 +129,18 @@ const machinery = await openMachinery({
 logger.info({ store: machinery.store.kind, detail: (await machinery.store.check()).detail }, 'run store');
 // Runs whose owner died become `interrupted` first, so their sandboxes count as stale below.
 await machinery.start();
-const live = new Set((await machinery.store.unfinishedRuns()).map((run) => run.runId));
-for (const candidate of known) {
-  const removed = await candidate.reapStale((runId) => live.has(runId), AbortSignal.timeout(30_000));
-  if (removed.length > 0) logger.info({ runtime: candidate.name, removed }, 'removed stale sandboxes');
+async function reapStaleSandboxes(): Promise<void> {
+  const live = new Set((await machinery.store.unfinishedRuns()).map((run) => run.runId));
+  for (const candidate of known) {
+    const removed = await candidate.reapStale((runId) => live.has(runId), AbortSignal.timeout(30_000));
+    if (removed.length > 0) logger.info({ runtime: candidate.name, removed }, 'removed stale sandboxes');
+  }
 }
+await reapStaleSandboxes();
+// Again every 30 s: a replica killed outright (no SIGTERM) leaves its runs to the others' interrupted sweep,
+// and its sandboxes, which Kubernetes does not know, to this.
+const reaper = setInterval(() => void reapStaleSandboxes().catch((error: unknown) => logger.warn({ err: error }, 'removing stale sandboxes failed')), 30_000);
+reaper.unref();
 const app = createApp({
   machinery,
   runtime,

@@ -12,7 +12,7 @@ import type { AgentSlots } from './agent-slots.ts';
 import type { AgentExecutor } from './agent-executor.ts';
 import { RunEventLog } from './event-log.ts';
 import { initialRunState } from './initial-state.ts';
-import { summarize, isTerminal, isTerminalRun, applyRanking } from './run-state.ts';
+import { summarize, isTerminal, isTerminalRun, applyRanking, INTERRUPTED_ERROR } from './run-state.ts';
 import { measureDiff } from './agent-review.ts';
 import { sweepInterruptedRuns } from './recovery.ts';
 import { ServiceError, isOutOfSpace, runNotFound } from './errors.ts';
@@ -45,6 +45,8 @@ interface ActiveRun {
   cancelRequested: boolean;
   /** The status the run ends with when not cancelled: `completed`, or what it was before a follow-up. */
   endStatus: RunStatus;
+  /** Agents stopped by this process's shutdown: they end `error` (interrupted), the run `interrupted`. */
+  interruptedAgents?: Set<number>;
   agentControllers: Map<number, AbortController>;
   log: RunEventLog;
   finished: Promise<RunState>;
@@ -93,7 +95,11 @@ export class RunManager {
   async stop(): Promise<void> {
     for (const timer of this.#timers) clearInterval(timer);
     const runs = [...this.#active.values()];
-    for (const run of runs) this.#cancel(run, SHUTDOWN_REASON);
+    // Not the user's cancel: the orchestrator stopped (a pod deleted, a rollout), so the run is interrupted.
+    for (const run of runs) {
+      run.interruptedAgents = new Set(run.state.results.filter((result) => !isTerminal(result.status)).map((result) => result.agent_id));
+      this.#cancel(run, SHUTDOWN_REASON);
+    }
     await Promise.allSettled(runs.map((run) => run.finished));
     for (const run of this.#unrecorded.values()) run.log.close();
   }
@@ -335,7 +341,10 @@ export class RunManager {
       })),
     );
     await Promise.all(agents.map((agent, index) => this.#runOneAgent(run, agent, slots[index]!, followUp)));
-    run.state.status = run.cancelRequested ? 'cancelled' : run.endStatus;
+    run.state.status = run.interruptedAgents ? 'interrupted' : run.cancelRequested ? 'cancelled' : run.endStatus;
+    for (const result of run.state.results) {
+      if (run.interruptedAgents?.has(result.agent_id) && result.status === 'cancelled') Object.assign(result, { status: 'error', error: INTERRUPTED_ERROR });
+    }
     run.state.finished_at = this.#now();
     run.state.summary = summarize(run.state.results);
     applyRanking(run.state);

@@ -6,6 +6,7 @@ import { startHarness, type Harness } from '../support/harness.ts';
 import { FakeExecutor } from '../support/fake-executor.ts';
 import { createRunMachinery } from '../../src/runs/wiring.ts';
 import { ServiceError } from '../../src/runs/errors.ts';
+import { INTERRUPTED_ERROR } from '../../src/runs/run-state.ts';
 import { storeKinds, type StoreKind } from '../support/stores.ts';
 
 let kind: StoreKind = 'sqlite';
@@ -233,16 +234,16 @@ test('agents waiting for a slot say how many wait ahead of them, and a starting 
   });
 });
 
-test('stopping the orchestrator cancels its runs and tells each agent why', async () => {
+test('stopping the orchestrator interrupts its runs and tells each unfinished agent why', async () => {
   await withHarness({ maxConcurrentAgents: 1 }, async ({ machinery, store }, executor) => {
     const run = await machinery.runs.submit({ prompt: 'interrupted by a shutdown', agent_count: 2 });
     await executor.whenRunning(1);
     await machinery.manager.stop();
     const state = await store.readState(run.run_id);
-    assert.equal(state?.status, 'cancelled');
-    assert.deepEqual(state?.results.map((agent) => agent.error), [
-      'cancelled: the orchestrator was shut down',
-      'cancelled: the orchestrator was shut down before it started',
+    assert.equal(state?.status, 'interrupted');
+    assert.deepEqual(state?.results.map((agent) => [agent.status, agent.error]), [
+      ['error', INTERRUPTED_ERROR],
+      ['error', INTERRUPTED_ERROR],
     ]);
   });
 });
