@@ -246,14 +246,14 @@ function latencySection(latency: NonNullable<Results['latency']>): string {
     '',
     `One run of ${agents} agents (local runtime) against the offline model answering every request after ${delayMs} ms (\`[[slow]]\`), ${repetitions}`,
     `run(s) per configuration after one warm-up run. Floor: ${agents} bare SDK sessions started at once in the same bench run (raw-git.sh, then`,
-    'the sessions). "First request" is the time from `POST /runs` (the script\'s start) to each agent\'s first Messages request reaching',
+    'the sessions), interleaved with each configuration\'s runs (results before 2026-12-01 14:00: with the first configuration only). "First request" is the time from `POST /runs` (the script\'s start) to each agent\'s first Messages request reaching',
     'the model, before its delay; "in flight" the most Messages requests the model held at once.',
     '',
     HEADER,
   ];
-  const floor = latency.floor;
   for (const config of latency.configs) {
     if (config.samples.length === 0) continue;
+    const floor = config.floor && config.floor.length > 0 ? config.floor : latency.floor;
     const pick = (samples: LatencySample[], key: 'wallMs' | 'firstRequestP50' | 'firstRequestP95' | 'maxInFlight'): number[] => samples.map((sample) => sample[key]);
     lines.push(row(`${config.label}: wall (ms)`, pick(config.samples, 'wallMs'), pick(floor, 'wallMs'), { kind: 'ratio', max: 1.15 }));
     lines.push(row(`${config.label}: first request p50 (ms)`, pick(config.samples, 'firstRequestP50'), pick(floor, 'firstRequestP50'), { kind: 'none' }));

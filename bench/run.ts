@@ -215,7 +215,7 @@ try {
       const slow: AgentsContext = { ...context, prompt: `Write a haiku about git. [[slow ms=${delayMs}]]` };
       const results: LatencyResults & { api?: { ours: ApiSample[]; floor: ApiSample[] } } = {
         settings: { agents, delayMs, repetitions },
-        configs: LATENCY_CONFIGS.map((config) => ({ ...config, samples: [] })),
+        configs: LATENCY_CONFIGS.map((config) => ({ ...config, samples: [], floor: [] })),
         floor: [],
       };
       for (const [index, config] of results.configs.entries()) {
@@ -230,9 +230,11 @@ try {
               const ours = await measureLatencyOurs(slow, orchestrator, config, agents);
               config.samples.push(ours);
               log(`latency ${config.label} #${repetition + 1}: wall ${ours.wallMs} ms, first request p50 ${ours.firstRequestP50} p95 ${ours.firstRequestP95} ms, ${ours.maxInFlight} in flight`);
-              if (index === 0) {
-                const floor = await measureLatencyFloor(slow, path.join(scratch, `latency-floor-${repetition}`), agents);
-                results.floor.push(floor);
+              {
+                // A floor beside every configuration's runs, so each ratio compares figures taken at the same load.
+                const floor = await measureLatencyFloor(slow, path.join(scratch, `latency-floor-${index}-${repetition}`), agents);
+                config.floor!.push(floor);
+                if (index === 0) results.floor.push(floor);
                 log(`latency floor #${repetition + 1}: wall ${floor.wallMs} ms, first request p50 ${floor.firstRequestP50} p95 ${floor.firstRequestP95} ms, ${floor.maxInFlight} in flight`);
               }
             }

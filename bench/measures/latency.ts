@@ -27,7 +27,9 @@ export interface LatencyConfig {
 
 export interface LatencyResults {
   settings: { agents: number; delayMs: number; repetitions: number };
-  configs: Array<LatencyConfig & { samples: LatencySample[] }>;
+  /** Each configuration's runs and the floor taken interleaved with them (at the same load); results before 2026-12-01 14:00 have no per-configuration floor. */
+  configs: Array<LatencyConfig & { samples: LatencySample[]; floor?: LatencySample[] }>;
+  /** The floor taken beside the first (default) configuration. */
   floor: LatencySample[];
 }
 
