@@ -5,6 +5,9 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { startHarness, type Harness } from './support/harness.ts';
 import { WorkspaceLayout } from '../src/workspace/layout.ts';
 import { gitIn } from './support/git-inspect.ts';
+import { dockerUnavailable } from './support/docker.ts';
+import { skipUnlessRequired } from './support/required.ts';
+import { createDockerRuntime } from '../src/sandboxes/docker.ts';
 
 async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -122,5 +125,23 @@ test('spares that idle are reaped, a run’s submission starts new ones, and non
     assert.equal(await exists(warmDirectory), false, 'nor any spare’s directory');
   } finally {
     if (!closed) await harness.close();
+  }
+});
+
+test('with the Docker runtime, a claimed spare connects to the agent’s container as its tool server and the agent’s work lands', { skip: skipUnlessRequired(dockerUnavailable()) }, async () => {
+  const harness = await startHarness({ warmPoolSize: 1, runtime: (config, logger) => createDockerRuntime(config, logger) });
+  const pool = harness.warmPool!;
+  try {
+    await waitFor(() => pool.ready === 1, 'a ready spare');
+    const response = await harness.post('/runs', { prompt: 'Write a poem.', agent_count: 1 });
+    const { run_id: runId } = (await response.json()) as { run_id: string };
+    const final = await harness.manager.waitForRun(runId);
+    const agent = final.results[0]!;
+    assert.equal(agent.status, 'success', agent.error);
+    assert.equal(agent.diff_stats?.files, 1, 'the file written in the container was committed and imported');
+    const started = harness.logLines.map((line) => JSON.parse(line) as { msg: string; warm?: boolean; runtime?: string; run_id?: string }).find((line) => line.msg === 'agent started' && line.run_id === runId);
+    assert.deepEqual([started?.runtime, started?.warm], ['docker', true]);
+  } finally {
+    await harness.close();
   }
 });
