@@ -6,7 +6,10 @@ import type { Logger } from 'pino';
 import type { CapacityUser } from '../runs/capacity.ts';
 import { WarmSpare, type SpareSettings } from './warm-session.ts';
 
-export interface WarmPoolOptions {
+/** What the pool needs of a spare (a WarmSpare; tests give fakes). */
+export type PooledSpare = Pick<WarmSpare, 'close' | 'exited' | 'directory'>;
+
+export interface WarmPoolOptions<Spare extends PooledSpare = WarmSpare> {
   /** Spares kept ready (WARM_POOL_SIZE); 0 turns warm starts off. */
   size: number;
   /** A spare nobody claimed for this long is closed (WARM_POOL_IDLE_MS); the pool fills again when the next run arrives. */
@@ -14,22 +17,22 @@ export interface WarmPoolOptions {
   /** Where spares keep their HOME and Claude config dir (emptied at start: spares of a dead orchestrator are gone with it). */
   directory: string;
   /** Starts one spare in the directory given. */
-  startSpare: (directory: string) => Promise<WarmSpare>;
+  startSpare: (directory: string) => Promise<Spare>;
   logger: Logger;
 }
 
-interface Parked {
-  spare: WarmSpare;
+interface Parked<Spare> {
+  spare: Spare;
   timer: NodeJS.Timeout;
 }
 
-export class WarmPool implements CapacityUser {
-  readonly #options: WarmPoolOptions;
-  readonly #ready: Parked[] = [];
+export class WarmPool<Spare extends PooledSpare = WarmSpare> implements CapacityUser {
+  readonly #options: WarmPoolOptions<Spare>;
+  readonly #ready: Array<Parked<Spare>> = [];
   /** Spares being started. */
   #starting = 0;
   /** Agents waiting for a spare that is being started for them. */
-  readonly #claims: Array<(spare: WarmSpare | undefined) => void> = [];
+  readonly #claims: Array<(spare: Spare | undefined) => void> = [];
   /** How many spares are wanted now: the pool's size, more while a run's agents are about to claim them. */
   #wanted: number;
   #allowance = Number.POSITIVE_INFINITY;
@@ -39,7 +42,7 @@ export class WarmPool implements CapacityUser {
   /** Counted for tests and /diagnostics. */
   readonly stats = { started: 0, claimed: 0, reaped: 0, failed: 0 };
 
-  constructor(options: WarmPoolOptions) {
+  constructor(options: WarmPoolOptions<Spare>) {
     this.#options = options;
     this.#wanted = options.size;
   }
@@ -82,8 +85,8 @@ export class WarmPool implements CapacityUser {
    * A spare for an agent about to start: a ready one, else one being started (cheaper to wait for than to
    * start another), else undefined (the agent starts cold).
    */
-  async take(): Promise<WarmSpare | undefined> {
-    if (this.#closed) return undefined;
+  async take(signal?: AbortSignal): Promise<Spare | undefined> {
+    if (this.#closed || signal?.aborted) return undefined;
     const parked = this.#ready.shift();
     if (parked) {
       clearTimeout(parked.timer);
@@ -91,7 +94,20 @@ export class WarmPool implements CapacityUser {
       return parked.spare;
     }
     if (this.#starting <= this.#claims.length) return undefined;
-    return new Promise((resolve) => this.#claims.push(resolve));
+    return new Promise((resolve) => {
+      // A cancelled agent stops waiting at once; the spare it would have had stays for the next.
+      const onAbort = (): void => {
+        const index = this.#claims.indexOf(claim);
+        if (index >= 0) this.#claims.splice(index, 1);
+        resolve(undefined);
+      };
+      const claim = (spare: Spare | undefined): void => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(spare);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#claims.push(claim);
+    });
   }
 
   #claimed(): void {
@@ -128,7 +144,7 @@ export class WarmPool implements CapacityUser {
     this.#startups.add(startup);
   }
 
-  async #arrived(spare: WarmSpare): Promise<void> {
+  async #arrived(spare: Spare): Promise<void> {
     if (this.#closed) {
       await spare.close();
       return;
@@ -139,7 +155,7 @@ export class WarmPool implements CapacityUser {
       waiting(spare);
       return;
     }
-    const parked: Parked = { spare, timer: setTimeout(() => void this.#reap(parked), this.#options.idleMs) };
+    const parked: Parked<Spare> = { spare, timer: setTimeout(() => void this.#reap(parked), this.#options.idleMs) };
     parked.timer.unref();
     this.#ready.push(parked);
     // A parked spare that dies (killed, out of memory) is dropped and replaced.
@@ -154,7 +170,7 @@ export class WarmPool implements CapacityUser {
     if (this.spares > this.#allowance) void this.#discard(this.#ready.pop()!, 'capacity');
   }
 
-  async #reap(parked: Parked): Promise<void> {
+  async #reap(parked: Parked<Spare>): Promise<void> {
     const index = this.#ready.indexOf(parked);
     if (index < 0) return;
     this.#ready.splice(index, 1);
@@ -165,7 +181,7 @@ export class WarmPool implements CapacityUser {
     await parked.spare.close();
   }
 
-  async #discard(parked: Parked, why: string): Promise<void> {
+  async #discard(parked: Parked<Spare>, why: string): Promise<void> {
     clearTimeout(parked.timer);
     this.#options.logger.debug({ why }, 'warm spare closed');
     await parked.spare.close();

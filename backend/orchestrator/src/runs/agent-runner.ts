@@ -65,7 +65,7 @@ async function runAgent(settings: AgentRunnerSettings, job: AgentJob): Promise<A
   try {
     const scope = { runId: job.run.runId, agentId: agent.agentId, ...(job.budgetUsd ? { budgetUsd: job.budgetUsd } : {}) };
     // A spare's options are fixed when it starts: a follow-up (resume) and an SDK budget need a cold start.
-    spare = job.resumeSessionId || job.budgetUsd ? undefined : await settings.warmPool?.take();
+    spare = job.resumeSessionId || job.budgetUsd ? undefined : await settings.warmPool?.take(job.signal);
     // The spare's token becomes this agent's only now, at claim time: until then the proxy refused it.
     grant = spare ? spare.token.activate(scope) : settings.modelAccess.grant(scope);
     sandbox = await settings.runtime.start({ run: job.run, agent, logger, signal: job.signal });
