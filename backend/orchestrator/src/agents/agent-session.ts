@@ -106,10 +106,23 @@ export interface ModelSettings {
   model: string | undefined;
 }
 
+/** A session with no tools at all (the judge): built-ins off, no MCP server, host settings not loaded. */
+export function noToolOptions() {
+  return {
+    tools: [] as string[],
+    mcpServers: {},
+    strictMcpConfig: true,
+    allowedTools: [] as string[],
+    settingSources: [] as [],
+    permissionMode: 'dontAsk' as const,
+  };
+}
+
 export interface AgentSessionInput {
   agentId: number;
   prompt: string;
-  sandbox: Sandbox;
+  /** Where its tools run; without one the session has no tools and only answers in text. */
+  sandbox: Sandbox | undefined;
   /** The agent's own Claude config dir: parallel agents sharing one corrupt each other's settings. */
   configDirectory: string;
   /** The claude process's cwd, on the orchestrator's side. */
@@ -195,14 +208,15 @@ export async function runAgentSession(input: AgentSessionInput): Promise<AgentOu
       stderrTail = (stderrTail + data).slice(-2_000);
       input.logger.debug({ stderr: data.trimEnd() }, 'claude stderr');
     };
-    const session = input.spare
+    // A spare is claimed only by an agent with a sandbox (its tools); a judge's session has none and starts cold.
+    const session = input.spare && input.sandbox
       ? input.spare.claim({ prompt: input.prompt, cwd: input.hostWorkingDirectory, mcpServer: input.sandbox.mcpServer, model: input.model.model, signal: abortController.signal, onStderr })
       : query({
           prompt: input.prompt,
           options: {
             ...hostLevelOptions({ ...input, onStderr, onProcess: input.onProcess }),
             cwd: input.hostWorkingDirectory,
-            ...sandboxToolOptions(input.sandbox.mcpServer),
+            ...(input.sandbox ? sandboxToolOptions(input.sandbox.mcpServer) : noToolOptions()),
             ...(input.maxBudgetUsd ? { maxBudgetUsd: input.maxBudgetUsd } : {}),
             ...(input.model.model ? { model: input.model.model } : {}),
             ...(input.resumeSessionId ? { resume: input.resumeSessionId } : {}),
