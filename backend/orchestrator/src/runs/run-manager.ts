@@ -38,6 +38,8 @@ export interface RunManagerOptions {
   /** How long the judge may take before the run falls back to the design's ranking (JUDGE_TIMEOUT_MS). */
   judgeTimeoutMs?: number;
   now?: () => Date;
+  /** Told how many agents a run accepted now will start first, before its repository is made: spare sessions start meanwhile (agents/warm-pool.ts). */
+  warmStarts?: { prepare(agents: number): void };
 }
 
 /** Why agents are cancelled when the orchestrator stops; it becomes their error. */
@@ -183,6 +185,8 @@ export class RunManager {
     const paths = this.#options.layout.run(createRunId(createdAt));
     const logger = this.#options.logger.child({ run_id: paths.runId });
     const { sources } = this.#options;
+    // Its first attempts' spare sessions start while the repository is made (a budgeted run's agents start cold).
+    this.#options.warmStarts?.prepare(request.budget_usd ? 0 : Math.min(request.agent_count, request.start_with ?? request.agent_count));
     const repository = await createRunRepository({
       paths,
       prompt: request.prompt,

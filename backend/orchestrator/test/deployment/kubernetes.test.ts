@@ -11,6 +11,8 @@ import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPol
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { KUBECTL, KUBERNETES, ROOT, find, kustomizationFiles, loadManifests, loadRaw, parseDocuments, selects, type K8sObject } from './manifests.ts';
+import { parseByteSize } from '../../src/logging/byte-size.ts';
+import { computeCapacity, estimatedAgentBytes } from '../../src/runs/capacity.ts';
 // Built at run time so no key-shaped literal sits in the repository.
 const FAKE_KEY = ['sk', 'ant', 'not-a-key'].join('-');
 
@@ -123,6 +125,24 @@ test('workspace-config gives WORKSPACE_PATH, WORKSPACE_LOCAL and the non-secret 
   for (const key of Object.keys(config['data'])) assert.doesNotMatch(key, /KEY|TOKEN|SECRET|PASSWORD/, `${key} belongs in a Secret`);
   assert.deepEqual(container(orchestrator)['envFrom'], [{ configMapRef: { name: 'workspace-config' } }]);
   assert.equal(environment(orchestrator).get('LOG_DIR')?.['value'], '/var/log/orchestrator/$(POD_NAME)', 'one log directory per pod');
+});
+
+test('the agent cap follows the pod’s memory limit: no MAX_CONCURRENT_AGENTS, and the limit holds the warm spare and agents beside it', () => {
+  const config = find(objects, 'ConfigMap', 'backend', 'workspace-config');
+  assert.equal(config['data'].MAX_CONCURRENT_AGENTS, undefined, 'the cap is worked out from the limit, not set beside it');
+  // A Kubernetes quantity (2Gi) is the byte size 2GiB.
+  const limit = parseByteSize(`${String(container(orchestrator)['resources'].limits.memory)}B`)!;
+  const capacity = computeCapacity({
+    memory: { limitBytes: limit, limitSource: 'cgroup', availableBytes: limit },
+    measuredAgentBytes: undefined,
+    estimatedAgentBytes: estimatedAgentBytes(config['data'].AGENT_RUNTIME),
+    agentsResidentBytes: 0,
+    cores: 2,
+    override: undefined,
+  });
+  const spares = Number(config['data'].WARM_POOL_SIZE);
+  assert.equal(capacity.agents, 4);
+  assert.ok(spares >= 1 && spares < capacity.agents, `${spares} spare(s) leave room for agents in a cap of ${capacity.agents}`);
 });
 
 test('the API key and the shared token come from secrets, and no secret is kept in kubernetes/', () => {
