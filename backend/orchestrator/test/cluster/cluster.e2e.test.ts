@@ -12,6 +12,7 @@ import path from 'node:path';
 import { OrchestrateResponseSchema, RunStateSchema, type RunState } from '@multiclaude/contract';
 import { filesChangedOn, gitIn } from '../support/git-inspect.ts';
 import { ROOT } from '../deployment/manifests.ts';
+import { fetchWithin } from '../support/fetch-within.ts';
 
 const KUBECONFIG = process.env['MULTICLAUDE_CLUSTER_KUBECONFIG'] ?? '';
 const skip = KUBECONFIG ? false : 'MULTICLAUDE_CLUSTER_KUBECONFIG is not set (npm run cluster:up, then npm run test:cluster)';
@@ -41,17 +42,6 @@ function jsonOf<T>(...args: string[]): T {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** fetch with a timer of its own (AbortSignal.timeout's is unref'd and would let node exit mid-test). */
-async function fetchWithin(url: string, timeoutMs: number, init: RequestInit = {}): Promise<Response> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new Error(`no answer from ${url} in ${timeoutMs} ms`)), timeoutMs);
-  try {
-    return await fetch(url, { ...init, signal: controller.signal });
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 async function getJson<T>(url: string, headers: Record<string, string> = {}): Promise<T> {
   const response = await fetchWithin(url, 15_000, { headers });
