@@ -6,6 +6,7 @@
 // git run a program, follow a planted symlink or reach past a local path. Run repositories are always
 // named by their git directory (`--git-dir`), never found by walking up from a directory.
 import { execa, type ResultPromise } from 'execa';
+import { describeEnd, runCommand, textOf, type CommandResult } from '../process/commands.ts';
 
 export class GitError extends Error {
   readonly code = 'git_failed';
@@ -127,18 +128,24 @@ function processEnvironment(options: GitOptions): Record<string, string> {
   };
 }
 
-function execGit(args: readonly string[], options: GitOptions, encoding: 'utf8' | 'buffer', reject: boolean) {
-  return execa('git', fullArguments(args, options), {
+const DEFAULT_TIMEOUT_MS = 60_000;
+
+function execGit(args: readonly string[], options: GitOptions): Promise<CommandResult> {
+  const request = {
+    command: 'git',
+    args: fullArguments(args, options),
     cwd: options.cwd ?? '/',
-    cancelSignal: options.signal,
-    timeout: options.timeoutMs ?? 60_000,
     env: processEnvironment(options),
-    extendEnv: false,
-    ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }),
-    encoding,
-    reject,
-    maxBuffer: 64 * 1024 * 1024,
-  });
+    input: options.input,
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    maxBufferBytes: 64 * 1024 * 1024,
+  };
+  return runCommand(request, options.signal);
+}
+
+function failureOf(args: readonly string[], options: GitOptions, result: CommandResult): GitError {
+  const how = describeEnd('git', result, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  return new GitError(args, `git ${args[0] ?? ''} failed: ${how}`, { cause: new Error(how) });
 }
 
 export async function git(args: readonly string[], options: GitOptions): Promise<string> {
@@ -152,9 +159,9 @@ export async function gitBytes(args: readonly string[], options: GitOptions): Pr
 
 /** Exit code and output of a git command that may legitimately fail (merge-tree reports conflicts by exit 1). */
 export async function gitStatus(args: readonly string[], options: GitOptions): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  const result = await execGit(args, options, 'utf8', false);
-  if (result.exitCode === undefined) throw new GitError(args, `git ${args[0] ?? ''} failed: ${result.message ?? 'did not run'}`);
-  return { exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr) };
+  const result = await execGit(args, options);
+  if (result.exitCode === undefined) throw failureOf(args, options, result);
+  return { exitCode: result.exitCode, stdout: textOf(result.stdout), stderr: textOf(result.stderr) };
 }
 
 /** A git process whose stdout is streamed to the caller (exports), with the same configuration as every other. */
@@ -172,16 +179,8 @@ export function gitStream(args: readonly string[], options: GitOptions & { timeo
 }
 
 async function gitRaw(args: readonly string[], options: GitOptions, encoding: 'utf8' | 'buffer'): Promise<string | Uint8Array> {
-  try {
-    const result = await execGit(args, options, encoding, true);
-    return result.stdout as string | Uint8Array;
-  } catch (error) {
-    const detail =
-      error && typeof error === 'object' && 'stderr' in error && typeof error.stderr === 'string' && error.stderr
-        ? error.stderr.trim()
-        : error instanceof Error
-          ? error.message
-          : String(error);
-    throw new GitError(args, `git ${args[0] ?? ''} failed: ${detail}`, { cause: error });
-  }
+  const result = await execGit(args, options);
+  if (result.exitCode !== 0) throw failureOf(args, options, result);
+  // Text loses its final newline, as from a shell; bytes (a file's content) are kept as they are.
+  return encoding === 'utf8' ? textOf(result.stdout) : result.stdout;
 }

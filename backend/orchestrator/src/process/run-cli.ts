@@ -1,5 +1,5 @@
 // Runs a command-line tool (docker, git, claude) with a timeout and an AbortSignal, and answers with its words instead of throwing.
-import { execa } from 'execa';
+import { describeEnd, runCommand, textOf } from './commands.ts';
 
 export interface CliResult {
   ok: boolean;
@@ -11,13 +11,11 @@ export interface CliResult {
 /** Never throws: a failure is `ok: false` with the tool's own message. */
 export async function runCli(command: string, args: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<CliResult> {
   try {
-    const result = await execa(command, args, { timeout: timeoutMs, cancelSignal: signal, stdin: 'ignore' });
-    return { ok: true, stdout: result.stdout, detail: result.stderr };
+    const result = await runCommand({ command, args, env: process.env, timeoutMs }, signal);
+    if (result.exitCode === 0) return { ok: true, stdout: textOf(result.stdout), detail: textOf(result.stderr) };
+    return { ok: false, stdout: '', detail: describeEnd(command, result, timeoutMs) };
   } catch (error) {
-    const failure = error as { stderr?: unknown; shortMessage?: unknown; message?: unknown };
-    const stderr = typeof failure.stderr === 'string' ? failure.stderr.trim() : '';
-    const message = typeof failure.shortMessage === 'string' ? failure.shortMessage : String(failure.message);
-    return { ok: false, stdout: '', detail: stderr || message };
+    return { ok: false, stdout: '', detail: (error as Error).message };
   }
 }
 
@@ -37,21 +35,14 @@ export interface OutcomeOptions {
 /** Runs a command to its end for a sandbox check: exit code, time, whether it timed out, and its output's tail. */
 export async function runToOutcome(command: string, args: readonly string[], options: OutcomeOptions) {
   const started = Date.now();
-  const result = await execa(command, args, {
-    ...(options.cwd ? { cwd: options.cwd } : {}),
-    ...(options.env ? { env: options.env, extendEnv: false } : {}),
-    timeout: options.timeoutMs,
-    cancelSignal: options.signal,
-    stdin: 'ignore',
-    all: true,
-    reject: false,
-    killSignal: 'SIGKILL',
-    forceKillAfterDelay: 2_000,
-  });
+  const result = await runCommand(
+    { command, args, cwd: options.cwd, env: options.env ?? process.env, timeoutMs: options.timeoutMs, interleaved: true, killSignal: 'SIGKILL' },
+    options.signal,
+  );
   return {
     exitCode: result.timedOut ? null : (result.exitCode ?? null),
-    timedOut: Boolean(result.timedOut),
+    timedOut: result.timedOut,
     durationMs: Date.now() - started,
-    outputTail: tail(result.all ?? '', options.tailBytes),
+    outputTail: tail(textOf(result.all ?? Buffer.alloc(0)), options.tailBytes),
   };
 }

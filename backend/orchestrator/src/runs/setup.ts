@@ -6,7 +6,7 @@
 // output: no symlink is followed, the root `.git` is never copied, tracked paths are left alone.
 import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
+import { runCommandOrThrow } from '../process/commands.ts';
 import type { SetupResult } from '@multiclaude/contract';
 import { git } from '../git/git.ts';
 import type { AgentPaths, RunPaths } from '../workspace/layout.ts';
@@ -73,7 +73,7 @@ export async function giveSetupOutput(paths: RunPaths, entries: readonly string[
       // A tracked directory of the base commit, so a real directory in a fresh worktree; checked, never assumed.
       const stats = await lstat(target);
       if (!stats.isDirectory()) throw new Error(`${path.relative(paths.directory, target)} is not a directory in ${agent.branchName}'s worktree`);
-      await execa('cp', ['-a', '--no-preserve=ownership', '--reflink=auto', '-t', target, '--', ...sources], { timeout: COPY_TIMEOUT_MS, cancelSignal: signal, stdin: 'ignore' });
+      await runCommandOrThrow({ command: 'cp', args: ['-a', '--no-preserve=ownership', '--reflink=auto', '-t', target, '--', ...sources], env: process.env, timeoutMs: COPY_TIMEOUT_MS }, signal);
     }
   }
   return Date.now() - started;

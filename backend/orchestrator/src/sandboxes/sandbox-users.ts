@@ -7,7 +7,7 @@
 // given the same uid cannot open what an earlier one left.
 import { chmod, lchown, mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
+import { runCommandOrThrow } from '../process/commands.ts';
 import { SandboxError } from './runtime.ts';
 
 export interface SandboxUser {
@@ -57,11 +57,7 @@ export class SandboxUsers {
 /** Hands the agent's repository (everything in it, symlinks themselves and never their targets) to the sandbox user, 0700. */
 export async function handRepositoryTo(repository: string, user: SandboxUser, signal?: AbortSignal): Promise<void> {
   try {
-    await execa('chown', ['-R', '-P', '-h', `${user.uid}:${user.gid}`, '--', repository], {
-      timeout: CHOWN_TIMEOUT_MS,
-      ...(signal ? { cancelSignal: signal } : {}),
-      stdin: 'ignore',
-    });
+    await runCommandOrThrow({ command: 'chown', args: ['-R', '-P', '-h', `${user.uid}:${user.gid}`, '--', repository], env: process.env, timeoutMs: CHOWN_TIMEOUT_MS }, signal);
     await chmod(repository, 0o700);
   } catch (error) {
     throw new SandboxError('sandbox_setup_failed', `could not hand ${repository} to the sandbox user ${user.uid}: ${(error as Error).message}`, { cause: error });

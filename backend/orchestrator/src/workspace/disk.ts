@@ -1,7 +1,7 @@
 // Measures disk for the workspace: free space on its file system (the MIN_FREE_DISK floor) and the bytes an agent's directories hold (its SANDBOX_DISK quota).
 import { statfs } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
+import { runCommand, textOf } from '../process/commands.ts';
 
 export interface FreeSpace {
   freeBytes: number;
@@ -36,9 +36,9 @@ export function formatBytes(bytes: number): string {
 
 /** Bytes allocated on disk under the paths (sparse files count as what they really take), on their own file system only. */
 export async function bytesUsed(paths: readonly string[], signal?: AbortSignal): Promise<number> {
-  const result = await execa('du', ['-s', '-x', '-B1', '-c', '--', ...paths], { timeout: 60_000, cancelSignal: signal, reject: false, stdin: 'ignore' });
+  const result = await runCommand({ command: 'du', args: ['-s', '-x', '-B1', '-c', '--', ...paths], env: process.env, timeoutMs: 60_000 }, signal);
   // -c prints a final "total" line; a path that vanished meanwhile is an error line, not a failure.
-  const total = /^(\d+)\s+total$/m.exec(result.stdout);
+  const total = /^(\d+)\s+total$/m.exec(textOf(result.stdout));
   return total ? Number(total[1]) : 0;
 }
 
