@@ -1,11 +1,10 @@
-// Spawns the SDK's `claude` process so that it dies with the orchestrator (a SIGKILLed orchestrator must not leave agents running on) and yields the CPU to it.
-import { spawn } from 'node:child_process';
+// Spawns the SDK's `claude` process, through the command helper, so that it dies with the orchestrator (a SIGKILLed orchestrator must not leave agents running on) and yields the CPU to it.
 import { existsSync } from 'node:fs';
-import os from 'node:os';
 import type { SpawnOptions, SpawnedProcess } from '@anthropic-ai/claude-agent-sdk';
+import { commandHelper } from '../process/commands.ts';
 
-// util-linux's setpriv asks the kernel to SIGKILL the child when its parent dies (PR_SET_PDEATHSIG);
-// without it an orphaned claude keeps retrying a dead model endpoint for minutes.
+// util-linux's setpriv asks the kernel to SIGKILL the child when its parent (the helper, which exits with
+// the orchestrator) dies (PR_SET_PDEATHSIG); without it an orphaned claude keeps retrying a dead model endpoint for minutes.
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((candidate) => existsSync(candidate));
 
 /**
@@ -15,27 +14,23 @@ const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((candidate) => existsS
  */
 export const AGENT_NICENESS = 10;
 
-/** `onProcess` hears each process's pid (for the memory footprint) and returns what to call when it exits. */
+/**
+ * `onProcess` hears each process's pid (for the memory footprint) and returns what to call when it exits.
+ * The helper forks it: forking the orchestrator itself held its event loop 10–25 ms per agent (process/helper-connection.ts).
+ */
 export function createClaudeSpawner(onStderr: (text: string) => void, onProcess?: (pid: number) => () => void): (options: SpawnOptions) => SpawnedProcess {
   return (options) => {
     const [command, args] = SETPRIV
       ? [SETPRIV, ['--pdeathsig', 'KILL', '--', options.command, ...options.args]]
       : [options.command, options.args];
-    const child = spawn(command, args, {
-      cwd: options.cwd,
-      env: options.env,
-      signal: options.signal,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    try {
-      // Set as soon as spawn returns, before claude starts its threads, which inherit it.
-      if (child.pid !== undefined) os.setPriority(child.pid, Math.min(19, os.getPriority() + AGENT_NICENESS));
-    } catch {
-      // Already gone: the SDK sees the exit.
-    }
+    const child = commandHelper().spawn({ command, args, cwd: options.cwd, env: options.env, niceness: AGENT_NICENESS });
     // The SDK waits for a warm spare's exit from each stage of its life (prewarm, claim, close): more than Node's default ten listeners, none of them a leak.
     child.setMaxListeners(32);
-    if (onProcess && child.pid !== undefined) child.once('exit', onProcess(child.pid));
+    if (onProcess) child.once('spawn', (pid: number) => child.once('exit', onProcess(pid)));
+    const abort = (): void => void child.kill('SIGTERM');
+    if (options.signal.aborted) abort();
+    else options.signal.addEventListener('abort', abort, { once: true });
+    child.once('exit', () => options.signal.removeEventListener('abort', abort));
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', onStderr);
     // Spawn failures surface through the SDK as a closed transport; an unhandled 'error' would crash us.

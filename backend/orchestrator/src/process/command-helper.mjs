@@ -1,18 +1,24 @@
-// The orchestrator's command helper (see commands.ts): starts the commands it is sent and sends back how they ended, with their output.
+// The orchestrator's command helper (see helper-connection.ts): starts the commands and processes it is sent; for a command it sends back
+// how it ended and its output, for a process (claude) the process's stdio pipes themselves, then its exit.
 // Plain JavaScript run by node alone (no loader, no dependencies) so that it stays small: forking is what it is for.
 import { spawn } from 'node:child_process';
+import os from 'node:os';
 
 const KILL_AFTER_MS = 2_000;
 const jobs = new Map();
+const processes = new Map();
 
 process.on('message', (message) => {
-  if (message.type === 'run') start(message);
+  if (message.type === 'run') run(message);
   else if (message.type === 'cancel') stop(jobs.get(message.id), 'canceled');
+  else if (message.type === 'spawn') startProcess(message);
+  else if (message.type === 'signal') processes.get(message.id)?.kill(message.signal);
 });
 
-// The orchestrator is gone (it exited, or was killed): so are the commands it asked for.
+// The orchestrator is gone (it exited, or was killed): so is everything it asked for.
 process.on('disconnect', () => {
   for (const job of jobs.values()) job.child.kill('SIGKILL');
+  for (const child of processes.values()) child.kill('SIGKILL');
   process.exit(0);
 });
 
@@ -23,14 +29,10 @@ function stop(job, reason) {
   setTimeout(() => job.child.kill('SIGKILL'), KILL_AFTER_MS).unref();
 }
 
-function start(request) {
+function run(request) {
   const job = { id: request.id, child: undefined, reason: undefined, killSignal: request.killSignal ?? 'SIGTERM', stdout: [], stderr: [], all: request.interleaved ? [] : undefined, bytes: 0, failure: undefined, done: false };
   try {
-    job.child = spawn(request.command, request.args, {
-      cwd: request.cwd,
-      env: request.env,
-      stdio: [request.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    });
+    job.child = spawn(request.command, request.args, { cwd: request.cwd, env: request.env, stdio: [request.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
   } catch (error) {
     finish(job, null, null, error.message);
     return;
@@ -73,6 +75,7 @@ function finish(job, code, signal, failure) {
   job.done = true;
   jobs.delete(job.id);
   process.send({
+    type: 'result',
     id: job.id,
     exitCode: typeof code === 'number' && code >= 0 ? code : undefined,
     signal: signal ?? undefined,
@@ -82,5 +85,41 @@ function finish(job, code, signal, failure) {
     timedOut: job.reason === 'timeout',
     canceled: job.reason === 'canceled',
     failure: failure ?? job.failure,
+  });
+}
+
+function startProcess(request) {
+  let child;
+  try {
+    child = spawn(request.command, request.args, { cwd: request.cwd, env: request.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  } catch (error) {
+    process.send({ type: 'spawn-failed', id: request.id, message: error.message });
+    return;
+  }
+  if (child.pid === undefined) {
+    child.on('error', (error) => process.send({ type: 'spawn-failed', id: request.id, message: error.message }));
+    return;
+  }
+  // Before the process starts its threads, which inherit it (a thread's priority is its own).
+  try {
+    if (request.niceness) os.setPriority(child.pid, Math.min(19, os.getPriority() + request.niceness));
+  } catch {
+    // Already gone: its exit follows.
+  }
+  processes.set(request.id, child);
+  // Node's pipe sockets start reading as they are made; what this helper read would be lost to the
+  // orchestrator, so reading stops now, before the event loop can run a read.
+  for (const stream of [child.stdout, child.stderr]) {
+    stream._handle.reading = false;
+    stream._handle.readStop();
+  }
+  // The pipes themselves go to the orchestrator; this helper keeps no copy (keepOpen: false).
+  for (const stream of ['stdin', 'stdout', 'stderr']) {
+    process.send({ type: 'pipe', id: request.id, pid: child.pid, stream }, child[stream], { keepOpen: false }, () => undefined);
+  }
+  child.on('error', (error) => process.send({ type: 'process-error', id: request.id, message: error.message }));
+  child.on('exit', (code, signal) => {
+    processes.delete(request.id);
+    process.send({ type: 'exit', id: request.id, code, signal });
   });
 }

@@ -18,7 +18,7 @@
 import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { execa } from 'execa';
+import { commandHelper } from '../process/commands.ts';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { runCli, runToOutcome, type CliResult } from '../process/run-cli.ts';
@@ -293,13 +293,14 @@ export class DockerRuntime implements SandboxRuntime {
 
   /** Follows the engine's `die` events of the container: an abnormal one is the sandbox's death. */
   #watch(name: string, request: SandboxRequest, onDeath: (reason: string) => void): () => void {
-    const events = execa(this.#options.dockerCommand, ['events', '--filter', `container=${name}`, '--filter', 'event=die', '--format', '{{.Actor.Attributes.exitCode}}'], {
-      stdin: 'ignore',
-      buffer: false,
-      reject: false,
+    const events = commandHelper().spawn({
+      command: this.#options.dockerCommand,
+      args: ['events', '--filter', `container=${name}`, '--filter', 'event=die', '--format', '{{.Actor.Attributes.exitCode}}'],
+      env: process.env,
     });
+    events.stdin.end();
     let watching = true;
-    const lines = createInterface({ input: events.stdout! });
+    const lines = createInterface({ input: events.stdout });
     lines.on('line', (exitCode) => {
       if (!watching) return;
       // The tool server ends with 0 when claude closes it at the session's end; anything else is a death.

@@ -1,18 +1,73 @@
-// The claude spawner: agents run nicer than the orchestrator, so its API stays responsive while they use the cores.
+// The claude spawner: agents run nicer than the orchestrator, so its API stays responsive while they use the cores; they are forked by the command helper, not by the orchestrator.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
-import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { once } from 'node:events';
+import type { SpawnedProcess } from '@anthropic-ai/claude-agent-sdk';
 import { AGENT_NICENESS, createClaudeSpawner } from '../../src/agents/claude-process.ts';
 
-test('a spawned agent process runs AGENT_NICENESS nicer than the orchestrator', async () => {
-  const spawnClaude = createClaudeSpawner(() => {});
-  const child = spawnClaude({ command: 'sleep', args: ['30'], cwd: os.tmpdir(), env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' }, signal: new AbortController().signal }) as unknown as ChildProcess;
+const PATH = process.env['PATH'] ?? '/usr/bin:/bin';
+
+function parentOf(pid: number): number {
+  // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces, so read after its closing parenthesis.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
+async function pidOf(child: SpawnedProcess): Promise<number> {
+  const started = child as unknown as { pid?: number; once: (event: 'spawn', listener: (pid: number) => void) => void };
+  if (started.pid) return started.pid;
+  const [pid] = (await once(child as unknown as NodeJS.EventEmitter, 'spawn')) as [number];
+  return pid;
+}
+
+test('a spawned agent process runs AGENT_NICENESS nicer than the orchestrator, forked by the helper rather than by the orchestrator', async () => {
+  const pids: number[] = [];
+  const spawnClaude = createClaudeSpawner(() => {}, (pid) => {
+    pids.push(pid);
+    return () => undefined;
+  });
+  const child = spawnClaude({ command: 'sleep', args: ['30'], cwd: os.tmpdir(), env: { PATH }, signal: new AbortController().signal });
+  const pid = await pidOf(child);
   try {
-    assert.ok(child.pid);
-    assert.equal(os.getPriority(child.pid), Math.min(19, os.getPriority() + AGENT_NICENESS));
+    assert.equal(os.getPriority(pid), Math.min(19, os.getPriority() + AGENT_NICENESS));
+    assert.notEqual(parentOf(pid), process.pid, 'not a child of the orchestrator');
+    assert.equal(parentOf(parentOf(pid)), process.pid, "a child of the orchestrator's command helper");
+    assert.deepEqual(pids, [pid], 'onProcess heard its pid');
   } finally {
     child.kill('SIGKILL');
-    await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(null) : child.once('exit', resolve)));
+    await new Promise((resolve) => child.once('exit', resolve));
   }
+});
+
+test("an agent process's stdin and stdout are its own pipes, and its exit code comes back after its last output", async () => {
+  const spawnClaude = createClaudeSpawner(() => {});
+  const child = spawnClaude({ command: 'sh', args: ['-c', 'read line; echo "got $line"; exit 7'], cwd: os.tmpdir(), env: { PATH }, signal: new AbortController().signal });
+  let output = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (text: string) => (output += text));
+  child.stdin.write('hello\n');
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (exitCode) => resolve(exitCode)));
+  assert.equal(code, 7);
+  assert.equal(output, 'got hello\n');
+  assert.equal(child.exitCode, 7);
+});
+
+test('aborting the signal the SDK gives ends the process', async () => {
+  const controller = new AbortController();
+  const spawnClaude = createClaudeSpawner(() => {});
+  const child = spawnClaude({ command: 'sleep', args: ['30'], cwd: os.tmpdir(), env: { PATH }, signal: controller.signal });
+  await pidOf(child);
+  controller.abort();
+  const signal = await new Promise<string | null>((resolve) => child.once('exit', (_code, exitSignal) => resolve(exitSignal)));
+  assert.equal(signal, 'SIGTERM');
+});
+
+test("a command that cannot start reaches the SDK as the process's error and exit, never a crash", async () => {
+  const errors: string[] = [];
+  const spawnClaude = createClaudeSpawner((text) => errors.push(text));
+  const child = spawnClaude({ command: '/nonexistent/claude', args: [], cwd: os.tmpdir(), env: { PATH }, signal: new AbortController().signal });
+  await new Promise((resolve) => child.once('exit', resolve));
+  assert.notEqual(child.exitCode, 0);
 });
