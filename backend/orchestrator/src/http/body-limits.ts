@@ -35,6 +35,8 @@ export function boundedBodies(): MiddlewareHandler {
   const routes = ROUTE_LIMITS.map((route) => ({ ...route, handler: limiter(route.maxBytes, route.field) }));
   const fallback = limiter(CONTROL_REQUEST_MAX_BYTES);
   return (context, next) => {
+    // No route reads a GET's body; asking for it would make the server build a full Request per read (GET /runs/:id is polled).
+    if (context.req.method === 'GET' || context.req.method === 'HEAD') return next();
     const route = routes.find((candidate) => candidate.method === context.req.method && candidate.path.test(context.req.path));
     return (route?.handler ?? fallback)(context, next);
   };
