@@ -81,6 +81,12 @@ const EnvironmentSchema = z.object({
     return { first, last };
   }),
   SANDBOX_DISK: byteSize('SANDBOX_DISK', '10G'),
+  KUBERNETES_NAMESPACE: optionalString.transform((value) => value ?? 'agents').pipe(
+    z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, { message: 'KUBERNETES_NAMESPACE must be a namespace name (lower-case letters, digits and -)' }),
+  ),
+  KUBERNETES_WORKSPACE_CLAIM: optionalString.transform((value) => value ?? 'workspace').pipe(
+    z.string().regex(/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/, { message: 'KUBERNETES_WORKSPACE_CLAIM must be a PersistentVolumeClaim name' }),
+  ),
   MIN_FREE_DISK: byteSize('MIN_FREE_DISK', '1G'),
   CLAUDE_CODE_EXECUTABLE: optionalString,
   ORCHESTRATOR_TOKEN: optionalString,
@@ -118,6 +124,8 @@ export interface Config {
   maxAgentTurns: number;
   /** uidRange: each sandbox's own user when the orchestrator runs as root (SANDBOX_UID_RANGE). */
   sandbox: { memory: string; cpus: string; pidsLimit: number; uidRange: UidRange; diskBytes: number };
+  /** The kubernetes runtime: the agents' namespace and the claim there holding the workspace (the same storage as WORKSPACE_LOCAL). */
+  kubernetes: { namespace: string; workspaceClaim: string };
   /** New runs are refused (507) below this much free space on the workspace's file system. */
   minFreeDiskBytes: number;
   claudeExecutable: string;
@@ -182,6 +190,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
       uidRange: env.SANDBOX_UID_RANGE,
       diskBytes: env.SANDBOX_DISK,
     },
+    kubernetes: { namespace: env.KUBERNETES_NAMESPACE, workspaceClaim: env.KUBERNETES_WORKSPACE_CLAIM },
     minFreeDiskBytes: env.MIN_FREE_DISK,
     claudeExecutable: env.CLAUDE_CODE_EXECUTABLE ?? defaultClaudeExecutable(),
     orchestratorToken: env.ORCHESTRATOR_TOKEN,
