@@ -10,11 +10,12 @@
 //
 // The orchestrator's rights are a Role in the agents namespace (kubernetes/agents/): pods, pods/exec,
 // and reading the workspace claim; /ready and /diagnostics ask the API server whether they are granted.
+import { randomBytes } from 'node:crypto';
 import { lstat } from 'node:fs/promises';
 import os from 'node:os';
 import { PassThrough } from 'node:stream';
 import type { Logger } from 'pino';
-import { AuthorizationV1Api, CoreV1Api, Exec, KubeConfig, VersionApi, Watch, type V1Pod } from '@kubernetes/client-node';
+import { AuthorizationV1Api, CoreV1Api, Exec, KubeConfig, PatchStrategy, VersionApi, Watch, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import type { Config } from '../config.ts';
 import { tail } from '../process/run-cli.ts';
 import {
@@ -29,7 +30,8 @@ import {
 } from './runtime.ts';
 import { SandboxUsers, claimRepository, returnRepository, type UidRange } from './sandbox-users.ts';
 import { CONTAINER_WORKSPACE, LABEL_RUN_ID } from './docker-spec.ts';
-import { agentLabels, buildSandboxPod, sandboxPodName, workspaceSubPath, SANDBOX_CONTAINER, SANDBOX_SELECTOR } from './kubernetes-spec.ts';
+import { agentLabels, buildSandboxPod, sandboxPodName, workspaceSubPath, LABEL_OWNER, LABEL_POOL, SANDBOX_CONTAINER, SANDBOX_SELECTOR } from './kubernetes-spec.ts';
+import { STALE_POOL_MS, WarmPool, adoptRepository, type WarmPod } from './kubernetes-pool.ts';
 import { deathOf, readPod } from './kubernetes-status.ts';
 import { BRIDGE_SCRIPT, McpRelay, describeExecEnd, exitCodeOf, type PodExec } from './kubernetes-relay.ts';
 import { callApi, describeApiError, isNotFound, isConflict } from './kubernetes-api.ts';
@@ -53,6 +55,8 @@ export interface KubernetesRuntimeOptions {
    * namespace alone: the pods there belong to a deployment whose run store this process does not see.
    */
   active: boolean;
+  /** KUBERNETES_WARM_PODS: running pods kept unclaimed for the next agents (0: none). */
+  warmPods?: number;
   logger: Logger;
   startTimeoutMs?: number;
 }
@@ -67,6 +71,7 @@ export const REQUIRED_RIGHTS = [
   { resource: 'pods', verb: 'list' },
   { resource: 'pods', verb: 'watch' },
   { resource: 'pods', verb: 'delete' },
+  { resource: 'pods', verb: 'patch' },
   { resource: 'pods', subresource: 'exec', verb: 'create' },
 ] as const;
 
@@ -76,12 +81,27 @@ export class KubernetesRuntime implements SandboxRuntime {
   readonly #core: CoreV1Api;
   readonly #exec: Exec;
   readonly #users: SandboxUsers | undefined;
+  readonly #pool: WarmPool | undefined;
 
   constructor(options: KubernetesRuntimeOptions) {
     this.#options = options;
     this.#core = options.kubeConfig.makeApiClient(CoreV1Api);
     this.#exec = new Exec(options.kubeConfig);
     this.#users = process.getuid?.() === 0 ? new SandboxUsers(options.uidRange) : undefined;
+    // Warm pods run as this process's user: a root orchestrator gives each sandbox a user of its own, known only at claim time.
+    if (options.active && !options.configError && (options.warmPods ?? 0) > 0 && !this.#users) {
+      this.#pool = new WarmPool({
+        size: options.warmPods ?? 0,
+        workspaceLocal: options.workspaceLocal,
+        nextName: () => `mc-warm-${randomBytes(6).toString('hex')}`,
+        create: (name, subPath) => this.#createPod(name, subPath, { [LABEL_POOL]: 'true', [LABEL_OWNER]: options.owner }, process.getuid?.() ?? 1, process.getgid?.() ?? 1),
+        remove: (name) => this.#deletePod(name, options.logger),
+        logger: options.logger.child({ component: 'warm-pool' }),
+      });
+      this.#pool.fill();
+    } else if ((options.warmPods ?? 0) > 0 && options.active && this.#users) {
+      options.logger.warn('KUBERNETES_WARM_PODS is ignored: the orchestrator runs as root, so each sandbox gets a user of its own when it is claimed');
+    }
   }
 
   get #server(): string {
@@ -198,6 +218,46 @@ export class KubernetesRuntime implements SandboxRuntime {
     });
   }
 
+  /** Creates a pod over `subPath` of the claim and waits until it runs (the warm pool's pods). */
+  async #createPod(name: string, subPath: string, labels: Record<string, string>, uid: number, gid: number, signal?: AbortSignal): Promise<void> {
+    const { namespace, image, workspaceClaim, memory, cpus } = this.#options;
+    const body = buildSandboxPod({ name, namespace, image, workspaceClaim, subPath, labels, uid, gid, memory, cpus });
+    await callApi(() => this.#core.createNamespacedPod({ namespace, body }), API_TIMEOUT_MS, signal);
+    await this.#waitUntilRunning(name, signal);
+  }
+
+  /**
+   * Claims a warm pod for the agent: its slot becomes the agent's repository, and its labels name the run
+   * and agent. Undefined (the agent starts cold) when none is ready or the claim fails.
+   */
+  async #claimWarmPod(request: SandboxRequest): Promise<string | undefined> {
+    const warm: WarmPod | undefined = this.#pool?.take();
+    if (!warm) return undefined;
+    const { namespace, owner } = this.#options;
+    try {
+      await adoptRepository(request.agent.worktree, warm.slotDirectory);
+    } catch (error) {
+      request.logger.warn({ err: error, pod: warm.name }, 'could not give a warm pod the repository; starting a pod for it');
+      await this.#pool?.discard(warm);
+      return undefined;
+    }
+    const labels = { ...agentLabels(request.run.runId, request.agent.agentId, owner), [LABEL_POOL]: null };
+    try {
+      await callApi(
+        () => this.#core.patchNamespacedPod({ name: warm.name, namespace, body: { metadata: { labels } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)),
+        API_TIMEOUT_MS,
+        request.signal,
+      );
+    } catch (error) {
+      // The repository is already where it belongs (the slot became it): only the pod goes.
+      request.logger.warn({ pod: warm.name, detail: describeApiError(error) }, 'could not label a claimed warm pod; starting a pod for the agent');
+      await this.#deletePod(warm.name, request.logger);
+      return undefined;
+    }
+    request.logger.info({ pod: warm.name, waited_ms: Date.now() - warm.readyAt }, 'sandbox pod claimed from the warm pool');
+    return warm.name;
+  }
+
   /** Creates the pod (replacing a leftover of the same name once) and waits until it runs; on failure nothing is left. */
   async #startPod(request: SandboxRequest, name: string, uid: number, gid: number): Promise<void> {
     if (request.signal?.aborted) throw new SandboxError('cancelled', 'the agent was cancelled before its sandbox started');
@@ -242,12 +302,14 @@ export class KubernetesRuntime implements SandboxRuntime {
 
   async start(request: SandboxRequest): Promise<Sandbox> {
     if (this.#options.configError) throw new SandboxError('kubernetes_unavailable', `no cluster configuration: ${this.#options.configError}`);
-    const name = sandboxPodName(request.run.runId, request.agent.agentId);
+    let name = sandboxPodName(request.run.runId, request.agent.agentId);
     await this.#checkRepository(request);
     const { uid, gid, user } = await claimRepository(this.#users, request.agent.worktree, request.signal);
     let relay: McpRelay;
     try {
-      await this.#startPod(request, name, uid, gid);
+      const warm = user ? undefined : await this.#claimWarmPod(request);
+      if (warm) name = warm;
+      else await this.#startPod(request, name, uid, gid);
       relay = await McpRelay.open(this.#podExec(name), request.logger.child({ pod: name }));
     } catch (error) {
       await this.#deletePod(name, request.logger);
@@ -381,6 +443,7 @@ export class KubernetesRuntime implements SandboxRuntime {
           return { status: 'error', namespace, error: `cannot tell: ${describeApiError(error)}` };
         }
       },
+      kubernetes_warm_pods: async () => ({ size: this.#pool?.size ?? 0, ready: this.#pool?.readyCount ?? 0 }),
       kubernetes_workspace_claim: async (signal) => {
         try {
           const claim = await callApi(() => this.#core.readNamespacedPersistentVolumeClaim({ name: workspaceClaim, namespace }), CHECK_TIMEOUT_MS, signal);
@@ -407,8 +470,12 @@ export class KubernetesRuntime implements SandboxRuntime {
     const removed: string[] = [];
     for (const pod of pods) {
       const name = pod.metadata?.name;
-      const runId = pod.metadata?.labels?.[LABEL_RUN_ID];
-      if (!name || !runId || isRunLive(runId)) continue;
+      const labels = pod.metadata?.labels ?? {};
+      const runId = labels[LABEL_RUN_ID];
+      // A warm pod unclaimed for longer than any live pool keeps one belongs to a dead orchestrator.
+      const age = Date.now() - (pod.metadata?.creationTimestamp ? new Date(pod.metadata.creationTimestamp).getTime() : Date.now());
+      const stalePoolPod = labels[LABEL_POOL] === 'true' && labels[LABEL_OWNER] !== this.#options.owner && age > STALE_POOL_MS;
+      if (!name || (!stalePoolPod && (!runId || isRunLive(runId)))) continue;
       await this.#deletePod(name, logger);
       removed.push(name);
     }
@@ -443,6 +510,7 @@ export function createKubernetesRuntime(config: Config, logger: Logger): Kuberne
     uidRange: config.sandbox.uidRange,
     owner: ownerName(),
     kubeConfig,
+    warmPods: config.kubernetes.warmPods,
     logger,
   });
 }

@@ -216,7 +216,7 @@ test("the orchestrator's rights are a Role in the agents namespace only: pods, p
   assert.ok(!objects.some((object) => ['ClusterRole', 'ClusterRoleBinding'].includes(object.kind)), 'nothing cluster-wide');
   const role = find(objects, 'Role', 'agents', 'orchestrator');
   assert.deepEqual(role['rules'], [
-    { apiGroups: [''], resources: ['pods'], verbs: ['create', 'get', 'list', 'watch', 'delete'] },
+    { apiGroups: [''], resources: ['pods'], verbs: ['create', 'get', 'list', 'watch', 'delete', 'patch'] },
     { apiGroups: [''], resources: ['pods/exec'], verbs: ['create', 'get'] },
     { apiGroups: [''], resources: ['persistentvolumeclaims'], resourceNames: ['workspace'], verbs: ['get'] },
   ]);
