@@ -48,6 +48,8 @@ export class McpRelay {
   readonly #exec: PodExec;
   readonly #logger: Logger;
   readonly #connections = new Set<{ socket: Socket; close(): void }>();
+  /** Every accepted socket, relayed or not: close() destroys them all, or the server would wait for them forever. */
+  readonly #sockets = new Set<Socket>();
   #onEnd: ((status: V1Status | undefined) => void) | undefined;
   #closed = false;
 
@@ -82,6 +84,8 @@ export class McpRelay {
       socket.destroy();
       return;
     }
+    this.#sockets.add(socket);
+    socket.on('close', () => this.#sockets.delete(socket));
     // stderr of the tool server goes to the log, never to the model.
     const stderr = new PassThrough();
     stderr.setEncoding('utf8');
@@ -115,11 +119,16 @@ export class McpRelay {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const connection of this.#connections) {
-      connection.close();
-      connection.socket.destroy();
-    }
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const connection of this.#connections) connection.close();
+    for (const socket of this.#sockets) socket.destroy();
+    // Bounded: a connection accepted while closing must not hold the agent's end.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 5_000);
+      this.#server.close(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
     await rm(this.#directory, { recursive: true, force: true });
   }
 }

@@ -1,4 +1,5 @@
 // Builds the hardened pod of one agent's sandbox for the `kubernetes` runtime, as a pure function of its inputs (no I/O, no cluster).
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { SandboxError } from './runtime.ts';
@@ -10,6 +11,11 @@ export const SANDBOX_CONTAINER = 'sandbox';
 export const LABEL_POOL = 'multiclaude.pool';
 /** The orchestrator (its pod name or host name) that made a pod: whose warm pool it belongs to. */
 export const LABEL_OWNER = 'multiclaude.owner';
+/**
+ * Which run store's runs a pod serves (a hash of DATABASE_URL's server and database, or of the embedded
+ * store's workspace): the sweep deletes only pods of its own store, never another deployment's sharing the namespace.
+ */
+export const LABEL_STORE = 'multiclaude.store';
 /** Every pod this runtime makes carries these, so one label selector finds them all (the sweep, kubectl). */
 export const SANDBOX_SELECTOR = `${LABEL_MANAGED}=true`;
 const COMPONENT_LABELS = { 'app.kubernetes.io/part-of': 'multiclaude', 'app.kubernetes.io/component': 'agent-sandbox' };
@@ -52,6 +58,20 @@ function labelValue(value: string, field: string): string {
 
 export function agentLabels(runId: string, agentId: number, owner: string): Record<string, string> {
   return { [LABEL_RUN_ID]: labelValue(runId, 'run id'), [LABEL_AGENT_ID]: String(agentId), [LABEL_OWNER]: labelValue(owner, 'owner') };
+}
+
+/** The store label's value: 16 hex of a hash, so no part of a database URL (its password) is ever a label. */
+export function storeIdentity(databaseUrl: string | undefined, workspaceLocal: string): string {
+  let identity = `sqlite:${workspaceLocal}`;
+  if (databaseUrl) {
+    try {
+      const url = new URL(databaseUrl);
+      identity = `postgres:${url.hostname}:${url.port || '5432'}${url.pathname}`;
+    } catch {
+      identity = 'postgres:unparsed';
+    }
+  }
+  return createHash('sha256').update(identity).digest('hex').slice(0, 16);
 }
 
 /**

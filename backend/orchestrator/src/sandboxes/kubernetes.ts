@@ -30,7 +30,7 @@ import {
 } from './runtime.ts';
 import { SandboxUsers, claimRepository, returnRepository, type UidRange } from './sandbox-users.ts';
 import { CONTAINER_WORKSPACE, LABEL_RUN_ID } from './docker-spec.ts';
-import { agentLabels, buildSandboxPod, sandboxPodName, workspaceSubPath, LABEL_OWNER, LABEL_POOL, SANDBOX_CONTAINER, SANDBOX_SELECTOR } from './kubernetes-spec.ts';
+import { agentLabels, buildSandboxPod, sandboxPodName, storeIdentity, workspaceSubPath, LABEL_OWNER, LABEL_POOL, LABEL_STORE, SANDBOX_CONTAINER, SANDBOX_SELECTOR } from './kubernetes-spec.ts';
 import { STALE_POOL_MS, WarmPool, adoptRepository, type WarmPod } from './kubernetes-pool.ts';
 import { deathOf, readPod } from './kubernetes-status.ts';
 import { BRIDGE_SCRIPT, McpRelay, describeExecEnd, exitCodeOf, type PodExec } from './kubernetes-relay.ts';
@@ -47,6 +47,8 @@ export interface KubernetesRuntimeOptions {
   uidRange: UidRange;
   /** Names this orchestrator on its pods (its pod name in the cluster). */
   owner: string;
+  /** The run store's identity (storeIdentity): the sweep touches only pods labelled with it. */
+  store: string;
   kubeConfig: KubeConfig;
   /** Why no cluster configuration could be read (a bad KUBECONFIG), for check() and every start. */
   configError?: string;
@@ -94,7 +96,8 @@ export class KubernetesRuntime implements SandboxRuntime {
         size: options.warmPods ?? 0,
         workspaceLocal: options.workspaceLocal,
         nextName: () => `mc-warm-${randomBytes(6).toString('hex')}`,
-        create: (name, subPath) => this.#createPod(name, subPath, { [LABEL_POOL]: 'true', [LABEL_OWNER]: options.owner }, process.getuid?.() ?? 1, process.getgid?.() ?? 1),
+        create: (name, subPath) =>
+          this.#createPod(name, subPath, { [LABEL_POOL]: 'true', [LABEL_OWNER]: options.owner, [LABEL_STORE]: options.store }, process.getuid?.() ?? 1, process.getgid?.() ?? 1),
         remove: (name) => this.#deletePod(name, options.logger),
         logger: options.logger.child({ component: 'warm-pool' }),
       });
@@ -268,7 +271,7 @@ export class KubernetesRuntime implements SandboxRuntime {
       image,
       workspaceClaim,
       subPath: workspaceSubPath(request.agent.worktree, workspaceLocal),
-      labels: agentLabels(request.run.runId, request.agent.agentId, owner),
+      labels: { ...agentLabels(request.run.runId, request.agent.agentId, owner), [LABEL_STORE]: this.#options.store },
       uid,
       gid,
       memory,
@@ -462,7 +465,9 @@ export class KubernetesRuntime implements SandboxRuntime {
     if (!active || this.#options.configError) return [];
     let pods: V1Pod[];
     try {
-      pods = (await callApi(() => this.#core.listNamespacedPod({ namespace, labelSelector: SANDBOX_SELECTOR }), CHECK_TIMEOUT_MS, signal)).items;
+      // Only this run store's pods: another deployment's (or a developer's orchestrator's) runs are not ours to judge.
+      const labelSelector = `${SANDBOX_SELECTOR},${LABEL_STORE}=${this.#options.store}`;
+      pods = (await callApi(() => this.#core.listNamespacedPod({ namespace, labelSelector }), CHECK_TIMEOUT_MS, signal)).items;
     } catch (error) {
       logger.debug({ detail: describeApiError(error) }, 'no stale sandbox pods removed: cannot list pods');
       return [];
@@ -509,6 +514,7 @@ export function createKubernetesRuntime(config: Config, logger: Logger): Kuberne
     cpus: config.sandbox.cpus,
     uidRange: config.sandbox.uidRange,
     owner: ownerName(),
+    store: storeIdentity(config.databaseUrl, config.workspaceLocal),
     kubeConfig,
     warmPods: config.kubernetes.warmPods,
     logger,

@@ -128,6 +128,7 @@ function runtimeFor(server: string, active = true): KubernetesRuntime {
     cpus: '1',
     uidRange: DEFAULT_UID_RANGE,
     owner: 'test',
+    store: 'teststore0000000',
     kubeConfig,
     active,
     logger,
@@ -168,10 +169,27 @@ test('the sweep touches the agents namespace only when this orchestrator runs it
   assert.deepEqual(await runtimeFor(api.url, false).reapStale(() => false), []);
   assert.equal(api.requests.length, 0, 'an inactive kubernetes runtime sends nothing');
   assert.deepEqual(await runtimeFor(api.url, true).reapStale(() => false), []);
-  assert.ok(api.requests.some((request) => request.startsWith('GET /api/v1/namespaces/agents/pods?labelSelector=multiclaude.managed')), api.requests.join('\n'));
+  const listed = api.requests.find((request) => request.startsWith('GET /api/v1/namespaces/agents/pods?labelSelector='));
+  assert.ok(listed, api.requests.join('\n'));
+  assert.equal(new URL(`http://x${listed.slice(4)}`).searchParams.get('labelSelector'), 'multiclaude.managed=true,multiclaude.store=teststore0000000', "only this run store's pods");
 });
 
 test('the owner label is the pod name, made a valid label value', () => {
   assert.equal(ownerName({ POD_NAME: 'orchestrator-7d9f-abcde' }), 'orchestrator-7d9f-abcde');
   assert.equal(ownerName({ POD_NAME: '-weird name!' }), 'weird-name');
+});
+
+test('closing the relay ends at once even while a bridge still holds a connection whose tool server never started', async () => {
+  const failingExec: PodExec = async () => {
+    throw new Error('Unexpected server response: 404');
+  };
+  const relay = await McpRelay.open(failingExec, logger);
+  const ends: Array<V1Status | undefined> = [];
+  relay.onEnd((status) => ends.push(status));
+  const bridge = spawn(process.execPath, [BRIDGE_SCRIPT, relay.socketPath], { stdio: ['pipe', 'pipe', 'pipe'] });
+  for (let i = 0; i < 100 && ends.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.match(ends[0]?.message ?? '', /could not exec into the sandbox pod: Unexpected server response: 404/);
+  const closed = await Promise.race([relay.close().then(() => 'closed'), new Promise((resolve) => setTimeout(() => resolve('hung'), 5_000))]);
+  assert.equal(closed, 'closed');
+  bridge.kill();
 });

@@ -7,6 +7,7 @@ import {
   agentLabels,
   buildSandboxPod,
   sandboxPodName,
+  storeIdentity,
   toCpuQuantity,
   toQuantity,
   workspaceSubPath,
@@ -174,4 +175,12 @@ test("an exec'd tool server's end: 0 is normal, SIGKILL points at the memory lim
   assert.match(describeExecEnd(killed, '2g') ?? '', /killed \(SIGKILL\), most likely by the memory limit \(2g/);
   assert.equal(describeExecEnd({ status: 'Failure', details: { causes: [{ reason: 'ExitCode', message: '3' }] } }, '2g'), "the sandbox's tool server exited with code 3");
   assert.equal(describeExecEnd(undefined, '2g'), undefined);
+});
+
+test('the store label is a hash naming the run store, never a part of its URL', () => {
+  const password = ['pass', 'word'].join('');
+  const postgres = storeIdentity(`postgres://multiclaude:${password}@postgres.backend.svc.cluster.local:5432/multiclaude`, '/workspace');
+  assert.match(postgres, /^[0-9a-f]{16}$/);
+  assert.equal(postgres, storeIdentity(`postgres://multiclaude:other@postgres.backend.svc.cluster.local:5432/multiclaude`, '/elsewhere'), 'the same database, whatever the password');
+  assert.notEqual(storeIdentity(undefined, '/var/tmp/ws'), postgres, 'a developer orchestrator on its own SQLite store is another store');
 });
