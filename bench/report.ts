@@ -4,6 +4,8 @@ import type { Pair, Sample } from './measures/agents.ts';
 import type { ApiSample } from './measures/api-load.ts';
 import type { ScaleSample, ScaleSettings } from './measures/scale.ts';
 import type { SoakSample, SoakSettings } from './measures/soak.ts';
+import { BEST_OF_N_CONFIGURATIONS, ONE_IN_THREE_CHECK, type BestOfNSample } from './measures/best-of-n.ts';
+import type { SourceSample, SourceSettings } from './measures/source.ts';
 import type { HistorySample, HistorySettings } from './measures/history.ts';
 import type { ProfileSummary } from './lib/profile.ts';
 import { formatSummary, mib, percentile, ratio, summarize } from './lib/stats.ts';
@@ -18,10 +20,16 @@ export interface Results {
   scale: { settings: ScaleSettings; ours: ScaleSample[]; floor: ScaleSample[] } | undefined;
   /** Absent in results written before the soak existed. */
   soak?: { settings: SoakSettings; sample: SoakSample } | undefined;
+  /** Absent in results written before best of N existed. */
+  bestOfN?: { samples: BestOfNSample[] } | undefined;
+  /** Absent in results written before runs could start from a source. */
+  source?: { settings: SourceSettings; sample: SourceSample } | undefined;
   /** Absent in results written before the history measure existed. */
   history?: { settings: HistorySettings; samples: HistorySample[] } | undefined;
   profiles: Array<{ label: string; summary: ProfileSummary }>;
   errors: string[];
+  /** Sections carried over from an earlier run (BENCH_MERGE=1). */
+  notes?: string[];
   /** Hand-written analysis kept beside the generator (bench/ANALYSIS.md), appended as is. */
   analysis: string;
 }
@@ -236,6 +244,46 @@ function soakSection({ settings, sample }: { settings: SoakSettings; sample: Soa
   ].join('\n');
 }
 
+function bestOfNSection({ samples }: { samples: BestOfNSample[] }): string {
+  const rows = BEST_OF_N_CONFIGURATIONS.map(({ label }) => {
+    const mine = samples.filter((sample) => sample.label === label);
+    const cell = (read: (sample: BestOfNSample) => number, digits: number, scale = 1): string => formatSummary(summarize(mine.map(read).filter(Number.isFinite).map((value) => value / scale)), digits);
+    const passed = [...new Set(mine.flatMap((sample) => sample.passed))].join(', ') || 'none';
+    const errors = mine.reduce((sum, sample) => sum + (sample.errors?.length ?? 0), 0);
+    return `| ${label} | ${cell((sample) => sample.attemptsStarted, 0)} | ${cell((sample) => sample.costUsd, 4)} | ${cell((sample) => sample.firstPassMs, 1, 1_000)} | ${cell((sample) => sample.runMs, 1, 1_000)} | ${cell((sample) => sample.savingsUsd, 4)} | ${passed} | ${errors} |`;
+  });
+  const repetitions = Math.max(...BEST_OF_N_CONFIGURATIONS.map(({ label }) => samples.filter((sample) => sample.label === label).length));
+  return [
+    '## 7. Best of N: fixed N = 5 against early stop and adaptive attempts',
+    '',
+    `One attempt in three passes: the check \`${ONE_IN_THREE_CHECK}\` passes only for agents 3, 6 and 9 (each offline-model`,
+    `agent writes \`agent-<N>.md\`), so agent 3 is the first to pass everywhere. Each configuration run ${repetitions} time(s), in turn,`,
+    "on one orchestrator (local runtime, MAX_CONCURRENT_AGENTS=5); cost is the run's `totals.cost_usd` (the offline model's token",
+    "counts priced by Claude Code), time to the first pass is `totals.first_pass_ms` (run start → the end of agent 3's check).",
+    'An attempt cancelled by early stop counts its streamed usage up to the stop; in results measured before the orchestrator',
+    'tallied streamed usage (2026-12-01 11:14 UTC and earlier), such an attempt reported no cost, so its partial spend is not in the cost.',
+    '',
+    '| Configuration | Attempts started | Cost (USD) | Time to first pass (s) | Run wall time (s) | Estimated savings (USD) | Passed | Attempts in error (all repetitions) |',
+    '|---|---|---|---|---|---|---|---|',
+    ...rows,
+function sourceSection({ settings, sample }: { settings: SourceSettings; sample: SourceSample }): string {
+  const copy = summarize(sample.copyMs);
+  return [
+    '## 8. Runs from a source repository',
+    '',
+    `A generated repository of ${settings.files} files (${sample.repositoryMiB} MiB, one commit) as a local source, ${settings.agents} agents.`,
+    'Ours: what `POST /runs` does before it answers 202 with a source (ls-remote, the run\'s one fetch, a private clone',
+    `of the run repository per agent). Floor: \`git clone\` + \`git worktree add\` ×${settings.agents}, the same checkouts by hand.`,
+    '',
+    HEADER,
+    row(`Run setup, ${settings.agents} agents (ms)`, sample.oursMs, sample.floorMs, { kind: 'ratio', max: 1.2 }),
+    '',
+    `The setup step's output (${settings.setupFiles} files in \`node_modules/\`) copied privately into ${settings.agents} agents' trees with`,
+    `\`cp -a --reflink=auto\`: ${copy.n ? `${formatSummary(copy)} ms` : 'not measured in this run'} (copy-on-write ${sample.reflink ? 'available' : '**not** available: plain copies'} on this file system).`,
+    ...(sample.note ? ['', `Note: ${sample.note}.`] : []),
+  ].join('\n');
+}
+
 export function renderResults(results: Results): string {
   const { machine } = results;
   const settings = Object.entries(results.settings).map(([key, value]) => `${key}=${String(value)}`).join(', ');
@@ -257,12 +305,15 @@ export function renderResults(results: Results): string {
     '',
   ];
   if (results.errors.length > 0) sections.push('**Errors:**', '', ...results.errors.map((error) => `- ${error}`), '');
+  if (results.notes?.length) sections.push('**Notes:**', '', ...results.notes.map((note) => `- ${note}`), '');
   const pairs = results.pairs;
   if (pairs.length > 0) sections.push(setupSection(pairs), '', wallSection(pairs), '');
   if (results.api) sections.push(apiSection(results.api), '');
   if (pairs.length > 0) sections.push(eventSection(pairs), '');
   if (results.scale) sections.push(scaleSection(results.scale), '');
   if (results.soak) sections.push(soakSection(results.soak), '');
+  if (results.bestOfN) sections.push(bestOfNSection(results.bestOfN), '');
+  if (results.source) sections.push(sourceSection(results.source), '');
   if (results.history) sections.push(historySection(results.history), '');
   if (results.profiles.length > 0) sections.push(profileSection(results.profiles), '');
   if (results.analysis.trim()) sections.push(results.analysis.trim(), '');

@@ -1,9 +1,10 @@
 // `npm run bench`: measures our orchestrator against floors taken in the same run on this machine and writes bench/RESULTS.md.
 //
 // Settings (env): BENCH_REPS (3), BENCH_AGENTS ("1,5,10"), BENCH_RUNTIMES ("local,docker"; docker is skipped when its image
-// is missing), BENCH_MEASURES ("agents,api,scale"), BENCH_SCALE_RUNS (20), BENCH_SCALE_AGENTS (5), BENCH_SCALE_CONCURRENCY
-// (10), BENCH_SOAK_RUNS (200), BENCH_SOAK_SECONDS (180), BENCH_HISTORY_SIZES ("100,10000,100000"), BENCH_HISTORY_STORES
-// ("sqlite", plus "postgres" with BENCH_DATABASE_URL: an empty database), BENCH_HISTORY_IDLE_SECONDS (60), BENCH_LOAD_RATE (50 req/s per path), BENCH_LOAD_SECONDS (10), BENCH_TIMEOUT_MS (300000 per run), BENCH_MAX_MINUTES
+// is missing), BENCH_MEASURES ("agents,api,scale,soak,bestofn,history,source"), BENCH_SCALE_RUNS (20), BENCH_SCALE_AGENTS (5), BENCH_SCALE_CONCURRENCY
+// (10), BENCH_BESTOFN_REPS (BENCH_REPS), BENCH_MERGE=1 (keep the sections of bench/RESULTS.json this run did not measure), BENCH_SOAK_RUNS (200),
+// BENCH_SOAK_SECONDS (180), BENCH_HISTORY_SIZES ("100,10000,100000"), BENCH_HISTORY_STORES
+// ("sqlite", plus "postgres" with BENCH_DATABASE_URL: an empty database), BENCH_HISTORY_IDLE_SECONDS (60), BENCH_SOURCE_FILES (50000), BENCH_LOAD_RATE (50 req/s per path), BENCH_LOAD_SECONDS (10), BENCH_TIMEOUT_MS (300000 per run), BENCH_MAX_MINUTES
 // (60: later measures are skipped past it), BENCH_OUTPUT (bench/RESULTS.md), BENCH_KEEP=1 (keep the scratch directory),
 // BENCH_CPU_PROF=1 (profile the orchestrator). `--quick`: 1 repetition, N=1,5, 4 scale runs, 5 s of load. `--render`:
 // rewrite RESULTS.md from RESULTS.json and bench/ANALYSIS.md (the hand-written reading of the figures) without measuring.
@@ -19,6 +20,8 @@ import { measureFloor, measureOurs, measurePairs, type AgentsContext, type Pair 
 import { measureApiFloor, measureApiOurs, type ApiSample } from './measures/api-load.ts';
 import { measureScaleFloor, measureScaleOurs, type ScaleSample } from './measures/scale.ts';
 import { measureSoak } from './measures/soak.ts';
+import { measureBestOfN } from './measures/best-of-n.ts';
+import { measureSource } from './measures/source.ts';
 import { measureHistory } from './measures/history.ts';
 import { renderResults, type Results } from './report.ts';
 
@@ -45,7 +48,9 @@ const settings = {
   repetitions: number('BENCH_REPS', quick ? 1 : 3, 20),
   agentCounts: list('BENCH_AGENTS', quick ? '1,5' : '1,5,10').map(Number).filter((n) => n >= 1 && n <= 10),
   runtimes: list('BENCH_RUNTIMES', 'local,docker').filter((name): name is 'local' | 'docker' => name === 'local' || name === 'docker'),
-  measures: list('BENCH_MEASURES', 'agents,api,scale,soak,history'),
+  measures: list('BENCH_MEASURES', 'agents,api,scale,soak,bestofn,history,source'),
+  bestOfNRepetitions: number('BENCH_BESTOFN_REPS', quick ? 1 : 3, 10),
+  sourceFiles: number('BENCH_SOURCE_FILES', quick ? 5_000 : 50_000, 500_000),
   scaleRuns: number('BENCH_SCALE_RUNS', quick ? 4 : 20, 50),
   scaleAgents: number('BENCH_SCALE_AGENTS', 5, 10),
   scaleConcurrency: number('BENCH_SCALE_CONCURRENCY', 10, 32),
@@ -80,6 +85,8 @@ const profiles: Results['profiles'] = [];
 let api: { ours: ApiSample[]; floor: ApiSample[] } | undefined;
 let scale: Results['scale'];
 let soak: Results['soak'];
+let bestOfN: Results['bestOfN'];
+let source: Results['source'];
 let history: Results['history'];
 
 /** Runs one step; a failure is recorded for the report and the bench goes on with the next. */
@@ -184,6 +191,16 @@ try {
       soak = { settings: soakSettings, sample };
     });
   }
+  if (settings.measures.includes('bestofn')) {
+    await step('best of N', () =>
+      withOrchestrator('bestofn', 'local', 5, async (orchestrator) => {
+        log('best of N: warming up');
+        // Not counted, and not fatal: on a loaded machine the first agent may fail; the measure itself says what happened.
+        await measureOurs(context, orchestrator, 1).catch((error: unknown) => log(`best of N: warm-up failed (${(error as Error).message})`));
+        bestOfN = { samples: await measureBestOfN(context, orchestrator, settings.bestOfNRepetitions) };
+      }),
+    );
+  }
   if (settings.measures.includes('history')) {
     const historySettings = {
       sizes: settings.historySizes,
@@ -196,6 +213,12 @@ try {
       history = { settings: historySettings, samples: await measureHistory(context, historySettings, scratch, databaseUrl ? { postgres: databaseUrl } : {}) };
     });
   }
+  if (settings.measures.includes('source')) {
+    await step('source', async () => {
+      const sourceSettings = { files: settings.sourceFiles, agents: 10, repetitions: settings.repetitions, setupFiles: 5_000 };
+      source = { settings: sourceSettings, sample: await measureSource(sourceSettings, scratch, log) };
+    });
+  }
 } finally {
   await model.close();
   if (env['BENCH_KEEP'] === '1') log(`scratch kept at ${scratch}`);
@@ -203,6 +226,14 @@ try {
 }
 
 const analysis = await readAnalysis();
+// BENCH_MERGE=1: a run of some measures keeps the others' figures from the last full run, and says so.
+const previous = env['BENCH_MERGE'] === '1' ? ((await readFile(output.replace(/\.md$/, '.json'), 'utf8').then((text) => JSON.parse(text) as Results).catch(() => undefined))) : undefined;
+const notes: string[] = [];
+const carried = (name: string, ours: unknown, theirs: unknown): unknown => {
+  if (ours !== undefined || theirs === undefined) return ours;
+  notes.push(`${name}: not measured in this run; figures carried over from the previous run (${previous?.machine.date}, BENCH_MERGE=1)`);
+  return theirs;
+};
 const results: Results = {
   machine,
   loadAfter: os.loadavg().map((value) => Math.round(value * 100) / 100),
@@ -215,13 +246,16 @@ const results: Results = {
     historyStores: settings.historyStores.join(' '),
   },
   durationMs: Date.now() - started,
-  pairs,
-  api,
-  scale,
-  soak,
-  history,
+  pairs: (carried('agents', pairs.length ? pairs : undefined, previous?.pairs.length ? previous.pairs : undefined) as Pair[] | undefined) ?? [],
+  api: carried('api', api, previous?.api) as Results['api'],
+  scale: carried('scale', scale, previous?.scale) as Results['scale'],
+  soak: carried('soak', soak, previous?.soak) as Results['soak'],
+  bestOfN: carried('best of N', bestOfN, previous?.bestOfN) as Results['bestOfN'],
+  source: carried('source', source, previous?.source) as Results['source'],
+  history: carried('history', history, previous?.history) as Results['history'],
   profiles,
   errors,
+  notes,
   analysis,
 };
 await writeFile(output, renderResults(results));

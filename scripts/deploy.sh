@@ -36,6 +36,7 @@ Deploys to the running Minikube cluster (docker driver):
   4. creates the secrets: anthropic-api-key from ANTHROPIC_API_KEY, and orchestrator-token in both
      namespaces from ORCHESTRATOR_TOKEN, else the cluster's existing one, else a new random one, and
      postgres-credentials (the run store's password and DATABASE_URL): the cluster's, else a new one
+     (and git-credentials from the file GIT_CREDENTIALS_FILE names, if set: private source repositories)
   5. applies kubernetes/ (AGENT_RUNTIME=kubernetes: each agent a pod in the namespace agents), waits
      for both rollouts, prints the URL
 
@@ -294,7 +295,16 @@ kubectl create secret generic postgres-credentials -n backend \
   --from-file=POSTGRES_PASSWORD=<(printf '%s' "$DATABASE_PASSWORD") \
   --from-file=DATABASE_URL=<(printf 'postgres://multiclaude:%s@postgres.backend.svc.cluster.local:5432/multiclaude' "$DATABASE_PASSWORD") \
   --dry-run=client -o yaml | kubectl apply -f - >/dev/null
-CHECKSUM="$( { printf '%s\n' "$TOKEN"; if [ "$DEMO" -eq 0 ]; then printf '%s\n' "$ANTHROPIC_API_KEY"; fi; } | node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => process.stdout.write(require("crypto").createHash("sha256").update(s).digest("hex").slice(0, 16)))')"
+# Optional: the orchestrator's credentials for private source repositories (git-credential-store format).
+GIT_CREDENTIALS_SUM=""
+if [ -n "${GIT_CREDENTIALS_FILE:-}" ]; then
+  [ -r "$GIT_CREDENTIALS_FILE" ] || die "GIT_CREDENTIALS_FILE ${GIT_CREDENTIALS_FILE} cannot be read"
+  kubectl create secret generic git-credentials -n backend \
+    --from-file=credentials="$GIT_CREDENTIALS_FILE" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+  GIT_CREDENTIALS_SUM="$(node -e 'process.stdout.write(require("crypto").createHash("sha256").update(require("fs").readFileSync(process.argv[1])).digest("hex"))' "$GIT_CREDENTIALS_FILE")"
+  say "git credentials for private sources: secret git-credentials"
+fi
+CHECKSUM="$( { printf '%s\n' "$TOKEN" "$GIT_CREDENTIALS_SUM"; if [ "$DEMO" -eq 0 ]; then printf '%s\n' "$ANTHROPIC_API_KEY"; fi; } | node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => process.stdout.write(require("crypto").createHash("sha256").update(s).digest("hex").slice(0, 16)))')"
 
 say "applying ${MANIFESTS#"${ROOT}/"}/ (orchestrator ${ORCHESTRATOR_REF}, frontend ${FRONTEND_REF})"
 write_overlay "$DOCKER_GID" "$ORCHESTRATOR_REF" "$FRONTEND_REF" "$CHECKSUM"

@@ -94,12 +94,12 @@ export interface Submitted {
   acceptedAt: number;
 }
 
-export async function submitRun(url: string, prompt: string, agentCount: number): Promise<Submitted> {
+export async function submitRun(url: string, prompt: string, agentCount: number, extra: Record<string, unknown> = {}): Promise<Submitted> {
   const sentAt = now();
   const response = await fetch(`${url}/runs`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ prompt, agent_count: agentCount }),
+    body: JSON.stringify({ prompt, agent_count: agentCount, ...extra }),
   });
   const acceptedAt = now();
   const body = (await response.json()) as { run_id?: string; error?: string };

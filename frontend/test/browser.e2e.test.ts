@@ -2,13 +2,16 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { startFrontendProcess, type Service } from './support/processes.ts';
 import { unusedPort } from './support/servers.ts';
 import { CHROMIUM, startPageStack, type PageStack, RUN_TIMEOUT_MS, openPage as openPageIn, panel, problemsOf, startRun, waitForRunStatus, waitForText } from './support/page.ts';
 import { skipUnlessRequired } from '../../backend/orchestrator/test/support/required.ts';
+import { makeSourceRepository } from '../../backend/orchestrator/test/support/git-servers.ts';
 
 const TOKEN = 'e2e-orchestrator-token-81c2';
 const ARTIFACTS = path.resolve(import.meta.dirname, '..', '..', 'test-artifacts');
@@ -164,6 +167,31 @@ describe('the web page in Chromium', { skip }, () => {
     await page.locator('h1').scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(ARTIFACTS, 'frontend-review.png'), fullPage: true });
     await page.close();
+  });
+
+  test('a run from a repository shows its source and setup, and Push sends an agent’s branch back to it', async () => {
+    const sources = await mkdtemp(path.join(os.tmpdir(), 'multiclaude-page-source-'));
+    try {
+      const project = await makeSourceRepository(sources);
+      const page = await openPage(frontend!.url);
+      await page.getByLabel('Repository').fill(project.path);
+      await page.getByLabel('Ref', { exact: false }).fill('feature');
+      await page.getByLabel('Setup command').fill('mkdir -p deps && echo x > deps/a');
+      const runId = await startRun(page, 'Write your notes.', 1);
+      await waitForRunStatus(page, 'completed');
+      await waitForText(page.locator('#run-source'), new RegExp(`^${project.path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} @ feature \\(${project.commits.feature.slice(0, 10)}\\)$`), 5_000);
+      await waitForText(page.locator('#run-setup'), /^passed, exit 0, .*gave every agent deps/, 5_000);
+      const first = panel(page, 1);
+      await first.getByRole('button', { name: 'Push' }).click();
+      await waitForText(first.locator('.pushed'), new RegExp(`^Pushed to .* as multiclaude/${runId}/agent-1 \\([0-9a-f]{10}\\)$`), 30_000);
+      const pushed = execFileSync('git', ['rev-parse', `refs/heads/multiclaude/${runId}/agent-1`], { cwd: project.path, encoding: 'utf8' }).trim();
+      assert.match(pushed, /^[0-9a-f]{40}$/);
+      await waitForText(page.locator('#history-list'), new RegExp(`@ feature`), 10_000);
+      assert.deepEqual(problemsOf(page), []);
+      await page.close();
+    } finally {
+      await rm(sources, { recursive: true, force: true });
+    }
   });
 
   test('an orchestrator that is down is shown plainly, and the typed prompt is kept', async () => {

@@ -57,6 +57,7 @@ function standInOrchestrator(requireToken: string | undefined): Hono {
   app.get('/runs/:id/agents/:n/export', (context) =>
     context.body('PK-zip-bytes', 200, { 'content-type': 'application/zip', 'content-disposition': 'attachment; filename="run-agent-1.zip"' }),
   );
+  app.post('/runs/:id/agents/:n/push', (context) => context.json({ remote: '/srv/git/project.git', branch: `multiclaude/${context.req.param('id')}/agent-${context.req.param('n')}`, commit: 'c'.repeat(40) }));
   app.get('/workspace', (context) => context.json({ files: ['secret'] }));
   return app;
 }
@@ -211,6 +212,23 @@ test('a branch download passes through the proxy with its file name', async () =
     assert.equal(response.status, 200);
     assert.equal(response.headers.get('content-disposition'), 'attachment; filename="run-agent-1.zip"');
     assert.equal(await response.text(), 'PK-zip-bytes');
+  } finally {
+    await frontend.close();
+    await orchestrator.close();
+  }
+});
+
+test('a push of an agent’s branch passes through the proxy with the token', async () => {
+  const orchestrator = await listen(standInOrchestrator(TOKEN));
+  const frontend = await startFrontend(orchestrator.url, TOKEN);
+  try {
+    const response = await fetch(`${frontend.url}/api/runs/20260204_123456_abc12345/agents/2/push`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: frontend.url },
+      body: '{}',
+    });
+    assert.equal(response.status, 200);
+    assert.equal(((await response.json()) as { branch: string }).branch, 'multiclaude/20260204_123456_abc12345/agent-2');
   } finally {
     await frontend.close();
     await orchestrator.close();

@@ -244,3 +244,36 @@ test('merges already made come from the snapshot, since the event stream does no
   const view = applySnapshot(newRun(RUN_ID, 2), runState({ status: 'completed', merges: [merge] }));
   assert.deepEqual(mergeOf(view, 2), merge);
 });
+
+test('the judge’s verdict and the run’s spending arrive by event; the end brings the savings and the fallback note', () => {
+  const totals = { attempts_started: 2, input_tokens: 300, output_tokens: 30, cost_usd: 0.005, judge_cost_usd: 0.002, duration_ms: 4000, first_pass_ms: 1500 };
+  const judge = { status: 'failed' as const, candidates: [1, 2], ranking: [], reasons: [], summary: '', usage: { input_tokens: 0, output_tokens: 0 }, cost_usd: 0.002, duration_ms: 9, error: 'its answer holds no JSON ranking' };
+  const note = 'the judge failed (its answer holds no JSON ranking): ranked by the check and diff rules instead';
+  const savings = { agents_stopped: 1, agents_not_started: 0, estimated_cost_usd: 0.001, basis: 'mean cost' };
+  let view = newRun(RUN_ID, 2);
+  for (const event of events(
+    { type: 'agent_result', agent_id: 1, result: agentState(1), totals: { ...totals, cost_usd: 0.001, judge_cost_usd: 0 } },
+    { type: 'judge_result', judge, totals },
+    { type: 'run_finished', run: runState({ status: 'completed', judge, totals, savings, ranking_note: note, results: [agentState(1), agentState(2)] }) },
+  )) {
+    view = applyEvent(view, event);
+    if (event.type === 'agent_result') assert.equal(view.spending?.cost_usd, 0.001);
+    if (event.type === 'judge_result') assert.deepEqual([view.judge?.status, view.spending?.judge_cost_usd], ['failed', 0.002]);
+  }
+  assert.equal(view.ranking_note, note);
+  assert.deepEqual(view.savings, savings);
+  assert.equal(view.ranked_by, 'rules');
+});
+
+test('the run’s source comes from its snapshot, and the setup’s outcome from its setup_result event', () => {
+  const source = { repo: '/srv/git/project.git', ref: 'main', commit: 'a'.repeat(40) };
+  let view = applySnapshot(newRun(RUN_ID, 2), runState({ run_info: { run_id: RUN_ID, run_dir: `runs/run_${RUN_ID}`, git_initialized: true, source }, setup_command: 'npm ci' }));
+  assert.deepEqual(view.source, source);
+  assert.equal(view.setup_command, 'npm ci');
+  assert.equal(view.setup, null);
+  const result = { status: 'passed' as const, exit_code: 0, duration_ms: 1200, output_tail: 'added 3 packages', copied_paths: ['node_modules'], copy_ms: 40 };
+  view = replay(view, events({ type: 'setup_result', result }));
+  assert.deepEqual(view.setup, result);
+  view = applySnapshot(view, runState());
+  assert.deepEqual(view.setup, result, 'an older snapshot does not take the setup’s outcome back');
+});

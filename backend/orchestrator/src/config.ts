@@ -99,6 +99,21 @@ const EnvironmentSchema = z.object({
   MAX_CONCURRENT_AGENTS: positiveInteger('MAX_CONCURRENT_AGENTS').optional(),
   MAX_QUEUED_RUNS: positiveInteger('MAX_QUEUED_RUNS').default(20),
   CHECK_TIMEOUT_MS: positiveInteger('CHECK_TIMEOUT_MS').default(10 * 60 * 1000),
+  JUDGE_TIMEOUT_MS: positiveInteger('JUDGE_TIMEOUT_MS').default(5 * 60 * 1000),
+  ALLOWED_SOURCES: optionalString.transform((value) =>
+    value
+      ? value
+          .split(',')
+          .map((prefix) => prefix.trim())
+          .filter(Boolean)
+      : undefined,
+  ),
+  GIT_CREDENTIALS_FILE: optionalString,
+  GIT_HTTP_TOKEN: optionalString,
+  GIT_HTTP_USER: optionalString,
+  GIT_SSH_COMMAND: optionalString,
+  SOURCE_TIMEOUT_MS: positiveInteger('SOURCE_TIMEOUT_MS').default(10 * 60 * 1000),
+  SETUP_TIMEOUT_MS: positiveInteger('SETUP_TIMEOUT_MS').default(15 * 60 * 1000),
   DATABASE_URL: optionalString.refine((value) => value === undefined || /^postgres(ql)?:\/\/[^\s]+$/.test(value), {
     message: 'DATABASE_URL must be a PostgreSQL URL (postgres://user:password@host:5432/database); unset for the embedded store',
   }),
@@ -139,6 +154,12 @@ export interface Config {
   maxConcurrentAgents: number;
   maxQueuedRuns: number;
   checkTimeoutMs: number;
+  /** How long a run's judge may take before the run falls back to the design's ranking. */
+  judgeTimeoutMs: number;
+  /** Source repositories: where they may come from (ALLOWED_SOURCES) and the orchestrator's own credentials for them. */
+  sources: { allowedPrefixes: string[] | undefined; credentialsFile: string | undefined; httpToken: string | undefined; httpUser: string | undefined; sshCommand: string | undefined; transferTimeoutMs: number };
+  /** How long a run's setup_command may take. */
+  setupTimeoutMs: number;
   /** PostgreSQL for the run store (DATABASE_URL); undefined: the embedded SQLite file in the workspace. */
   databaseUrl: string | undefined;
   /** Finished runs older than this many days are removed (RUN_RETENTION_DAYS); undefined keeps everything. */
@@ -203,6 +224,16 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
     maxConcurrentAgents: env.MAX_CONCURRENT_AGENTS ?? defaultMaxConcurrentAgents(os.cpus().length, os.totalmem()),
     maxQueuedRuns: env.MAX_QUEUED_RUNS,
     checkTimeoutMs: env.CHECK_TIMEOUT_MS,
+    judgeTimeoutMs: env.JUDGE_TIMEOUT_MS,
+    sources: {
+      allowedPrefixes: env.ALLOWED_SOURCES,
+      credentialsFile: env.GIT_CREDENTIALS_FILE ? path.resolve(env.GIT_CREDENTIALS_FILE) : undefined,
+      httpToken: env.GIT_HTTP_TOKEN,
+      httpUser: env.GIT_HTTP_USER,
+      sshCommand: env.GIT_SSH_COMMAND,
+      transferTimeoutMs: env.SOURCE_TIMEOUT_MS,
+    },
+    setupTimeoutMs: env.SETUP_TIMEOUT_MS,
     databaseUrl: env.DATABASE_URL,
     runRetentionDays: env.RUN_RETENTION_DAYS,
   };

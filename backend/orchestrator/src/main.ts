@@ -27,7 +27,7 @@ const logging = await createFileLogging({
   level: config.logLevel,
   maxSizeBytes: config.logMaxSizeBytes,
   maxFiles: config.logMaxFiles,
-  secrets: [config.anthropicApiKey, config.anthropicAuthToken, config.orchestratorToken],
+  secrets: [config.anthropicApiKey, config.anthropicAuthToken, config.orchestratorToken, config.sources.httpToken],
 });
 const { logger } = logging;
 // Read once above; from here on neither this process's environ nor any child's environment holds them.
@@ -86,10 +86,13 @@ const machinery = await openMachinery({
     maxTurns: config.maxAgentTurns,
     agentTimeoutMs: config.agentTimeoutMs,
     checkTimeoutMs: config.checkTimeoutMs,
+    setupTimeoutMs: config.setupTimeoutMs,
     diskQuotaBytes: config.sandbox.diskBytes,
     searchPath,
     runningAsRoot: process.getuid?.() === 0,
   }),
+  judgeTimeoutMs: config.judgeTimeoutMs,
+  sources: config.sources,
   logger,
 });
 logger.info({ store: machinery.store.kind, detail: (await machinery.store.check()).detail }, 'run store');

@@ -35,6 +35,10 @@ const cases: Array<{ name: string; body: unknown; status: number; field?: string
   { name: 'the body is JSON null', body: 'null', status: 400 },
   { name: 'the body is a JSON string', body: '"hello"', status: 400 },
   { name: 'the body is empty', body: '', status: 400 },
+  { name: 'stop_when has no check_command', body: { prompt: 'hi', agent_count: 3, stop_when: 'first_pass' }, status: 400, field: 'stop_when' },
+  { name: 'start_with exceeds agent_count', body: { prompt: 'hi', agent_count: 3, check_command: 'true', start_with: 4 }, status: 400, field: 'start_with' },
+  { name: 'learn_from_failures has no start_with', body: { prompt: 'hi', agent_count: 3, check_command: 'true', learn_from_failures: true }, status: 400, field: 'learn_from_failures' },
+  { name: 'select is unknown', body: { prompt: 'hi', agent_count: 3, select: 'vote' }, status: 400, field: 'select' },
 ];
 
 for (const testCase of cases) {

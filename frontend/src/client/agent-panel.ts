@@ -37,6 +37,8 @@ export interface PanelContext {
   /** Files a merge into main would now conflict on; null when unknown or clean. */
   conflicts: string[] | null;
   canFollowUp: boolean;
+  /** The run has a source the agent's branch can be pushed to. */
+  pushable: boolean;
 }
 
 export interface PanelActions extends ReviewActions {
@@ -128,7 +130,7 @@ export class AgentPanel {
     this.#followUpError.hidden = true;
     this.#followUp = el('form', { className: 'followup-form', attrs: { novalidate: '' } }, [
       el('label', { text: `Follow-up to agent ${agentId}`, attrs: { for: boxId } }),
-      el('p', { className: 'hint', text: 'Continues this agent’s own session on its branch; its check and the ranking run again after it.' }),
+      el('p', { className: 'hint', text: 'Continues this agent’s own session on its branch; its check, the judge (if the run has one) and the ranking run again after it.' }),
       this.#followUpBox,
       this.#followUpButton,
       this.#followUpError,
@@ -202,7 +204,7 @@ export class AgentPanel {
       !isAgentActive(agent.status) && agent.output.trim() !== '' && !error?.includes(agent.output.trim()) && (lastText?.kind !== 'text' || lastText.text.trim() !== agent.output.trim());
     this.#result.hidden = !showResult;
     if (showResult) setText(this.#resultText, clip(agent.output));
-    this.#review.update(agent, { mergeable: context.mergeable, merge: context.merge, runEnded: !runActive, conflicts: context.conflicts });
+    this.#review.update(agent, { mergeable: context.mergeable, merge: context.merge, runEnded: !runActive, conflicts: context.conflicts, pushable: context.pushable });
     this.element.classList.toggle('recommended', agent.recommended);
     this.#followUp.hidden = !context.canFollowUp;
   }

@@ -1,5 +1,5 @@
 // The page's calls to its own server: POST /submit and the /api proxy of the orchestrator's run API.
-import type { ContinueResponse, CreateRunResponse, DiffResponse, MergeCheckResponse, MergeResponse, ReadyResponse, RunList, RunState } from '@multiclaude/contract';
+import type { ContinueResponse, CreateRunRequest, CreateRunResponse, DiffResponse, MergeCheckResponse, MergeResponse, PushResponse, ReadyResponse, RunList, RunState } from '@multiclaude/contract';
 
 export class ApiError extends Error {
   constructor(
@@ -34,22 +34,20 @@ async function call<T>(path: string, init: RequestInit = {}): Promise<T> {
   return body as T;
 }
 
-export function submitRun(
-  prompt: string,
-  agentCount: number,
-  checkCommand: string | null,
-  budgetUsd: number | null = null,
-): Promise<CreateRunResponse> {
+/** The run form's optional fields, as POST /runs names them; absent ones are left out. */
+export type RunOptions = Partial<Pick<CreateRunRequest, 'check_command' | 'stop_when' | 'start_with' | 'learn_from_failures' | 'select' | 'budget_usd' | 'source' | 'setup_command'>>;
+
+export function submitRun(prompt: string, agentCount: number, options: RunOptions = {}): Promise<CreateRunResponse> {
   return call('/submit', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      prompt,
-      agent_count: agentCount,
-      ...(checkCommand ? { check_command: checkCommand } : {}),
-      ...(budgetUsd !== null ? { budget_usd: budgetUsd } : {}),
-    }),
+    body: JSON.stringify({ prompt, agent_count: agentCount, ...options }),
   });
+}
+
+/** Pushes the agent's branch to the run's source as a new branch (the orchestrator's default name). */
+export function pushAgent(runId: string, agentId: number): Promise<PushResponse> {
+  return call(`/api/runs/${encodeURIComponent(runId)}/agents/${agentId}/push`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
 }
 
 /** Sends a follow-up to one agent of an ended run; the run's events then follow it. */

@@ -68,6 +68,7 @@ export class HistoryList {
           el('span', { className: `badge ${run.status}`, text: run.status }),
           ` ${run.agent_count} agent${run.agent_count === 1 ? '' : 's'} · ${formatTime(run.created_at)}`,
         ]),
+        ...(run.source ? [el('span', { className: 'history-source', text: `${run.source.repo} @ ${run.source.ref}` })] : []),
       ]);
       if (run.run_id === this.#currentRunId) button.setAttribute('aria-current', 'true');
       button.addEventListener('click', () => this.#onOpen(run.run_id));

@@ -1,7 +1,7 @@
 // The page's controller: the run form, the open run's live event stream, the run history and the model banner.
 import './styles.css';
 import { MAX_PROMPT_LENGTH, type RunEvent, type RunEventType } from '@multiclaude/contract';
-import { ApiError, cancelAgent, cancelRun, continueAgent, eventsUrl, exportMainUrl, exportUrl, getCompare, getDiff, getMergeCheck, getReady, getRun, mergeAgent, submitRun } from './api.ts';
+import { ApiError, cancelAgent, cancelRun, continueAgent, eventsUrl, exportMainUrl, exportUrl, getCompare, getDiff, getMergeCheck, getReady, getRun, mergeAgent, pushAgent, submitRun, type RunOptions } from './api.ts';
 import { byId, setText, showMessage } from './dom.ts';
 import { HistoryList } from './history.ts';
 import { RunSection } from './run-view.ts';
@@ -16,6 +16,8 @@ const EVENT_TYPES: RunEventType[] = [
   'agent_usage',
   'agent_followup',
   'agent_result',
+  'judge_result',
+  'setup_result',
   'run_finished',
 ];
 /** From here on the prompt box counts its characters, so the limit is never a surprise. */
@@ -28,6 +30,13 @@ const promptBox = byId<HTMLTextAreaElement>('prompt');
 const checkBox = byId<HTMLInputElement>('check-command');
 const budgetBox = byId<HTMLInputElement>('budget');
 const promptCount = byId<HTMLElement>('prompt-count');
+const selectMode = byId<HTMLSelectElement>('select-mode');
+const stopFirstPass = byId<HTMLInputElement>('stop-first-pass');
+const startWith = byId<HTMLInputElement>('start-with');
+const learnFromFailures = byId<HTMLInputElement>('learn-from-failures');
+const sourceRepoBox = byId<HTMLInputElement>('source-repo');
+const sourceRefBox = byId<HTMLInputElement>('source-ref');
+const setupBox = byId<HTMLInputElement>('setup-command');
 const slider = byId<HTMLInputElement>('agents');
 const sliderValue = byId<HTMLOutputElement>('agents-value');
 const runButton = byId<HTMLButtonElement>('run-button');
@@ -72,6 +81,7 @@ const runSection = new RunSection({
     scheduleRender();
   },
   exportUrl: (runId, agentId) => exportUrl(runId, agentId, 'zip'),
+  push: (runId, agentId) => pushAgent(runId, agentId),
 });
 runSection.onChange(() => scheduleRender());
 const historyList = new HistoryList((runId) => void openRun(runId));
@@ -175,6 +185,24 @@ function showFormError(message: string | null): void {
   budgetBox.setAttribute('aria-invalid', String(message !== null && formError.dataset['field'] === 'budget_usd'));
 }
 
+/** The form's optional fields (the budget read already); a start_with the browser cannot read is sent as typed, so the orchestrator names the field. */
+function runOptions(budget: number | null): RunOptions {
+  const options: Record<string, unknown> = {};
+  const check = checkBox.value.trim();
+  if (check) options['check_command'] = check;
+  if (budget !== null) options['budget_usd'] = budget;
+  if (selectMode.value) options['select'] = selectMode.value;
+  if (stopFirstPass.checked) options['stop_when'] = 'first_pass';
+  if (startWith.value.trim() !== '') options['start_with'] = Number(startWith.value);
+  if (learnFromFailures.checked) options['learn_from_failures'] = true;
+  const repo = sourceRepoBox.value.trim();
+  const ref = sourceRefBox.value.trim();
+  if (repo) options['source'] = { repo, ...(ref ? { ref } : {}) };
+  const setup = setupBox.value.trim();
+  if (setup) options['setup_command'] = setup;
+  return options as RunOptions;
+}
+
 function updateSliderValue(): void {
   const count = Number(slider.value);
   setText(sliderValue, slider.value);
@@ -225,7 +253,7 @@ async function submit(): Promise<void> {
   setText(runButton, 'Starting…');
   form.setAttribute('aria-busy', 'true');
   try {
-    const accepted = await submitRun(prompt, agentCount, checkBox.value.trim() || null, budget);
+    const accepted = await submitRun(prompt, agentCount, runOptions(budget));
     showFormError(null);
     void historyList.refresh();
     await openRun(accepted.run_id, { prompt, agentCount });

@@ -1,5 +1,5 @@
-// An agent panel's review part: its check, diff stats, rank, the diff itself (loaded when asked for), merge into main and download.
-import type { DiffResponse, MergeRecord } from '@multiclaude/contract';
+// An agent panel's review part: its check, diff stats, rank, the diff itself (loaded when asked for), merge into main, push to the run's source and download.
+import type { DiffResponse, MergeRecord, PushResponse } from '@multiclaude/contract';
 import type { AgentView } from './state.ts';
 import { el, setText, showMessage } from './dom.ts';
 import { diffStatsText, formatDuration } from './format.ts';
@@ -9,6 +9,7 @@ export interface ReviewActions {
   loadDiff(agentId: number): Promise<DiffResponse>;
   merge(agentId: number): Promise<void>;
   exportUrl(agentId: number): string;
+  push(agentId: number): Promise<PushResponse>;
 }
 
 function checkText(check: AgentView['check']): string {
@@ -31,6 +32,8 @@ export class AgentReview {
   readonly #mergeButton: HTMLButtonElement;
   readonly #download: HTMLAnchorElement;
   readonly #merged: HTMLElement;
+  readonly #pushButton: HTMLButtonElement;
+  readonly #pushed: HTMLElement;
   readonly #conflictNote: HTMLElement;
   readonly #error: HTMLElement;
   readonly #diff: HTMLElement;
@@ -52,6 +55,10 @@ export class AgentReview {
     this.#mergeButton.addEventListener('click', () => void this.#merge());
     this.#download = el('a', { className: 'small-link', text: 'Download .zip', attrs: { href: actions.exportUrl(agentId), download: '' } });
     this.#merged = el('p', { className: 'merged', attrs: { role: 'status' } });
+    this.#pushButton = el('button', { className: 'small', text: 'Push', attrs: { type: 'button', title: 'Push this branch to the source repository as a new branch' } });
+    this.#pushButton.addEventListener('click', () => void this.#push());
+    this.#pushed = el('p', { className: 'pushed', attrs: { role: 'status' } });
+    this.#pushed.hidden = true;
     this.#conflictNote = el('p', { className: 'warning merge-conflict' });
     this.#conflictNote.hidden = true;
     this.#error = el('p', { className: 'error', attrs: { role: 'alert' } });
@@ -63,15 +70,16 @@ export class AgentReview {
       this.#rank,
       el('dl', { className: 'agent-meta' }, [el('div', {}, [el('dt', { text: 'Changes' }), this.#changes]), this.#checkRow]),
       this.#checkDetails,
-      el('div', { className: 'review-actions' }, [this.#diffButton, this.#mergeButton, this.#download]),
+      el('div', { className: 'review-actions' }, [this.#diffButton, this.#mergeButton, this.#pushButton, this.#download]),
       this.#conflictNote,
       this.#merged,
+      this.#pushed,
       this.#error,
       this.#diff,
     ]);
   }
 
-  update(agent: AgentView, options: { mergeable: boolean; merge: MergeRecord | null; runEnded: boolean; conflicts: string[] | null }): void {
+  update(agent: AgentView, options: { mergeable: boolean; merge: MergeRecord | null; runEnded: boolean; conflicts: string[] | null; pushable: boolean }): void {
     // Before the agent ends there is nothing to review yet.
     const ended = agent.status !== 'pending' && agent.status !== 'running';
     this.element.hidden = !ended;
@@ -95,6 +103,7 @@ export class AgentReview {
     this.#mergeButton.classList.toggle('warn', conflicts !== null);
     showMessage(this.#conflictNote, conflicts ? `Merging now would conflict with main on ${conflicts.join(', ')}.` : null);
     this.#download.hidden = !options.runEnded;
+    this.#pushButton.hidden = !options.pushable;
     const merge = options.merge;
     setText(this.#merged, merge ? `Merged into main${merge.fast_forward ? ' (fast-forward)' : ''} as ${merge.commit.slice(0, 10)}` : '');
     this.#merged.hidden = merge === null;
@@ -124,20 +133,33 @@ export class AgentReview {
     }
   }
 
-  async #merge(): Promise<void> {
+  /** One action at a time from this panel: its button says what is happening, a failure is shown beside it. */
+  async #act(button: HTMLButtonElement, labels: { idle: string; busy: string; failed: string }, action: () => Promise<void>): Promise<void> {
     if (this.#busy) return;
     this.#busy = true;
-    this.#mergeButton.setAttribute('aria-disabled', 'true');
-    setText(this.#mergeButton, 'Merging…');
+    button.setAttribute('aria-disabled', 'true');
+    setText(button, labels.busy);
     showMessage(this.#error, null);
     try {
-      await this.#actions.merge(this.#agentId);
+      await action();
     } catch (error) {
-      showMessage(this.#error, `Could not merge: ${(error as Error).message}`);
+      showMessage(this.#error, `${labels.failed}: ${(error as Error).message}`);
     } finally {
       this.#busy = false;
-      this.#mergeButton.removeAttribute('aria-disabled');
-      setText(this.#mergeButton, 'Merge into main');
+      button.removeAttribute('aria-disabled');
+      setText(button, labels.idle);
     }
+  }
+
+  #push(): Promise<void> {
+    return this.#act(this.#pushButton, { idle: 'Push', busy: 'Pushing…', failed: 'Could not push' }, async () => {
+      const pushed = await this.#actions.push(this.#agentId);
+      setText(this.#pushed, `Pushed to ${pushed.remote} as ${pushed.branch} (${pushed.commit.slice(0, 10)})`);
+      this.#pushed.hidden = false;
+    });
+  }
+
+  #merge(): Promise<void> {
+    return this.#act(this.#mergeButton, { idle: 'Merge into main', busy: 'Merging…', failed: 'Could not merge' }, () => this.#actions.merge(this.#agentId));
   }
 }

@@ -1,13 +1,14 @@
-// The open run's section: its id, status, run dir, totals and prompt, the cancel button, the agents' overview, compare, next steps after a merge, and one card per agent.
-import type { DiffResponse, MergeCheckResponse } from '@multiclaude/contract';
+// The open run's section: its id, status, run dir, source, setup, totals and prompt, the cancel button, the agents' overview, compare, next steps after a merge, and one card per agent.
+import type { DiffResponse, MergeCheckResponse, PushResponse } from '@multiclaude/contract';
 import { canFollowUp, canMerge, isRunActive, mergeOf, runTotals, type RunView } from './state.ts';
 import { AgentPanel } from './agent-panel.ts';
+import { Leaderboard } from './leaderboard.ts';
 import { Overview } from './overview.ts';
 import { ComparePanel } from './compare.ts';
 import { NextSteps } from './next-steps.ts';
 import { ConfirmButton } from './confirm.ts';
 import { byId, setText, showMessage } from './dom.ts';
-import { formatCost, formatTime, formatTokens } from './format.ts';
+import { formatCost, formatDuration, formatTime, formatTokens } from './format.ts';
 
 /** More agents than this and their cards start folded to their summary line; the overview shows them all. */
 const EXPANDED_AGENTS = 3;
@@ -22,6 +23,7 @@ export interface RunSectionActions {
   followUp(runId: string, agentId: number, prompt: string): Promise<void>;
   exportUrl(runId: string, agentId: number): string;
   exportMainUrl(runId: string, format: 'bundle' | 'zip' | 'tar'): string;
+  push(runId: string, agentId: number): Promise<PushResponse>;
 }
 
 function progressText(view: RunView): string {
@@ -52,6 +54,8 @@ export class RunSection {
   readonly #budget = byId<HTMLElement>('run-budget');
   readonly #prompt = byId<HTMLElement>('run-prompt');
   readonly #check = byId<HTMLElement>('run-check');
+  readonly #source = byId<HTMLElement>('run-source');
+  readonly #setup = byId<HTMLElement>('run-setup');
   readonly #recommended = byId<HTMLElement>('run-recommended');
   readonly #panels = byId<HTMLElement>('agent-panels');
   readonly #cancel: ConfirmButton;
@@ -59,6 +63,7 @@ export class RunSection {
   readonly #compare: ComparePanel;
   readonly #nextSteps: NextSteps;
   readonly #actions: RunSectionActions;
+  readonly #leaderboard = new Leaderboard();
   #shownRunId: string | null = null;
   #agentPanels = new Map<number, AgentPanel>();
   /** Merge checks for the run as it was after its last merge: agent id → conflicting files. */
@@ -119,17 +124,22 @@ export class RunSection {
     const totals = runTotals(view);
     // Before any agent's first model turn nothing is known: a dash, never a false 0.
     const anyUsage = view.agents.some((agent) => agent.usage !== null);
-    setText(this.#tokens, anyUsage ? formatTokens(totals.input_tokens, totals.output_tokens) : '—');
-    setText(this.#cost, anyUsage ? formatCost(totals.cost_usd) : '—');
+    // The agents' live sum, and the judge's session once it has answered.
+    const judge = view.judge;
+    setText(this.#tokens, anyUsage ? formatTokens(totals.input_tokens + (judge?.usage.input_tokens ?? 0), totals.output_tokens + (judge?.usage.output_tokens ?? 0)) : '—');
+    setText(this.#cost, anyUsage ? formatCost(totals.cost_usd + (judge?.cost_usd ?? 0)) : '—');
     setText(this.#budget, view.budget_usd === null ? 'none' : formatCost(view.budget_usd));
     setText(this.#prompt, view.prompt ?? '');
     setText(this.#check, view.check_command ?? '—');
+    setText(this.#source, view.source ? `${view.source.repo} @ ${view.source.ref} (${view.source.commit.slice(0, 10)})` : '—');
+    setText(this.#setup, setupText(view));
     const active = isRunActive(view);
     setText(
       this.#recommended,
       view.recommended_agent_id !== null ? `Agent ${view.recommended_agent_id}` : !active && view.no_recommendation_reason ? `none (${view.no_recommendation_reason})` : '—',
     );
     this.#cancel.hidden = !active;
+    this.#leaderboard.render(view, nowMs);
     this.#overview.render(view, nowMs);
     this.#compare.render(view, runChanged);
     this.#nextSteps.render(view);
@@ -145,6 +155,7 @@ export class RunSection {
           loadDiff: (agentId) => this.#actions.loadDiff(runId, agentId),
           merge: (agentId) => this.#actions.merge(runId, agentId),
           exportUrl: (agentId) => this.#actions.exportUrl(runId, agentId),
+          push: (agentId) => this.#actions.push(runId, agentId),
         });
         this.#agentPanels.set(agent.agent_id, panel);
         this.#panels.append(panel.element);
@@ -157,6 +168,7 @@ export class RunSection {
         conflicts: this.#conflicts.get(agent.agent_id) ?? null,
         canFollowUp: canFollowUp(view, agent),
         collapseByDefault,
+        pushable: view.source !== null,
       });
     }
   }
@@ -195,4 +207,14 @@ export class RunSection {
     this.#conflicts = new Map();
     this.#checkedFor = '';
   }
+}
+
+/** The setup step in a few words: its command's outcome, its time and what it gave the agents. */
+function setupText(view: RunView): string {
+  if (!view.setup_command) return '—';
+  const setup = view.setup;
+  if (!setup) return `${view.setup_command} (waiting)`;
+  const exit = setup.exit_code === null ? '' : `, exit ${setup.exit_code}`;
+  const copied = setup.copied_paths.length ? `; gave every agent ${setup.copied_paths.join(', ')} in ${formatDuration(setup.copy_ms)}` : '';
+  return `${setup.status.replace('_', ' ')}${exit}, ${formatDuration(setup.duration_ms)}${copied}`;
 }

@@ -1,5 +1,5 @@
 // What the page knows about one run, as a pure reducer over the run's snapshot (GET /runs/:id) and its event stream.
-import type { AgentState, AgentStatus, CheckResult, DiffStats, FollowUp, MergeRecord, RunEvent, RunState, RunStatus, Usage } from '@multiclaude/contract';
+import type { AgentState, AgentStatus, CheckResult, DiffStats, FollowUp, JudgeVerdict, MergeRecord, RunEvent, RunSource, RunState, RunStatus, RunStrategy, RunTotals as RunSpending, Savings, SetupResult, Usage } from '@multiclaude/contract';
 
 export type TimelineItem =
   | { kind: 'text'; text: string }
@@ -53,9 +53,21 @@ export interface RunView {
   recommended_agent_id: number | null;
   no_recommendation_reason: string | null;
   merges: MergeRecord[];
+  /** Best-of-N: how the run spends its attempts, what it spent and saved, and the judge's verdict. */
+  strategy: RunStrategy | null;
+  spending: RunSpending | null;
+  savings: Savings | null;
+  judge: JudgeVerdict | null;
+  ranked_by: 'rules' | 'judge';
+  ranking_note: string | null;
   followups: FollowUp[];
   /** Follow-ups the last snapshot knew of: when the event stream has shown fewer, more events are to come. */
   known_followups: number;
+  /** Where the run started (a source repository and ref), if not a fresh repository. */
+  source: RunSource | null;
+  setup_command: string | null;
+  /** The setup_command's outcome, once it has run. */
+  setup: SetupResult | null;
   /** The id of the last event applied; events at or below it are repeats and are ignored. */
   last_event_id: number;
   /** Set by `run_finished`, the stream's last event. */
@@ -117,8 +129,17 @@ export function newRun(runId: string, agentCount: number, prompt: string | null 
     recommended_agent_id: null,
     no_recommendation_reason: null,
     merges: [],
+    strategy: null,
+    spending: null,
+    savings: null,
+    judge: null,
+    ranked_by: 'rules',
+    ranking_note: null,
     followups: [],
     known_followups: 0,
+    source: null,
+    setup_command: null,
+    setup: null,
     last_event_id: 0,
     finished: false,
   };
@@ -158,6 +179,11 @@ function mergeAgentState(agent: AgentView, state: AgentState, includeProgress: b
   };
 }
 
+/** The setup's outcome: the snapshot's, unless an event already brought it. */
+function setupOf(view: RunView, state: RunState): SetupResult | null {
+  return view.setup ?? state.setup ?? null;
+}
+
 /**
  * Takes what GET /runs/:id says. Names (prompt, run dir, branches) always; progress only before any event,
  * because the snapshot may be older than events already applied and must not move the run backwards.
@@ -174,8 +200,12 @@ export function applySnapshot(view: RunView, state: RunState): RunView {
     created_at: state.created_at,
     check_command: state.check_command ?? null,
     known_followups: (state.followups ?? []).length,
+    source: state.run_info.source ?? null,
+    setup_command: state.setup_command ?? null,
+    setup: setupOf(view, state),
     // Merges happen after the run, outside the event stream: the snapshot is their only source.
     merges: state.merges ?? [],
+    strategy: state.strategy ?? null,
   };
   if (includeProgress) {
     next = {
@@ -187,12 +217,24 @@ export function applySnapshot(view: RunView, state: RunState): RunView {
       recommended_agent_id: state.recommended_agent_id ?? null,
       no_recommendation_reason: state.no_recommendation_reason ?? null,
       finished: state.status !== 'queued' && state.status !== 'running',
+      ...selectionOf(state),
     };
   }
   for (const result of state.results) {
     next = updateAgent(next, result.agent_id, (agent) => mergeAgentState(agent, result, includeProgress));
   }
   return next;
+}
+
+/** The run's spending, savings and verdict as a state carries them (older runs have none). */
+function selectionOf(state: RunState): Pick<RunView, 'spending' | 'savings' | 'judge' | 'ranked_by' | 'ranking_note'> {
+  return {
+    spending: state.totals ?? null,
+    savings: state.savings ?? null,
+    judge: state.judge ?? null,
+    ranked_by: state.ranked_by ?? 'rules',
+    ranking_note: state.ranking_note ?? null,
+  };
 }
 
 /** The last tool call of the timeline that has no result yet, which a tool result answers. */
@@ -224,6 +266,8 @@ export function applyEvent(view: RunView, event: RunEvent): RunView {
         finished_at: active ? null : next.finished_at,
       };
     }
+    case 'setup_result':
+      return { ...next, setup: event.result };
     case 'agent_followup':
       return updateAgent(
         { ...next, followups: [...next.followups, { agent_id: event.agent_id, prompt: event.prompt, requested_at: event.at }], finished: false },
@@ -257,7 +301,9 @@ export function applyEvent(view: RunView, event: RunEvent): RunView {
         timeline: attachToolResult(agent.timeline, { text: event.text, is_error: event.is_error }),
       }));
     case 'agent_result':
-      return updateAgent(next, event.agent_id, (agent) => mergeAgentState(agent, event.result, true));
+      return updateAgent({ ...next, spending: event.totals ?? next.spending }, event.agent_id, (agent) => mergeAgentState(agent, event.result, true));
+    case 'judge_result':
+      return { ...next, judge: event.judge, spending: event.totals };
     case 'run_finished': {
       let finished: RunView = {
         ...next,
@@ -266,11 +312,14 @@ export function applyEvent(view: RunView, event: RunEvent): RunView {
         prompt: event.run.prompt,
         run_dir: event.run.run_info.run_dir,
         run_path: event.run.run_info.run_path ?? null,
+        setup: next.setup ?? event.run.setup ?? null,
         started_at: event.run.started_at,
         finished_at: event.run.finished_at,
         recommended_agent_id: event.run.recommended_agent_id ?? null,
         no_recommendation_reason: event.run.no_recommendation_reason ?? null,
         known_followups: Math.max(next.known_followups, (event.run.followups ?? []).length),
+        strategy: event.run.strategy ?? null,
+        ...selectionOf(event.run),
         finished: true,
       };
       for (const result of event.run.results) {

@@ -35,11 +35,12 @@ const PROXIED: Array<{ method: 'GET' | 'POST'; pattern: RegExp; streaming?: bool
   { method: 'POST', pattern: new RegExp(`^/runs/${ID}/cancel$`) },
   { method: 'POST', pattern: new RegExp(`^/runs/${ID}/agents/\\d+/cancel$`) },
   { method: 'POST', pattern: new RegExp(`^/runs/${ID}/agents/\\d+/continue$`) },
-  // Review: an agent's diff, two agents compared, merge into main and its dry run, a branch or main as a download.
+  // Review: an agent's diff, two agents compared, merge into main and its dry run, push to the source, a branch or main as a download.
   { method: 'GET', pattern: new RegExp(`^/runs/${ID}/agents/\\d+/diff$`) },
   { method: 'GET', pattern: new RegExp(`^/runs/${ID}/compare$`) },
   { method: 'POST', pattern: new RegExp(`^/runs/${ID}/merge$`) },
   { method: 'GET', pattern: new RegExp(`^/runs/${ID}/agents/\\d+/merge-check$`) },
+  { method: 'POST', pattern: new RegExp(`^/runs/${ID}/agents/\\d+/push$`) },
   { method: 'GET', pattern: new RegExp(`^/runs/${ID}/agents/\\d+/export$`), streaming: true },
   { method: 'GET', pattern: new RegExp(`^/runs/${ID}/export$`), streaming: true },
 ];

@@ -34,8 +34,31 @@ export function renderPage(): string {
       <p id="prompt-count" class="hint counter" aria-live="polite" hidden></p>
       <label for="check-command">Check command <span class="hint">(optional: run in each agent's sandbox when it ends, to rank them)</span></label>
       <input id="check-command" name="check_command" type="text" autocomplete="off" spellcheck="false" placeholder="npm test">
+      <div class="form-row source-row">
+        <label for="source-repo">Repository <span class="hint">(optional: a git URL or a path on the orchestrator's host; empty starts a fresh repository)</span></label>
+        <input id="source-repo" name="source_repo" type="text" autocomplete="off" spellcheck="false" placeholder="a git URL, or /srv/git/project.git">
+        <label for="source-ref">Ref <span class="hint">(branch, tag or commit; default HEAD)</span></label>
+        <input id="source-ref" name="source_ref" type="text" autocomplete="off" spellcheck="false" placeholder="main">
+      </div>
+      <label for="setup-command">Setup command <span class="hint">(optional: run once, with network, before any agent starts, e.g. to install dependencies)</span></label>
+      <input id="setup-command" name="setup_command" type="text" autocomplete="off" spellcheck="false" placeholder="npm ci">
       <label for="budget">Budget in US dollars <span class="hint">(optional: the whole run's limit, shared equally by its agents)</span></label>
       <input id="budget" name="budget_usd" type="text" inputmode="decimal" autocomplete="off" placeholder="e.g. 2.50">
+      <details class="best-of-n">
+        <summary>Best of N: stop early, start adaptively, judge</summary>
+        <div class="best-of-n-fields">
+          <label for="select-mode">Pick the winner by</label>
+          <select id="select-mode" name="select">
+            <option value="">the check (default)</option>
+            <option value="check+judge">a judge among those passing the check</option>
+            <option value="judge">a judge among all that finished</option>
+          </select>
+          <label class="inline"><input id="stop-first-pass" name="stop_when" type="checkbox" value="first_pass"> Stop the others once one passes the check</label>
+          <label for="start-with">Start with <span class="hint">(empty: all at once; else this many, more only while none passes and the budget allows)</span></label>
+          <input id="start-with" name="start_with" type="number" min="1" max="${MAX_AGENTS}" step="1" inputmode="numeric">
+          <label class="inline"><input id="learn-from-failures" name="learn_from_failures" type="checkbox"> Tell later attempts how earlier ones failed</label>
+        </div>
+      </details>
       <div class="form-row">
         <label for="agents">Agents</label>
         <input id="agents" name="agents" type="range" min="${MIN_AGENTS}" max="${MAX_AGENTS}" step="1" value="${DEFAULT_AGENTS}"
@@ -60,10 +83,24 @@ export function renderPage(): string {
         <div><dt>Cost</dt><dd id="run-cost">—</dd></div>
         <div><dt>Budget</dt><dd id="run-budget">—</dd></div>
         <div><dt>Check</dt><dd><code id="run-check">—</code></dd></div>
+        <div><dt>Source</dt><dd><code id="run-source">—</code></dd></div>
+        <div><dt>Setup</dt><dd id="run-setup">—</dd></div>
         <div><dt>Recommended</dt><dd id="run-recommended">—</dd></div>
       </dl>
       <details class="run-prompt"><summary>Prompt</summary><pre id="run-prompt"></pre></details>
       <div id="run-overview"></div>
+      <section id="leaderboard" class="leaderboard" aria-labelledby="leaderboard-title" hidden>
+        <h3 id="leaderboard-title">Leaderboard</h3>
+        <p id="leaderboard-winner" class="winner-line" role="status" hidden></p>
+        <p id="leaderboard-note" class="note" role="status" hidden></p>
+        <p id="leaderboard-judge" class="hint" hidden></p>
+        <p id="leaderboard-savings" class="hint" hidden></p>
+        <p id="leaderboard-totals" class="hint" hidden></p>
+        <div class="leaderboard-scroll"><table>
+          <thead><tr><th scope="col">Rank</th><th scope="col">Attempt</th><th scope="col">Status</th><th scope="col">Check</th><th scope="col">Tokens</th><th scope="col">Cost</th><th scope="col">Time</th><th scope="col">Why</th></tr></thead>
+          <tbody id="leaderboard-rows"></tbody>
+        </table></div>
+      </section>
       <div id="agent-panels" class="agents"></div>
     </section>
   </main>

@@ -159,11 +159,31 @@ export function rankingTable(run: RunState): string {
   );
 }
 
+/** Best of N: the judge's verdict or why the ranking is not its, and what stopping early saved; nothing for a plain run. */
+export function selectionLines(run: RunState): string[] {
+  const lines: string[] = [];
+  const judge = run.judge;
+  if (judge?.status === 'ranked') {
+    lines.push(`judge: ${judge.ranking.map((agent) => `agent ${agent}`).join(' > ')} (${formatCost(judge.cost_usd)})${judge.summary ? `: ${oneLine(judge.summary, 200)}` : ''}`);
+  } else if (run.ranking_note) {
+    lines.push(`ranking: ${run.ranking_note}`);
+  }
+  const savings = run.savings;
+  if (savings) {
+    const parts = [savings.agents_stopped ? `${savings.agents_stopped} stopped` : '', savings.agents_not_started ? `${savings.agents_not_started} not started` : ''].filter(Boolean);
+    lines.push(`saved: about ${formatCost(savings.estimated_cost_usd)} (${parts.join(', ')})`);
+  }
+  return lines;
+}
+
+/** The recommended attempt and how to take it, after what chose it (best of N). */
 export function recommendation(run: RunState): string {
   const runId = run.run_info.run_id;
+  const before = selectionLines(run).map((line) => `${line}\n`).join('');
   const best = run.results.find((agent) => agent.agent_id === run.recommended_agent_id);
-  if (!best) return `recommended: none (${run.no_recommendation_reason ?? 'no agent succeeded with a change'})`;
-  return `recommended: agent ${best.agent_id} (branch ${best.workspace.branch_name}): multiclaude diff ${runId} ${best.agent_id}; multiclaude merge ${runId} ${best.agent_id}`;
+  if (!best) return `${before}recommended: none (${run.no_recommendation_reason ?? 'no agent succeeded with a change'})`;
+  const chosen = run.ranked_by === 'judge' ? ', chosen by the judge' : '';
+  return `${before}recommended: agent ${best.agent_id} (branch ${best.workspace.branch_name}${chosen}): multiclaude diff ${runId} ${best.agent_id}; multiclaude merge ${runId} ${best.agent_id}`;
 }
 
 /** A run succeeded when at least one attempt did, and passed its check when the run has one. */
@@ -172,10 +192,13 @@ export function runSucceeded(run: RunState): boolean {
 }
 
 export function runSummary(run: RunState): string {
-  const totals = run.results.reduce(
+  const agents = run.results.reduce(
     (sum, agent) => ({ tokens: sum.tokens + agent.usage.input_tokens + agent.usage.output_tokens, cost: sum.cost + agent.cost_usd }),
     { tokens: 0, cost: 0 },
   );
+  // A judge's session counts too (best of N).
+  const judge = run.judge;
+  const totals = judge ? { tokens: agents.tokens + judge.usage.input_tokens + judge.usage.output_tokens, cost: agents.cost + judge.cost_usd } : agents;
   const { summary } = run;
   return `run ${run.run_info.run_id} ${run.status}: ${summary.successful} succeeded, ${summary.failed} failed, ${summary.cancelled} cancelled; tokens ${formatTokens(totals.tokens)}, cost ${formatCost(totals.cost)}; run directory ${run.run_info.run_dir}`;
 }
@@ -207,6 +230,10 @@ export function eventLine(event: RunEvent): string {
       return `${prefix} agent ${event.agent_id} tool ${event.is_error ? 'failed' : 'result'}: ${oneLine(event.text, 160)}`;
     case 'agent_result':
       return `${prefix} agent ${event.agent_id} finished ${event.result.status}: turns ${event.result.num_turns}, tokens ${formatTokens(event.result.usage.input_tokens + event.result.usage.output_tokens)}, ${formatCost(event.result.cost_usd)}`;
+    case 'judge_result':
+      return `${prefix} judge ${event.judge.status}${event.judge.ranking.length ? `: ${event.judge.ranking.map((agent) => `agent ${agent}`).join(' > ')}` : ''}${event.judge.error ? `: ${oneLine(event.judge.error, 200)}` : ''}, ${formatCost(event.judge.cost_usd)}`;
+    case 'setup_result':
+      return `${prefix} setup ${event.result.status}${event.result.exit_code !== null ? ` (exit ${event.result.exit_code})` : ''}${event.result.copied_paths.length ? `, gave every agent ${event.result.copied_paths.join(', ')}` : ''}`;
     case 'run_finished':
       return `${prefix} run finished ${event.run.status}`;
   }

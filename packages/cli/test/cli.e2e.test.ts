@@ -1,4 +1,5 @@
 // The CLI driven as a user drives it: real `multiclaude` processes, with and without a pseudo-terminal, against a real orchestrator running the offline model.
+import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { RunStateSchema } from '@multiclaude/contract';
@@ -126,10 +127,13 @@ describe('multiclaude against a running orchestrator', () => {
     assert.match(conflict.stderr, /main is unchanged/);
   });
 
-  test('push: an orchestrator without the push route gets a message saying so, exit 1', async () => {
+  test('push: the agent’s branch lands in the repository the run started from, as a new branch', async () => {
     const result = await runCli(['push', runId, '1', '--branch', 'try-1'], { env: environment });
-    assert.equal(result.code, 1);
-    assert.match(result.stderr, /does not support push/);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, new RegExp(`pushed agent 1 of run ${runId} to ${repository} as branch try-1 \\([0-9a-f]{12}\\)`));
+    assert.match(execFileSync('git', ['rev-parse', 'refs/heads/try-1'], { cwd: repository, encoding: 'utf8' }), /^[0-9a-f]{40}$/m);
+    const onto = await runCli(['push', runId, '2', '--branch', 'try-1'], { env: environment });
+    assert.equal(onto.code, 1, 'another agent’s branch is not pushed over it');
   });
 
   test('Ctrl-C stops watching and leaves the run going; cancel stops it; logs shows it ended cancelled', async () => {

@@ -7,7 +7,8 @@ import { after, before, test } from 'node:test';
 import { OrchestratorClient } from '../src/client.ts';
 import { CliError } from '../src/errors.ts';
 import { followEvents } from '../src/events.ts';
-import { shortenPaths, toolName } from '../src/format.ts';
+import type { RunState } from '@multiclaude/contract';
+import { recommendation, runSummary, shortenPaths, toolName } from '../src/format.ts';
 import { resolveSource } from '../src/source.ts';
 import { cleanEnvironment, makeRepository, runCli, scratchHome, unusedPort } from './support/processes.ts';
 
@@ -135,6 +136,29 @@ test('progress lines name tools as people know them and drop the agent\'s own wo
   assert.equal(shortenPaths('Write /mnt/workspace/agent-1.md'), 'Write ./agent-1.md');
   assert.equal(shortenPaths('cat /workspace/a.ts'), 'cat ./a.ts');
   assert.equal(shortenPaths('ls /home/me/workspace/b'), 'ls /home/me/workspace/b');
+});
+
+test('a best-of-N run prints the judge\'s order and summary, the savings, that the judge chose, and the run\'s cost with the judge\'s', () => {
+  const run = {
+    run_info: { run_id: '20261201_120000_abcd1234', run_dir: 'runs/run_20261201_120000_abcd1234' },
+    status: 'completed',
+    summary: { total_agents: 2, successful: 2, failed: 0, cancelled: 0 },
+    results: [1, 2].map((agentId) => ({ agent_id: agentId, workspace: { branch_name: `agent-${agentId}` }, usage: { input_tokens: 100, output_tokens: 10 }, cost_usd: 0.01 })),
+    recommended_agent_id: 2,
+    no_recommendation_reason: null,
+    ranked_by: 'judge',
+    ranking_note: null,
+    judge: { status: 'ranked', ranking: [2, 1], summary: 'agent 2 handles the edge case', usage: { input_tokens: 50, output_tokens: 5 }, cost_usd: 0.002 },
+    savings: { agents_stopped: 1, agents_not_started: 2, estimated_cost_usd: 0.03, basis: 'mean cost' },
+  } as unknown as RunState;
+  assert.equal(
+    recommendation(run),
+    'judge: agent 2 > agent 1 ($0.0020): agent 2 handles the edge case\nsaved: about $0.0300 (1 stopped, 2 not started)\n' +
+      'recommended: agent 2 (branch agent-2, chosen by the judge): multiclaude diff 20261201_120000_abcd1234 2; multiclaude merge 20261201_120000_abcd1234 2',
+  );
+  assert.match(runSummary(run), /tokens 275, cost \$0\.0220;/);
+  const fallback = { ...run, ranked_by: 'rules', judge: { ...run.judge!, status: 'failed' }, ranking_note: 'the judge failed (no JSON): ranked by the check and diff rules instead', savings: null } as RunState;
+  assert.match(recommendation(fallback), /^ranking: the judge failed \(no JSON\): ranked by the check and diff rules instead\nrecommended: agent 2 \(branch agent-2\): /);
 });
 
 test('push, as it will work once the orchestrator has the route: the branch is sent, the answer printed (a real multiclaude process)', async () => {

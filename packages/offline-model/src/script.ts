@@ -18,6 +18,11 @@
 // A follow-up (the orchestrator's "## Follow-up from the user" request in a resumed session) is scripted
 // the same way from its own directives: it writes agent-<N>-followup.md (-2, -3... for later ones), naming
 // the earlier task and how many earlier messages it was sent, so tests can see the conversation was resumed.
+// A judge prompt (the orchestrator's, recognised by its first line "## multiclaude judge") is answered
+// with a JSON ranking of the candidates it lists, in their order, steered by a directive in the task:
+//   [[judge order=3,1,2]]            rank these first, in this order (the rest follow as listed)
+//   [[judge fail]]                   answer without any ranking (the run falls back to its rules)
+//   [[judge ms=5000]]                wait this long before answering (for timeouts)
 
 export interface ToolUse {
   type: 'tool_use';
@@ -82,8 +87,11 @@ export interface MessagesRequest {
 
 /** A directive's value: bare (no space or `]`), or a JSON string in double quotes. */
 const VALUE = String.raw`(?:"(?:[^"\\]|\\.)*"|[^\]\s"]+)`;
-const DIRECTIVE = new RegExp(String.raw`\[\[(\w+)((?:\s+\w+=${VALUE})*)\s*\]\]`, 'g');
-const ARGUMENT = new RegExp(String.raw`(\w+)=(${VALUE})`, 'g');
+// A key without a value is a flag: [[judge fail]].
+const DIRECTIVE = new RegExp(String.raw`\[\[(\w+)((?:\s+\w+(?:=${VALUE})?)*)\s*\]\]`, 'g');
+const ARGUMENT = new RegExp(String.raw`(\w+)(?:=(${VALUE}))?`, 'g');
+/** The first line of the orchestrator's judge prompt (backend/orchestrator/src/runs/judge.ts). */
+export const JUDGE_MARKER = '## multiclaude judge';
 
 function argumentValue(raw: string): string {
   if (!raw.startsWith('"')) return raw;
@@ -98,7 +106,7 @@ export function parseDirectives(task: string): Directive[] {
   const directives: Directive[] = [];
   for (const match of task.matchAll(DIRECTIVE)) {
     const args: Record<string, string> = {};
-    for (const pair of (match[2] ?? '').matchAll(ARGUMENT)) args[pair[1]!] = argumentValue(pair[2]!);
+    for (const pair of (match[2] ?? '').matchAll(ARGUMENT)) args[pair[1]!] = pair[2] === undefined ? 'true' : argumentValue(pair[2]);
     directives.push({ name: match[1]!, args });
   }
   return directives;
@@ -127,9 +135,13 @@ function textOf(content: unknown): string {
     .join('\n');
 }
 
-export function readAgentContext(request: MessagesRequest): AgentContext {
+function firstUserText(request: MessagesRequest): string {
   const firstUser = (request.messages ?? []).find((message) => message.role === 'user');
-  const prompt = firstUser ? textOf(firstUser.content) : '';
+  return firstUser ? textOf(firstUser.content) : '';
+}
+
+export function readAgentContext(request: MessagesRequest): AgentContext {
+  const prompt = firstUserText(request);
   const agent = /You are Agent (\d+) working on branch `([^`]+)`/.exec(prompt);
   const directory = /\*\*Your working directory is: (.+?)\*\*/.exec(prompt);
   const taskStart = prompt.indexOf('## Your Task:');
@@ -186,10 +198,39 @@ function firstLine(task: string): string {
 }
 
 /**
+ * The judge's answer: the candidates the prompt lists, ranked as `[[judge order=...]]` in its task says
+ * (directives are read from the task only, never from the candidates' diffs), as a JSON block.
+ */
+export function judgeReply(prompt: string): ScriptedReply {
+  const task = /<task-(\w+)>\n([\s\S]*?)\n<\/task-\1>/.exec(prompt)?.[2] ?? '';
+  const judge = directiveFor(parseDirectives(task), 'judge', null);
+  const delayMs = Number(judge?.args['ms'] ?? 0) || 0;
+  if (judge?.args['fail']) {
+    return { kind: 'message', content: [{ type: 'text', text: 'Offline judge here: I cannot decide between these candidates.' }], stopReason: 'end_turn', delayMs };
+  }
+  const candidates = (/^Candidates: ([\d, ]+)$/m.exec(prompt)?.[1] ?? '').split(',').map((id) => Number(id.trim())).filter(Boolean);
+  const preferred = (judge?.args['order'] ?? '').split(',').map(Number).filter((id) => candidates.includes(id));
+  const order = [...new Set([...preferred, ...candidates])];
+  const ranking = order.map((agent_id, index) => ({
+    agent_id,
+    reason: index === 0 ? `agent ${agent_id}'s change reads best against the task (offline judge, scripted)` : `agent ${agent_id} ranks ${index + 1} (offline judge, scripted)`,
+  }));
+  const verdict = { ranking, summary: order.length ? `agent ${order[0]}'s change reads best against the task (offline judge, scripted)` : 'no candidates' };
+  return {
+    kind: 'message',
+    content: [{ type: 'text', text: `Offline judge here. My verdict:\n\n\`\`\`json\n${JSON.stringify(verdict, null, 2)}\n\`\`\`` }],
+    stopReason: 'end_turn',
+    delayMs,
+  };
+}
+
+/**
  * The next reply for a request. `overloadsServed` counts the 529s already given to this agent, so
  * `[[overload times=N]]` stops after N.
  */
 export function scriptReply(request: MessagesRequest, overloadsServed: number, idSeed: string): ScriptedReply {
+  const firstText = firstUserText(request);
+  if (firstText.includes(JUDGE_MARKER)) return judgeReply(firstText);
   const reply = scriptedContent(request, overloadsServed, idSeed);
   if (reply.kind !== 'message') return reply;
   const context = readAgentContext(request);

@@ -66,6 +66,26 @@ test('an overload directive answers 529 the given number of times, then carries 
   assert.equal(scriptReply(request, 2, 'a').kind, 'message');
 });
 
+const judgePrompt = (task: string) =>
+  `## multiclaude judge\n\nYou judge...\n\n<task-abc123>\n${task}\n</task-abc123>\n\nCandidates: 1, 2, 3\n\n### Candidate 1\n<<<BEGIN diff 1 abc123>>>\n+[[judge order=1]]\n<<<END diff 1 abc123>>>`;
+const verdictOf = (reply: ReturnType<typeof scriptReply>) => {
+  assert.equal(reply.kind, 'message');
+  const text = reply.kind === 'message' && reply.content[0]?.type === 'text' ? reply.content[0].text : '';
+  return JSON.parse(/```json\n([\s\S]*?)```/.exec(text)?.[1] ?? 'null') as { ranking: Array<{ agent_id: number; reason: string }> } | null;
+};
+
+test('a judge prompt is answered with a JSON ranking in the order its task scripts, never steered by a diff', () => {
+  const ordered = verdictOf(scriptReply({ messages: [{ role: 'user', content: judgePrompt('Clock [[judge order=3,1]]') }], tools: [] }, 0, 'j'));
+  assert.deepEqual(ordered?.ranking.map((entry) => entry.agent_id), [3, 1, 2]);
+  const plain = verdictOf(scriptReply({ messages: [{ role: 'user', content: judgePrompt('Clock') }], tools: [] }, 0, 'j'));
+  assert.deepEqual(plain?.ranking.map((entry) => entry.agent_id), [1, 2, 3], 'the directive inside candidate 1’s diff is ignored');
+});
+
+test('a judge fail directive answers without a ranking; ms delays the answer', () => {
+  assert.equal(verdictOf(scriptReply({ messages: [{ role: 'user', content: judgePrompt('x [[judge fail]]') }] }, 0, 'j')), null);
+  assert.equal(scriptReply({ messages: [{ role: 'user', content: judgePrompt('x [[judge ms=250]]') }] }, 0, 'j').delayMs, 250);
+});
+
 test('bash directives for an agent run first, in order, through its Bash tool, then the usual write and commit follow', () => {
   const task = 'x [[bash agent=2 cmd="echo \\"one ]]\\" && ls"]] [[bash cmd=pwd]] [[bash agent=1 cmd=whoami]]';
   const toolCall = (results: number, agent = 2) => {

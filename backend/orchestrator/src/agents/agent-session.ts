@@ -54,10 +54,23 @@ export interface ModelSettings {
   model: string | undefined;
 }
 
+/** A session with no tools at all (the judge): built-ins off, no MCP server, host settings not loaded. */
+export function noToolOptions() {
+  return {
+    tools: [] as string[],
+    mcpServers: {},
+    strictMcpConfig: true,
+    allowedTools: [] as string[],
+    settingSources: [] as [],
+    permissionMode: 'dontAsk' as const,
+  };
+}
+
 export interface AgentSessionInput {
   agentId: number;
   prompt: string;
-  sandbox: Sandbox;
+  /** Where its tools run; without one the session has no tools and only answers in text. */
+  sandbox: Sandbox | undefined;
   /** The agent's own Claude config dir: parallel agents sharing one corrupt each other's settings. */
   configDirectory: string;
   /** The claude process's cwd, on the orchestrator's side. */
@@ -145,7 +158,7 @@ export async function runAgentSession(input: AgentSessionInput): Promise<AgentOu
       options: {
         pathToClaudeCodeExecutable: input.claudeExecutable,
         cwd: input.hostWorkingDirectory,
-        ...sandboxToolOptions(input.sandbox.mcpServer),
+        ...(input.sandbox ? sandboxToolOptions(input.sandbox.mcpServer) : noToolOptions()),
         maxTurns: input.maxTurns,
         ...(input.maxBudgetUsd ? { maxBudgetUsd: input.maxBudgetUsd } : {}),
         ...(input.model.model ? { model: input.model.model } : {}),

@@ -5,9 +5,11 @@ export interface PromptInput {
   branchName: string;
   workingDirectory: string;
   userPrompt: string;
+  /** A section after the task about how earlier attempts failed (learn_from_failures). */
+  earlierAttempts?: string;
 }
 
-export function buildEnhancedPrompt({ agentId, branchName, workingDirectory, userPrompt }: PromptInput): string {
+export function buildEnhancedPrompt({ agentId, branchName, workingDirectory, userPrompt, earlierAttempts }: PromptInput): string {
   return `## IMPORTANT: Workspace and Git Instructions
 
 You are Agent ${agentId} working on branch \`${branchName}\`.
@@ -32,7 +34,7 @@ All files you create should be placed in ${workingDirectory}.
 
 ## Your Task:
 
-${userPrompt}`;
+${userPrompt}${earlierAttempts ? `\n\n${earlierAttempts}` : ''}`;
 }
 
 /**

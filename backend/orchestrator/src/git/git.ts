@@ -26,7 +26,23 @@ export interface GitOptions {
   timeoutMs?: number;
   /** Standard input (e.g. `update-ref --stdin`); none when not given. */
   input?: string;
+  /** An index file of this process's own (GIT_INDEX_FILE): the setup tree's checkout leaves the run repository's index alone. */
+  indexFile?: string;
+  /** Only for the orchestrator's own transfers with a run's source (git/source.ts); every other git process reaches no remote. */
+  remote?: RemoteAccess;
 }
+
+/**
+ * What one git process that talks to a run's source may use: the protocols of that source alone (every
+ * other stays `never`), and variables of that process alone: the credential helpers as
+ * GIT_CONFIG_COUNT/KEY/VALUE (never argv, never a file), the secrets they read, and the ssh command.
+ */
+export interface RemoteAccess {
+  protocols: readonly RemoteProtocol[];
+  environment: Record<string, string>;
+}
+
+export type RemoteProtocol = 'file' | 'git' | 'http' | 'https' | 'ssh';
 
 /**
  * Configuration every git process gets on its command line (which outranks the repository's own):
@@ -59,6 +75,20 @@ export const FIXED_CONFIG: readonly string[] = [
   'safe.directory=*',
 ].flatMap((setting) => ['-c', setting]);
 
+/**
+ * A source transfer's configuration: FIXED_CONFIG without what would stop the transfer itself — the
+ * empty credential helper (on the command line it would outrank and reset the helpers the process's
+ * environment gives), the disabled ssh and the blanket `file` protocol — and with the source's protocols.
+ */
+function remoteConfiguration(remote: RemoteAccess): string[] {
+  const dropped = new Set(['-c credential.helper=', '-c core.sshCommand=false', '-c protocol.file.allow=always']);
+  const kept: string[] = [];
+  for (let index = 0; index < FIXED_CONFIG.length; index += 2) {
+    if (!dropped.has(`${FIXED_CONFIG[index]} ${FIXED_CONFIG[index + 1]}`)) kept.push(FIXED_CONFIG[index]!, FIXED_CONFIG[index + 1]!);
+  }
+  return [...kept, ...remote.protocols.flatMap((protocol) => ['-c', `protocol.${protocol}.allow=always`])];
+}
+
 /** The whole environment of a git process: nothing inherited from the orchestrator (its secrets, GIT_DIR, HOME). */
 export function gitEnvironment(): Record<string, string> {
   return {
@@ -85,7 +115,16 @@ export function checkedBranch(name: string): string {
 }
 
 function fullArguments(args: readonly string[], options: GitOptions): string[] {
-  return [...FIXED_CONFIG, ...(options.gitDirectory ? [`--git-dir=${options.gitDirectory}`] : []), ...args];
+  return [...(options.remote ? remoteConfiguration(options.remote) : FIXED_CONFIG), ...(options.gitDirectory ? [`--git-dir=${options.gitDirectory}`] : []), ...args];
+}
+
+/** gitEnvironment() and this process's own additions (its index file, a source transfer's variables). */
+function processEnvironment(options: GitOptions): Record<string, string> {
+  return {
+    ...options.remote?.environment,
+    ...gitEnvironment(),
+    ...(options.indexFile ? { GIT_INDEX_FILE: options.indexFile } : {}),
+  };
 }
 
 function execGit(args: readonly string[], options: GitOptions, encoding: 'utf8' | 'buffer', reject: boolean) {
@@ -93,7 +132,7 @@ function execGit(args: readonly string[], options: GitOptions, encoding: 'utf8' 
     cwd: options.cwd ?? '/',
     cancelSignal: options.signal,
     timeout: options.timeoutMs ?? 60_000,
-    env: gitEnvironment(),
+    env: processEnvironment(options),
     extendEnv: false,
     ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }),
     encoding,
@@ -124,7 +163,7 @@ export function gitStream(args: readonly string[], options: GitOptions & { timeo
     cwd: options.cwd ?? '/',
     cancelSignal: options.signal,
     timeout: options.timeoutMs,
-    env: gitEnvironment(),
+    env: processEnvironment(options),
     extendEnv: false,
     stdin: 'ignore',
     encoding: 'buffer',

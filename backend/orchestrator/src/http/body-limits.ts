@@ -21,6 +21,7 @@ export const ROUTE_LIMITS: readonly RouteLimit[] = [
   { method: 'POST', path: /^\/(orchestrate|runs)$/, maxBytes: RUN_REQUEST_MAX_BYTES, field: 'prompt' },
   // A follow-up carries a prompt as large as a run's.
   { method: 'POST', path: /^\/runs\/[^/]+\/agents\/[^/]+\/continue$/, maxBytes: RUN_REQUEST_MAX_BYTES, field: 'prompt' },
+  { method: 'POST', path: /^\/runs\/[^/]+\/agents\/[^/]+\/push$/, maxBytes: CONTROL_REQUEST_MAX_BYTES, field: 'branch' },
 ];
 
 function limiter(maxBytes: number, field?: string): MiddlewareHandler {

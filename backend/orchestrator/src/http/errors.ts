@@ -13,6 +13,7 @@ const STATUS: Record<ServiceErrorCode, ContentfulStatusCode> = {
   unsupported_media_type: 415,
   queue_full: 429,
   insufficient_storage: 507,
+  bad_gateway: 502,
 };
 
 export function errorHandler(logger: Logger) {

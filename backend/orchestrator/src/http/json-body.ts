@@ -4,14 +4,16 @@ import type { z } from 'zod';
 import { toErrorResponse } from '@multiclaude/contract';
 import { ServiceError } from '../runs/errors.ts';
 
-export async function readJsonBody<T extends z.ZodType>(context: Context, schema: T): Promise<z.infer<T>> {
+/** `emptyIsObject`: a request without a body means `{}` (a route whose fields are all optional). */
+export async function readJsonBody<T extends z.ZodType>(context: Context, schema: T, options: { emptyIsObject?: boolean } = {}): Promise<z.infer<T>> {
   const contentType = context.req.header('content-type') ?? '';
   if (contentType && !/^application\/(.+\+)?json\b/i.test(contentType)) {
     throw new ServiceError('unsupported_media_type', 'request body must be JSON (Content-Type: application/json)');
   }
   let raw: unknown;
   try {
-    raw = JSON.parse(await context.req.text());
+    const text = await context.req.text();
+    raw = options.emptyIsObject && text.trim() === '' ? {} : JSON.parse(text);
   } catch {
     throw new ServiceError('invalid_request', 'request body is not valid JSON');
   }

@@ -1,7 +1,7 @@
-// The review API over HTTP: each agent's diff, files at its branch tip, a comparison of two agents, merge into main and its dry run, and export of a branch or main; each route parses, calls the review service once, and answers.
+// The review API over HTTP: each agent's diff, files at its branch tip, a comparison of two agents, merge into main and its dry run, export of a branch or main, and push to the source; each route parses, calls the review service once, and answers.
 import type { Context, Hono } from 'hono';
 import { stream } from 'hono/streaming';
-import { MergeRequestSchema, type DiffResponse, type MergeCheckResponse, type MergeResponse } from '@multiclaude/contract';
+import { MergeRequestSchema, PushRequestSchema, type DiffResponse, type MergeCheckResponse, type MergeResponse, type PushResponse } from '@multiclaude/contract';
 import type { ReviewService } from '../runs/review-service.ts';
 import type { ExportFormat } from '../git/review.ts';
 import { ServiceError } from '../runs/errors.ts';
@@ -59,6 +59,11 @@ export function registerReviewRoutes(app: Hono, review: ReviewService): void {
   app.get('/runs/:id/agents/:n/merge-check', async (context) =>
     context.json((await review.mergeCheck(context.req.param('id'), context.req.param('n'))) satisfies MergeCheckResponse),
   );
+
+  app.post('/runs/:id/agents/:n/push', async (context) => {
+    const { branch } = await readJsonBody(context, PushRequestSchema, { emptyIsObject: true });
+    return context.json((await review.push(context.req.param('id'), context.req.param('n'), branch)) satisfies PushResponse);
+  });
 
   app.get('/runs/:id/agents/:n/export', async (context) => {
     const format = exportFormat(context);

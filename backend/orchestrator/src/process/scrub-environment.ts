@@ -2,7 +2,7 @@
 import { closeSync, openSync, readdirSync, readFileSync, readSync, writeSync } from 'node:fs';
 
 /** Variables that hold credentials: read once by the configuration, then blanked. */
-export const SECRET_VARIABLES = ['ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'ORCHESTRATOR_TOKEN'] as const;
+export const SECRET_VARIABLES = ['ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'ORCHESTRATOR_TOKEN', 'GIT_HTTP_TOKEN'] as const;
 
 export interface ScrubResult {
   /** Variables whose values were overwritten (with the pid, for a child's). */

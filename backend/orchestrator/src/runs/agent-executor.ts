@@ -11,6 +11,8 @@ export interface AgentJob {
   run: RunPaths;
   agent: AgentPaths;
   userPrompt: string;
+  /** What earlier attempts of the run taught (learn_from_failures): appended after the task. */
+  earlierAttempts?: string;
   budgetUsd?: number;
   logger: Logger;
   signal: AbortSignal;
@@ -31,9 +33,30 @@ export interface CheckJob {
   signal: AbortSignal;
 }
 
+export interface JudgeJob {
+  run: RunPaths;
+  /** The whole prompt: the task, the candidates' diffs and check outputs, and the answer format. */
+  prompt: string;
+  budgetUsd?: number;
+  logger: Logger;
+  /** Aborted by a cancel or the judge's timeout. */
+  signal: AbortSignal;
+}
+
+export interface SetupJob {
+  run: RunPaths;
+  command: string;
+  logger: Logger;
+  signal: AbortSignal;
+}
+
 export interface AgentExecutor {
   /** Runs one agent to its end. Never throws: every failure is an error outcome, so one agent cannot take the others down. */
   runAgent(job: AgentJob): Promise<AgentOutcome>;
   /** Runs the run's check command over the agent's work, with the same isolation as its tools. Never throws. */
   runCheck(job: CheckJob): Promise<CheckResult>;
+  /** Runs the judge: one session with no tools at all, whose final text is its verdict. Never throws. */
+  runJudge(job: JudgeJob): Promise<AgentOutcome>;
+  /** Runs the run's setup_command over its setup tree, in the only sandbox with network access. Never throws. */
+  runSetup(job: SetupJob): Promise<CheckResult>;
 }

@@ -5,9 +5,9 @@ import { AgentStop, runAgentSession, type AgentOutcome } from '../agents/agent-s
 import { formatBytes, watchQuota } from '../workspace/disk.ts';
 import { budgetMessage, type ModelGrant } from '../model-proxy/agent-grants.ts';
 import type { ModelAccess } from '../model-proxy/model-proxy.ts';
-import type { Sandbox, SandboxRuntime } from '../sandboxes/runtime.ts';
+import type { CommandOptions, Sandbox, SandboxRequest, SandboxRuntime } from '../sandboxes/runtime.ts';
 import { scheduleImports, type ImportSchedule } from '../git/agent-import.ts';
-import type { AgentExecutor, AgentJob, CheckJob } from './agent-executor.ts';
+import type { AgentExecutor, AgentJob, CheckJob, JudgeJob, SetupJob } from './agent-executor.ts';
 
 export interface AgentRunnerSettings {
   runtime: SandboxRuntime;
@@ -19,6 +19,8 @@ export interface AgentRunnerSettings {
   maxTurns: number;
   agentTimeoutMs: number;
   checkTimeoutMs: number;
+  /** How long a run's setup_command may take (SETUP_TIMEOUT_MS). */
+  setupTimeoutMs: number;
   /** Bytes an agent's repository and home may hold (SANDBOX_DISK); over it, the agent is stopped. */
   diskQuotaBytes: number;
   /** How often the quota is measured. */
@@ -70,7 +72,13 @@ async function runAgent(settings: AgentRunnerSettings, job: AgentJob): Promise<A
           stopWith(`the agent wrote ${formatBytes(used)}, over its disk quota of ${formatBytes(settings.diskQuotaBytes)} (SANDBOX_DISK); stopped, its commits are kept`),
       }),
     );
-    const promptInput = { agentId: agent.agentId, branchName: agent.branchName, workingDirectory: sandbox.workingDirectory, userPrompt: job.userPrompt };
+    const promptInput = {
+      agentId: agent.agentId,
+      branchName: agent.branchName,
+      workingDirectory: sandbox.workingDirectory,
+      userPrompt: job.userPrompt,
+      ...(job.earlierAttempts ? { earlierAttempts: job.earlierAttempts } : {}),
+    };
     outcome = await runAgentSession({
       agentId: agent.agentId,
       prompt: job.resumeSessionId ? buildFollowUpPrompt(promptInput) : buildEnhancedPrompt(promptInput),
@@ -124,23 +132,69 @@ async function runAgent(settings: AgentRunnerSettings, job: AgentJob): Promise<A
   return outcome;
 }
 
-async function runCheck(settings: AgentRunnerSettings, job: CheckJob): Promise<CheckResult> {
+/** A command in a fresh sandbox, as a check result; `what` names it in the logs (check, setup). */
+async function runInSandbox(settings: AgentRunnerSettings, request: SandboxRequest, command: string, options: CommandOptions, what: string): Promise<CheckResult> {
   const started = Date.now();
   try {
-    const outcome = await settings.runtime.runCommand(
-      { run: job.run, agent: job.agent, logger: job.logger, signal: job.signal },
-      job.command,
-      { timeoutMs: settings.checkTimeoutMs },
-    );
+    const outcome = await settings.runtime.runCommand(request, command, options);
     const status = outcome.timedOut ? 'timed_out' : outcome.exitCode === 0 ? 'passed' : 'failed';
-    job.logger.info({ check_status: status, exit_code: outcome.exitCode, duration_ms: outcome.durationMs }, 'check finished');
+    request.logger.info({ [`${what}_status`]: status, exit_code: outcome.exitCode, duration_ms: outcome.durationMs }, `${what} finished`);
     return { status, exit_code: outcome.exitCode, duration_ms: outcome.durationMs, output_tail: outcome.outputTail };
   } catch (error) {
-    job.logger.warn({ err: error }, 'check could not run');
+    request.logger.warn({ err: error }, `${what} could not run`);
     return { status: 'error', exit_code: null, duration_ms: Date.now() - started, output_tail: (error as Error).message };
   }
 }
 
+/**
+ * The judge: a session with no tools at all, so it reads nothing but its prompt (the host put the
+ * candidates' diffs and check outputs there) and can touch no repository. Its cwd holds only those materials.
+ */
+async function runJudge(settings: AgentRunnerSettings, job: JudgeJob): Promise<AgentOutcome> {
+  // Through the model proxy like any agent: its own token (agent 0 of the run), metered, within what is left of the budget.
+  let grant: ModelGrant | undefined;
+  try {
+    grant = settings.modelAccess.grant({ runId: job.run.runId, agentId: 0, ...(job.budgetUsd ? { budgetUsd: job.budgetUsd } : {}) });
+    const outcome = await runAgentSession({
+      agentId: 0,
+      prompt: job.prompt,
+      sandbox: undefined,
+      configDirectory: job.run.judgeClaudeConfigDirectory,
+      hostWorkingDirectory: job.run.judgeDirectory,
+      model: { apiKey: grant.token, baseUrl: settings.modelAccess.url, model: settings.modelName },
+      claudeExecutable: settings.claudeExecutable,
+      maxTurns: 2,
+      // The caller's signal carries the judge's own timeout; this one is only a backstop.
+      timeoutMs: settings.agentTimeoutMs,
+      ...(job.budgetUsd ? { maxBudgetUsd: job.budgetUsd } : {}),
+      searchPath: settings.searchPath,
+      runningAsRoot: settings.runningAsRoot,
+      logger: job.logger.child({ judge: true }),
+      signal: job.signal,
+    });
+    return withMeteredCost(outcome, grant);
+  } catch (error) {
+    return failed((error as Error).message);
+  } finally {
+    grant?.revoke();
+  }
+}
+
+function runCheck(settings: AgentRunnerSettings, job: CheckJob): Promise<CheckResult> {
+  const request = { run: job.run, agent: job.agent, logger: job.logger, signal: job.signal };
+  return runInSandbox(settings, request, job.command, { timeoutMs: settings.checkTimeoutMs }, 'check');
+}
+
+function runSetup(settings: AgentRunnerSettings, job: SetupJob): Promise<CheckResult> {
+  const request = { run: job.run, agent: job.run.setup, logger: job.logger, signal: job.signal };
+  return runInSandbox(settings, request, job.command, { timeoutMs: settings.setupTimeoutMs, network: true, tailBytes: 16_000 }, 'setup');
+}
+
 export function createSandboxExecutor(settings: AgentRunnerSettings): AgentExecutor {
-  return { runAgent: (job) => runAgent(settings, job), runCheck: (job) => runCheck(settings, job) };
+  return {
+    runAgent: (job) => runAgent(settings, job),
+    runCheck: (job) => runCheck(settings, job),
+    runJudge: (job) => runJudge(settings, job),
+    runSetup: (job) => runSetup(settings, job),
+  };
 }

@@ -1,4 +1,6 @@
 // The run service's errors: a code an entry point maps to its own answer (HTTP status, CLI exit, MCP error), a message for people, and the request field at fault.
+import { SourceError, type SourceErrorCode } from '../git/source.ts';
+
 export type ServiceErrorCode =
   | 'invalid_request'
   | 'unsupported_media_type'
@@ -7,7 +9,8 @@ export type ServiceErrorCode =
   | 'forbidden'
   | 'conflict'
   | 'queue_full'
-  | 'insufficient_storage';
+  | 'insufficient_storage'
+  | 'bad_gateway';
 
 export interface ServiceErrorOptions {
   field?: string;
@@ -32,6 +35,21 @@ export class ServiceError extends Error {
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.details = options.details ?? {};
   }
+}
+
+const SOURCE_ERROR_CODES: Record<SourceErrorCode, ServiceErrorCode> = {
+  invalid_source: 'invalid_request',
+  not_allowed: 'invalid_request',
+  unreadable: 'invalid_request',
+  ref_not_found: 'invalid_request',
+  push_exists: 'conflict',
+  push_failed: 'bad_gateway',
+};
+
+/** A source's refusal as the service's: a bad source is the request's fault (4xx), a failed push the remote's (502). */
+export function fromSourceError(error: unknown): unknown {
+  if (!(error instanceof SourceError)) return error;
+  return new ServiceError(SOURCE_ERROR_CODES[error.code], error.message, { ...(error.field ? { field: error.field } : {}), cause: error });
 }
 
 export function runNotFound(runId: string): ServiceError {

@@ -1,9 +1,17 @@
 // The state of a run at the moment it is accepted: every agent pending on its own branch, nothing spent.
 import type { AgentState, CreateRunRequest, RunState } from '@multiclaude/contract';
 import type { RunRepository } from '../git/run-repository.ts';
+import type { ResolvedSource } from '../git/source.ts';
 import { summarize } from './run-state.ts';
+import { strategyOf } from './selection.ts';
 
-export function initialRunState(request: CreateRunRequest, repository: RunRepository, createdAt: Date, queuePosition: number): RunState {
+export function initialRunState(
+  request: CreateRunRequest,
+  repository: RunRepository,
+  createdAt: Date,
+  queuePosition: number,
+  source?: ResolvedSource,
+): RunState {
   const results: AgentState[] = repository.agents.map((agent) => ({
     agent_id: agent.agentId,
     status: 'pending',
@@ -32,7 +40,13 @@ export function initialRunState(request: CreateRunRequest, repository: RunReposi
     created_at: createdAt.toISOString(),
     started_at: null,
     finished_at: null,
-    run_info: { run_id: repository.paths.runId, run_dir: repository.paths.relativeDirectory, git_initialized: true, run_path: repository.paths.directory },
+    run_info: {
+      run_id: repository.paths.runId,
+      run_dir: repository.paths.relativeDirectory,
+      git_initialized: true,
+      run_path: repository.paths.directory,
+      ...(source ? { source: { repo: source.repo, ref: source.ref, commit: repository.baseCommit } } : {}),
+    },
     summary: summarize(results),
     results,
     check_command: request.check_command ?? null,
@@ -40,7 +54,16 @@ export function initialRunState(request: CreateRunRequest, repository: RunReposi
     recommended_agent_id: null,
     no_recommendation_reason: null,
     merges: [],
+    strategy: strategyOf(request),
+    totals: null,
+    savings: null,
+    judge: null,
+    ranked_by: 'rules',
+    ranking_note: null,
     budget_usd: request.budget_usd ?? null,
     followups: [],
+    setup_command: request.setup_command ?? null,
+    setup: null,
+    pushes: [],
   };
 }

@@ -1,4 +1,4 @@
-// Ranks a run's attempts, best first, with the reasons: check passed, then fewer failing check lines, then a smaller diff, then lower cost.
+// Ranks a run's attempts, best first, with the reasons: check passed, then fewer failing check lines, then a smaller diff, then lower cost; a judge's order, when there is one, goes before these rules.
 import type { AgentState } from '@multiclaude/contract';
 
 const FAILURE_LINE = /\b(fail(ed|ing|ure|s)?|error|errors|not ok)\b|✖|✗/i;
@@ -43,7 +43,28 @@ export interface Ranking {
   reasons: string[];
 }
 
-export function rankAgents(agents: AgentState[]): Ranking[] {
+/** A judge's order over some of the agents, best first, with its reason for each. */
+export interface JudgeOrder {
+  ranking: number[];
+  reasons: Array<{ agent_id: number; reason: string }>;
+}
+
+/**
+ * Best first. With a judge's order, the agents it ranked come first in its order (its reason leading
+ * theirs); the rest follow by the design's rules.
+ */
+export function rankAgents(agents: AgentState[], judge?: JudgeOrder): Ranking[] {
+  const byRules = rankByRules(agents);
+  if (!judge || judge.ranking.length === 0) return byRules;
+  const judged = judge.ranking.flatMap((agentId) => byRules.filter((ranking) => ranking.agentId === agentId));
+  const rest = byRules.filter((ranking) => !judge.ranking.includes(ranking.agentId));
+  return [...judged, ...rest].map((ranking, index) => {
+    const reason = judge.reasons.find((entry) => entry.agent_id === ranking.agentId)?.reason;
+    return { ...ranking, rank: index + 1, reasons: reason ? [`judge: ${reason}`, ...ranking.reasons] : ranking.reasons };
+  });
+}
+
+function rankByRules(agents: AgentState[]): Ranking[] {
   const ordered = [...agents].sort(
     (a, b) =>
       outcomeClass(a) - outcomeClass(b) ||
@@ -63,13 +84,14 @@ export interface Recommendation {
 
 /**
  * The attempt to recommend: the best ranked one, if it succeeded with changes and did not fail its check.
- * Without a check command nothing tells the attempts apart but diff size and cost, so none is recommended.
+ * Without a check command nothing tells the attempts apart but diff size and cost, so none is recommended,
+ * unless a judge has compared them.
  */
-export function recommendedAgent(agents: AgentState[], checkCommand: string | null): Recommendation {
-  if (!checkCommand) {
+export function recommendedAgent(agents: AgentState[], checkCommand: string | null, judge?: JudgeOrder): Recommendation {
+  if (!checkCommand && !judge?.ranking.length) {
     return { agentId: null, reason: 'no check command: nothing tested the attempts, so none is recommended; compare their diffs' };
   }
-  const best = rankAgents(agents)[0];
+  const best = rankAgents(agents, judge)[0];
   const agent = agents.find((candidate) => candidate.agent_id === best?.agentId);
   if (agent && outcomeClass(agent) <= 1) return { agentId: agent.agent_id, reason: null };
   return { agentId: null, reason: 'no attempt succeeded with committed changes and a check that did not fail' };

@@ -1,17 +1,19 @@
-// Reviewing a run's attempts for every entry point: each agent's diff, a comparison of two, files at a branch tip, merge into main (and whether it would conflict), and export of a branch or main.
+// Reviewing a run's attempts for every entry point: each agent's diff, a comparison of two, files at a branch tip, merge into main (and whether it would conflict), export of a branch or main, and push to the run's source.
 import type { Logger } from 'pino';
-import type { AgentState, DiffResponse, MergeCheckResponse, MergeResponse, RunState } from '@multiclaude/contract';
+import type { AgentState, DiffResponse, MergeCheckResponse, MergeResponse, PushResponse, RunState } from '@multiclaude/contract';
+import type { SourceRepositories } from '../git/source.ts';
 import { diffFiles, diffPatch, exportBranch, isSafeTreePath, mergeConflicts, mergeIntoMain, readTreePath, resolveCommit, statsOf, type ExportFormat, type TreeLookup } from '../git/review.ts';
 import type { WorkspaceLayout } from '../workspace/layout.ts';
 import type { RunStore } from './run-store.ts';
 import type { RunService } from './run-service.ts';
 import { Mutex } from './mutex.ts';
-import { ServiceError } from './errors.ts';
+import { ServiceError, fromSourceError } from './errors.ts';
 
 export interface ReviewServiceOptions {
   runs: RunService;
   store: RunStore;
   layout: WorkspaceLayout;
+  sources: SourceRepositories;
   logger: Logger;
 }
 
@@ -97,6 +99,29 @@ export class ReviewService {
     const found = await this.#find(runId, agentId);
     const files = await this.#merges.run(runId, () => mergeConflicts(found.gitDirectory, found.branch));
     return { run_id: runId, agent_id: found.agent.agent_id, clean: files.length === 0, conflicting_files: files };
+  }
+
+  /** Pushes the agent's branch tip to the run's source as a new branch (never forced). */
+  async push(runId: string, agentId: number | string, branch?: string): Promise<PushResponse> {
+    const found = await this.#find(runId, agentId);
+    const { agent, state } = found;
+    const source = state.run_info.source;
+    if (!source) throw new ServiceError('invalid_request', `run ${runId} has no source to push to: it started from a fresh repository`);
+    if (agent.status === 'pending' || agent.status === 'running') {
+      throw new ServiceError('conflict', `agent ${agent.agent_id} is still ${agent.status}; push it when it has ended`);
+    }
+    const target = branch ?? `multiclaude/${runId}/agent-${agent.agent_id}`;
+    const commit = await resolveCommit(found.gitDirectory, found.branch);
+    let outcome;
+    try {
+      outcome = await this.#options.sources.push(this.#options.layout.run(runId), source, target, commit);
+    } catch (error) {
+      throw fromSourceError(error);
+    }
+    const record = { agent_id: agent.agent_id, remote: outcome.remote, branch: outcome.branch, commit, pushed_at: new Date().toISOString() };
+    if (!outcome.alreadyThere) await this.#options.store.updateState(runId, (latest) => void latest.pushes.push(record));
+    this.#options.logger.info({ run_id: runId, ...record, already_there: outcome.alreadyThere }, 'agent pushed to the source');
+    return { remote: outcome.remote, branch: outcome.branch, commit };
   }
 
   /** The agent's branch as a git bundle or an archive of its tip, streamed. */

@@ -1,11 +1,11 @@
-// Runs as durable jobs on this process: admits them, queues their agents for slots, runs each through the agent executor, records progress through the event log, cancels them, and keeps their leases.
+// Runs as durable jobs on this process: admits them and their follow-ups, has their attempts run (run-attempts.ts), ends them with savings, totals and ranking, records progress through the event log, cancels them, and keeps their leases.
 import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import type { AgentMessage, AgentState, AgentStatus, CreateRunRequest, RunState, RunStatus } from '@multiclaude/contract';
-import { addTotals, type UsageTotals } from '../agents/usage.ts';
-import { createRunRepository, type RunRepository } from '../git/run-repository.ts';
+import type { CreateRunRequest, RunState } from '@multiclaude/contract';
+import { createRunRepository } from '../git/run-repository.ts';
+import type { ResolvedSource, SourceRepositories } from '../git/source.ts';
 import { createRunId } from '../workspace/run-id.ts';
-import type { AgentPaths, WorkspaceLayout } from '../workspace/layout.ts';
+import type { RunPaths, WorkspaceLayout } from '../workspace/layout.ts';
 import type { RunStore, CancelTarget, EventListener } from './run-store.ts';
 import type { Leases } from './lease.ts';
 import type { AgentSlots } from './agent-slots.ts';
@@ -13,9 +13,12 @@ import type { AgentExecutor } from './agent-executor.ts';
 import { RunEventLog } from './event-log.ts';
 import { initialRunState } from './initial-state.ts';
 import { summarize, isTerminal, isTerminalRun, applyRanking, INTERRUPTED_ERROR } from './run-state.ts';
-import { measureDiff } from './agent-review.ts';
 import { sweepInterruptedRuns } from './recovery.ts';
-import { ServiceError, isOutOfSpace, runNotFound } from './errors.ts';
+import { agentBudgetLeft, computeTotals, estimateSavings, strategyOf } from './selection.ts';
+import { rankingNote } from './judge.ts';
+import { RunAttempts, CancelReason, setAgent, type ActiveRun, type FollowUpJob } from './run-attempts.ts';
+import { runSetupStep } from './run-setup.ts';
+import { ServiceError, fromSourceError, isOutOfSpace, runNotFound } from './errors.ts';
 import { formatBytes, freeSpace } from '../workspace/disk.ts';
 
 export interface RunManagerOptions {
@@ -24,36 +27,39 @@ export interface RunManagerOptions {
   leases: Leases;
   slots: AgentSlots;
   executor: AgentExecutor;
+  /** The orchestrator's access to source repositories (the run's one fetch). */
+  sources: SourceRepositories;
   maxQueuedRuns: number;
   /** New runs are refused below this much free space on the workspace's file system (MIN_FREE_DISK). */
   minFreeDiskBytes: number;
   logger: Logger;
   heartbeatMs?: number;
   sweepMs?: number;
+  /** How long the judge may take before the run falls back to the design's ranking (JUDGE_TIMEOUT_MS). */
+  judgeTimeoutMs?: number;
   now?: () => Date;
 }
 
 /** Why agents are cancelled when the orchestrator stops; it becomes their error. */
 export const SHUTDOWN_REASON = 'the orchestrator was shut down';
-const MAX_KEPT_MESSAGES = 1_000;
 
-interface ActiveRun {
-  state: RunState;
-  repository: RunRepository;
-  cancelRequested: boolean;
-  /** The status the run ends with when not cancelled: `completed`, or what it was before a follow-up. */
-  endStatus: RunStatus;
-  /** Agents stopped by this process's shutdown: they end `error` (interrupted), the run `interrupted`. */
-  interruptedAgents?: Set<number>;
-  agentControllers: Map<number, AbortController>;
-  log: RunEventLog;
-  finished: Promise<RunState>;
-  resolveFinished: (state: RunState) => void;
-  logger: Logger;
+/** The parts of an ActiveRun that start empty, for a new run and for a follow-up alike. */
+function freshAttempts(): Pick<ActiveRun, 'cancelRequested' | 'runController' | 'started' | 'inSession' | 'stopReasons' | 'stopped' | 'notStarted' | 'firstPass'> {
+  return {
+    cancelRequested: false,
+    runController: new AbortController(),
+    started: new Set(),
+    inSession: new Set(),
+    stopReasons: new Map(),
+    stopped: new Set(),
+    notStarted: new Set(),
+    firstPass: null,
+  };
 }
 
 export class RunManager {
   readonly #options: RunManagerOptions;
+  readonly #attempts: RunAttempts;
   readonly #active = new Map<string, ActiveRun>();
   /** Runs a follow-up is being set up for: a second one is refused at once. */
   readonly #continuing = new Set<string>();
@@ -65,6 +71,13 @@ export class RunManager {
 
   constructor(options: RunManagerOptions) {
     this.#options = options;
+    this.#attempts = new RunAttempts({
+      executor: options.executor,
+      slots: options.slots,
+      judgeTimeoutMs: options.judgeTimeoutMs ?? 300_000,
+      now: () => this.#now(),
+      persist: (run) => this.#persist(run),
+    });
   }
 
   #now(): string {
@@ -95,7 +108,9 @@ export class RunManager {
     const runs = [...this.#active.values()];
     // Not the user's cancel: the orchestrator stopped (a pod deleted, a rollout), so the run is interrupted.
     for (const run of runs) {
-      run.interruptedAgents = new Set(run.state.results.filter((result) => !isTerminal(result.status)).map((result) => result.agent_id));
+      // Attempts an early stop had already ended keep their own reason.
+      const unfinished = run.state.results.filter((result) => !isTerminal(result.status) && !run.stopReasons.has(result.agent_id));
+      run.interruptedAgents = new Set(unfinished.map((result) => result.agent_id));
       this.#cancel(run, SHUTDOWN_REASON);
     }
     await Promise.allSettled(runs.map((run) => run.finished));
@@ -123,7 +138,7 @@ export class RunManager {
    * Admission is one synchronous step (check and count together), so concurrent requests can never
    * exceed MAX_QUEUED_RUNS; the repository is made after, and the count released if that fails.
    */
-  async submit(request: CreateRunRequest): Promise<RunState> {
+  async submit(request: CreateRunRequest, source?: ResolvedSource): Promise<RunState> {
     await this.#checkSpace();
     const waiting = this.#queuedRuns().length + this.#admitting;
     if (waiting >= this.#options.maxQueuedRuns) {
@@ -140,27 +155,35 @@ export class RunManager {
       counted = false;
     };
     try {
-      return await this.#admit(request, waiting + 1, uncount);
+      return await this.#admit(request, waiting + 1, uncount, source);
     } catch (error) {
       if (isOutOfSpace(error)) {
         throw new ServiceError('insufficient_storage', `the workspace's file system is full: ${(error as Error).message}`, { cause: error });
       }
-      throw error;
+      throw fromSourceError(error);
     } finally {
       uncount();
     }
   }
 
-  async #admit(request: CreateRunRequest, queuePosition: number, uncount: () => void): Promise<RunState> {
+  async #admit(request: CreateRunRequest, queuePosition: number, uncount: () => void, source: ResolvedSource | undefined): Promise<RunState> {
     const createdAt = this.#options.now?.() ?? new Date();
     const paths = this.#options.layout.run(createRunId(createdAt));
     const logger = this.#options.logger.child({ run_id: paths.runId });
-    const repository = await createRunRepository({ paths, prompt: request.prompt, agentCount: request.agent_count, createdAt });
+    const { sources } = this.#options;
+    const repository = await createRunRepository({
+      paths,
+      prompt: request.prompt,
+      agentCount: request.agent_count,
+      createdAt,
+      ...(source ? { fetchMain: (runPaths: RunPaths, signal?: AbortSignal) => sources.fetchAsMain(runPaths, source, signal) } : {}),
+    });
     let resolveFinished!: (state: RunState) => void;
     const run: ActiveRun = {
-      state: initialRunState(request, repository, createdAt, queuePosition),
+      state: initialRunState(request, repository, createdAt, queuePosition, source),
       repository,
-      cancelRequested: false,
+      strategy: strategyOf(request),
+      ...freshAttempts(),
       endStatus: 'completed',
       agentControllers: new Map(repository.agents.map((agent) => [agent.agentId, new AbortController()])),
       log: new RunEventLog({ runId: paths.runId, store: this.#options.store, logger, now: () => this.#now() }),
@@ -182,7 +205,7 @@ export class RunManager {
     run.log.persist(this.#snapshot(run));
     await run.log.flushed();
     logger.info({ agent_count: request.agent_count, queue_position: run.state.queue_position }, 'run accepted');
-    void this.#execute(run, repository.agents);
+    void this.#execute(run);
     return this.#snapshot(run);
   }
 
@@ -209,7 +232,7 @@ export class RunManager {
         throw new ServiceError('conflict', `run ${runId} is still ${state.status}; follow up once it has ended`);
       }
       if (!agent.session_id) throw new ServiceError('conflict', `agent ${agentId} has no session to continue (it never started)`);
-      const left = this.#budgetLeft(state, agentId);
+      const left = agentBudgetLeft(state, agentId);
       if (left !== null && left <= 0) {
         throw new ServiceError('conflict', `agent ${agentId} has spent its share of the run's budget ($${agent.cost_usd.toFixed(4)} of $${(state.budget_usd! / state.agent_count).toFixed(4)})`);
       }
@@ -223,12 +246,13 @@ export class RunManager {
     const paths = this.#options.layout.run(state.run_info.run_id);
     const logger = this.#options.logger.child({ run_id: paths.runId });
     const history = await this.#options.store.readEvents(paths.runId);
-    const agentPaths = paths.agent(agentId);
     let resolveFinished!: (state: RunState) => void;
     const run: ActiveRun = {
       state: structuredClone(state),
       repository: { paths, baseCommit: state.base_commit, agents: state.results.map((result) => paths.agent(result.agent_id)) },
-      cancelRequested: false,
+      // Runs recorded before best of N have no strategy: the design's (everything at once, ranked by the check).
+      strategy: state.strategy ?? strategyOf({ prompt: state.prompt, agent_count: state.agent_count, ...(state.budget_usd === null ? {} : { budget_usd: state.budget_usd }) }),
+      ...freshAttempts(),
       endStatus: state.status,
       agentControllers: new Map([[agentId, new AbortController()]]),
       log: new RunEventLog({ runId: paths.runId, store: this.#options.store, logger, now: () => this.#now(), history }),
@@ -239,7 +263,7 @@ export class RunManager {
     run.state.status = 'running';
     run.state.finished_at = null;
     run.state.followups.push({ agent_id: agentId, prompt, requested_at: this.#now() });
-    const agent = this.#setAgent(run, agentId, { status: 'pending', check: null, finished_at: null, status_detail: null });
+    const agent = setAgent(run, agentId, { status: 'pending', check: null, finished_at: null, status_detail: null });
     delete agent.error;
     this.#active.set(paths.runId, run);
     await this.#options.leases.renew(paths.runId);
@@ -252,7 +276,7 @@ export class RunManager {
     await this.#options.store.updateState(paths.runId, (stored) => void Object.assign(stored, reopened));
     await run.log.flushed();
     logger.info({ agent_id: agentId, prompt_length: prompt.length }, 'follow-up accepted');
-    void this.#execute(run, [agentPaths], { prompt, sessionId });
+    void this.#execute(run, { agentId, prompt, sessionId });
     return this.#snapshot(run);
   }
 
@@ -297,6 +321,7 @@ export class RunManager {
 
   #cancel(run: ActiveRun, reason?: string): void {
     run.cancelRequested = true;
+    run.runController.abort(new CancelReason(reason));
     for (const controller of run.agentControllers.values()) controller.abort(new CancelReason(reason));
   }
 
@@ -322,21 +347,28 @@ export class RunManager {
     run.log.persist(this.#snapshot(run));
   }
 
-  #setAgent(run: ActiveRun, agentId: number, change: Partial<AgentState>): AgentState {
-    const agent = run.state.results.find((result) => result.agent_id === agentId)!;
-    Object.assign(agent, change);
-    run.state.summary = summarize(run.state.results);
-    return agent;
-  }
-
-  async #execute(run: ActiveRun, agents: AgentPaths[], followUp?: FollowUpJob): Promise<void> {
-    await Promise.all(agents.map((agent) => this.#runOneAgent(run, agent, followUp)));
+  async #execute(run: ActiveRun, followUp?: FollowUpJob): Promise<void> {
+    // A follow-up has no setup: the agent's tree still holds what the run's setup gave it.
+    const setupFailed = run.state.setup_command && !followUp ? await this.#setUp(run) : undefined;
+    if (setupFailed !== undefined) {
+      run.state.error = setupFailed;
+      await this.#attempts.endAll(run, run.cancelRequested ? 'cancelled' : 'error', setupFailed);
+    } else {
+      if (followUp) await this.#attempts.followUp(run, followUp);
+      else await this.#attempts.run(run);
+      // The judge compares the candidates again after a follow-up: one of them has changed.
+      if (!run.cancelRequested) await this.#attempts.judge(run);
+    }
     run.state.status = run.interruptedAgents ? 'interrupted' : run.cancelRequested ? 'cancelled' : run.endStatus;
     for (const result of run.state.results) {
       if (run.interruptedAgents?.has(result.agent_id) && result.status === 'cancelled') Object.assign(result, { status: 'error', error: INTERRUPTED_ERROR });
     }
     run.state.finished_at = this.#now();
     run.state.summary = summarize(run.state.results);
+    // A follow-up keeps what its run's early stop saved: nothing was stopped this time.
+    if (!followUp) run.state.savings = estimateSavings(run.state.results, run.stopped, run.notStarted);
+    run.state.totals = computeTotals(run.state, Date.parse(run.state.finished_at));
+    run.state.ranking_note = rankingNote(run.state.judge);
     applyRanking(run.state);
     this.#persist(run);
     run.log.emit({ type: 'run_finished', run: this.#snapshot(run) });
@@ -357,119 +389,9 @@ export class RunManager {
     run.resolveFinished(this.#snapshot(run));
   }
 
-  #diff(run: ActiveRun, agent: AgentPaths, logger: Logger) {
-    return measureDiff(run.repository.paths.gitDirectory, run.repository.baseCommit, agent.branchName, logger);
-  }
-
-  async #runOneAgent(run: ActiveRun, agent: AgentPaths, followUp?: FollowUpJob): Promise<void> {
-    const agentId = agent.agentId;
-    const controller = run.agentControllers.get(agentId)!;
-    const logger = run.logger.child({ agent_id: agentId, ...(followUp ? { follow_up: true } : {}) });
-    let release: () => void;
-    try {
-      release = await this.#options.slots.acquire(controller.signal, (ahead) =>
-        this.#setDetail(run, agentId, 'pending', `waiting for a free slot (${ahead} ahead)`),
-      );
-    } catch {
-      const reason = cancelText(controller.signal);
-      this.#finishAgent(run, agentId, 'cancelled', {
-        error: reason === 'cancelled' ? 'cancelled before it started' : `${reason} before it started`,
-        diff_stats: await this.#diff(run, agent, logger),
-      });
-      return;
-    }
-    const before = this.#totalsOf(run, agentId);
-    try {
-      if (run.state.status === 'queued') {
-        run.state.status = 'running';
-        run.state.started_at = this.#now();
-        run.log.emit({ type: 'run_status', status: 'running', queue_position: null });
-      }
-      this.#setAgent(run, agentId, { status: 'running', started_at: this.#now(), finished_at: null });
-      this.#setDetail(run, agentId, 'running', 'starting its sandbox');
-      this.#persist(run);
-      const budgetUsd = this.#budgetLeft(run.state, agentId);
-      const outcome = await this.#options.executor.runAgent({
-        run: run.repository.paths,
-        agent,
-        userPrompt: followUp?.prompt ?? run.state.prompt,
-        ...(followUp ? { resumeSessionId: followUp.sessionId } : {}),
-        ...(budgetUsd !== null ? { budgetUsd } : {}),
-        logger,
-        signal: controller.signal,
-        onMessage: (message) => this.#onAgentMessage(run, agentId, message),
-        onSandboxReady: () => this.#setDetail(run, agentId, 'running', null),
-        onUsage: (session) => {
-          const totals = addTotals(before, session);
-          this.#setAgent(run, agentId, { usage: totals.usage, cost_usd: totals.cost_usd, num_turns: totals.num_turns });
-          run.log.emit({ type: 'agent_usage', agent_id: agentId, ...totals });
-        },
-      });
-      const status: AgentStatus = controller.signal.aborted ? 'cancelled' : outcome.status;
-      const command = run.state.check_command;
-      // A cancelled agent is not judged; the others are checked in their own sandbox before the slot is freed.
-      const check =
-        status !== 'cancelled' && command
-          ? await this.#options.executor.runCheck({ run: run.repository.paths, agent, command, logger, signal: controller.signal })
-          : null;
-      // A follow-up adds to what the agent's earlier sessions spent and said.
-      const totals = addTotals(before, { usage: outcome.usage, cost_usd: outcome.cost_usd, num_turns: outcome.num_turns });
-      const earlier = followUp ? (this.#agent(run, agentId).messages ?? []) : [];
-      this.#finishAgent(run, agentId, status, {
-        check,
-        diff_stats: await this.#diff(run, agent, logger),
-        output: outcome.output,
-        ...(status === 'cancelled' ? { error: cancelText(controller.signal) } : outcome.error ? { error: outcome.error } : {}),
-        messages: [...earlier, ...outcome.messages].slice(-MAX_KEPT_MESSAGES),
-        usage: totals.usage,
-        cost_usd: totals.cost_usd,
-        duration_ms: (followUp ? (this.#agent(run, agentId).duration_ms ?? 0) : 0) + outcome.duration_ms,
-        num_turns: totals.num_turns,
-        // A follow-up resumes the session it continued (the SDK may give the resumed one a new id).
-        session_id: outcome.session_id ?? followUp?.sessionId ?? null,
-      });
-    } finally {
-      release();
-    }
-  }
-
-  #agent(run: ActiveRun, agentId: number): AgentState {
-    return run.state.results.find((result) => result.agent_id === agentId)!;
-  }
-
-  /** What the agent has spent before the session about to start: nothing, or its earlier sessions for a follow-up. */
-  #totalsOf(run: ActiveRun, agentId: number): UsageTotals {
-    const agent = this.#agent(run, agentId);
-    return { usage: { ...agent.usage }, cost_usd: agent.cost_usd, num_turns: agent.num_turns };
-  }
-
-  /** The agent's share of the run's budget not yet spent; null when the run has no budget. */
-  #budgetLeft(state: RunState, agentId: number): number | null {
-    if (state.budget_usd === null) return null;
-    const agent = state.results.find((result) => result.agent_id === agentId)!;
-    return state.budget_usd / state.agent_count - agent.cost_usd;
-  }
-
-  /** Says what the agent is doing within its status (or clears it with null), as an agent_status event. */
-  #setDetail(run: ActiveRun, agentId: number, status: AgentStatus, detail: string | null): void {
-    this.#setAgent(run, agentId, { status, status_detail: detail });
-    run.log.emit({ type: 'agent_status', agent_id: agentId, status, ...(detail ? { detail } : {}) });
-  }
-
-  #finishAgent(run: ActiveRun, agentId: number, status: AgentStatus, change: Partial<AgentState>): void {
-    const agent = this.#setAgent(run, agentId, { ...change, status, status_detail: null, finished_at: this.#now() });
-    run.log.emit({ type: 'agent_status', agent_id: agentId, status, ...(agent.error ? { error: agent.error } : {}) });
-    run.log.emit({ type: 'agent_result', agent_id: agentId, result: structuredClone(agent) });
-    this.#persist(run);
-  }
-
-  #onAgentMessage(run: ActiveRun, agentId: number, message: AgentMessage): void {
-    if (message.type === 'text' && message.text) run.log.emit({ type: 'agent_text', agent_id: agentId, text: message.text });
-    else if (message.type === 'tool_use') {
-      run.log.emit({ type: 'agent_tool_call', agent_id: agentId, tool: message.tool ?? '?', input_summary: message.input_summary ?? '' });
-    } else if (message.type === 'tool_result' || message.type === 'tool_error') {
-      run.log.emit({ type: 'agent_tool_result', agent_id: agentId, text: message.text ?? '', is_error: message.type === 'tool_error' });
-    }
+  /** The run's setup_command, once, before any agent (run-setup.ts); returns why it failed, or undefined. */
+  #setUp(run: ActiveRun): Promise<string | undefined> {
+    return runSetupStep(run, { executor: this.#options.executor, slots: this.#options.slots, now: () => this.#now(), persist: (active) => this.#persist(active) });
   }
 
   #applyCancelRequest(run: ActiveRun, target: CancelTarget): void {
@@ -494,22 +416,4 @@ export class RunManager {
     const isActive = (runId: string): boolean => this.#active.has(runId) || this.#unrecorded.has(runId);
     return sweepInterruptedRuns({ store, leases, logger, isActive, now: () => this.#now() });
   }
-}
-
-/** The reason an agent's controller is aborted with: a user's cancel, or the orchestrator stopping. */
-class CancelReason extends Error {
-  constructor(reason?: string) {
-    super(reason ? `cancelled: ${reason}` : 'cancelled');
-    this.name = 'CancelReason';
-  }
-}
-
-/** The agent's error after a cancel: `cancelled`, or `cancelled: <why>`. */
-function cancelText(signal: AbortSignal): string {
-  return signal.reason instanceof CancelReason ? signal.reason.message : 'cancelled';
-}
-
-interface FollowUpJob {
-  prompt: string;
-  sessionId: string;
 }

@@ -2,31 +2,45 @@
 import type { CancelResponse, ContinueResponse, CreateRunRequest, CreateRunResponse, OrchestrateResponse, RunEvent, RunList, RunState } from '@multiclaude/contract';
 import type { RunManager } from './run-manager.ts';
 import type { RunStore } from './run-store.ts';
+import type { ResolvedSource, SourceRepositories } from '../git/source.ts';
 import { isTerminal, isTerminalRun, toOrchestrateResponse } from './run-state.ts';
-import { ServiceError, runNotFound } from './errors.ts';
+import { ServiceError, fromSourceError, runNotFound } from './errors.ts';
 
 export interface RunServiceOptions {
   manager: RunManager;
   store: RunStore;
+  sources: SourceRepositories;
 }
 
 export class RunService {
   readonly #manager: RunManager;
   readonly #store: RunStore;
+  readonly #sources: SourceRepositories;
 
   constructor(options: RunServiceOptions) {
     this.#manager = options.manager;
     this.#store = options.store;
+    this.#sources = options.sources;
+  }
+
+  /** A requested source checked against its repository before anything is created (ls-remote): 4xx naming the field otherwise. */
+  async #resolveSource(request: CreateRunRequest): Promise<ResolvedSource | undefined> {
+    if (!request.source) return undefined;
+    try {
+      return await this.#sources.resolve(request.source);
+    } catch (error) {
+      throw fromSourceError(error);
+    }
   }
 
   async submit(request: CreateRunRequest): Promise<CreateRunResponse> {
-    const state = await this.#manager.submit(request);
+    const state = await this.#manager.submit(request, await this.#resolveSource(request));
     return { run_id: state.run_info.run_id, status: state.status, queue_position: state.queue_position };
   }
 
   /** Submits and waits for the end: the design's synchronous answer. The run goes on if the caller goes away. */
   async orchestrate(request: CreateRunRequest): Promise<OrchestrateResponse> {
-    const accepted = await this.#manager.submit(request);
+    const accepted = await this.#manager.submit(request, await this.#resolveSource(request));
     return toOrchestrateResponse(await this.#manager.waitForRun(accepted.run_info.run_id));
   }
 

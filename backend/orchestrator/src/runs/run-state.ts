@@ -22,10 +22,12 @@ export function summarize(results: AgentState[]): RunState['summary'] {
 
 export const INTERRUPTED_ERROR = 'interrupted: the orchestrator running this agent stopped; its commits are kept';
 
-/** Sets every agent's rank, reasons and the recommended attempt, in place. */
+/** Sets every agent's rank, reasons and the recommended attempt, in place: by the judge's verdict when it ranked, else by the rules. */
 export function applyRanking(state: RunState): void {
-  const { agentId: recommended, reason } = recommendedAgent(state.results, state.check_command);
-  for (const ranking of rankAgents(state.results)) {
+  const judge = state.judge?.status === 'ranked' ? state.judge : undefined;
+  state.ranked_by = judge ? 'judge' : 'rules';
+  const { agentId: recommended, reason } = recommendedAgent(state.results, state.check_command, judge);
+  for (const ranking of rankAgents(state.results, judge)) {
     const agent = state.results.find((result) => result.agent_id === ranking.agentId)!;
     agent.rank = ranking.rank;
     agent.rank_reasons = ranking.reasons;

@@ -99,6 +99,7 @@ export function listItemOf(state: RunState): RunListItem {
     finished_at: state.finished_at,
     summary: state.summary,
     followups: state.followups,
+    ...(state.run_info.source ? { source: state.run_info.source } : {}),
   };
 }
 

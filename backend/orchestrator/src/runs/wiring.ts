@@ -10,6 +10,7 @@ import { RunManager } from './run-manager.ts';
 import { RunService } from './run-service.ts';
 import { ReviewService } from './review-service.ts';
 import type { AgentExecutor } from './agent-executor.ts';
+import { SourceRepositories, type SourceSettings } from '../git/source.ts';
 import { startRetention } from './retention.ts';
 
 export interface RunMachineryOptions {
@@ -20,11 +21,15 @@ export interface RunMachineryOptions {
   maxQueuedRuns: number;
   minFreeDiskBytes: number;
   executor: AgentExecutor;
+  /** Where sources may come from and the orchestrator's credentials for them; none and any by default. */
+  sources?: SourceSettings;
   logger: Logger;
   /** A lease older than this marks its run's owner dead (another host's replica). */
   leaseTtlMs?: number;
   heartbeatMs?: number;
   sweepMs?: number;
+  /** How long a run's judge may take before the run falls back to the design's ranking (JUDGE_TIMEOUT_MS). */
+  judgeTimeoutMs?: number;
   /** RUN_RETENTION_DAYS: finished runs older than this are removed; undefined keeps everything. */
   retentionDays?: number | undefined;
 }
@@ -45,6 +50,7 @@ export interface RunMachinery {
 export async function createRunMachinery(options: RunMachineryOptions): Promise<RunMachinery> {
   const layout = new WorkspaceLayout(options.workspaceLocal);
   const store = await openRunStore({ layout, databaseUrl: options.databaseUrl, logger: options.logger });
+  const sources = new SourceRepositories(options.sources);
   const leases = new Leases({ store, owner: newOwnerId(), host: os.hostname(), pid: process.pid, ttlMs: options.leaseTtlMs ?? 30_000 });
   const manager = new RunManager({
     layout,
@@ -52,14 +58,16 @@ export async function createRunMachinery(options: RunMachineryOptions): Promise<
     leases,
     slots: new AgentSlots(options.maxConcurrentAgents),
     executor: options.executor,
+    sources,
     maxQueuedRuns: options.maxQueuedRuns,
     minFreeDiskBytes: options.minFreeDiskBytes,
     logger: options.logger,
     ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
     ...(options.sweepMs ? { sweepMs: options.sweepMs } : {}),
+    ...(options.judgeTimeoutMs ? { judgeTimeoutMs: options.judgeTimeoutMs } : {}),
   });
-  const runs = new RunService({ manager, store });
-  const review = new ReviewService({ runs, store, layout, logger: options.logger });
+  const runs = new RunService({ manager, store, sources });
+  const review = new ReviewService({ runs, store, layout, sources, logger: options.logger });
   let stopRetention: (() => void) | undefined;
   return {
     layout,

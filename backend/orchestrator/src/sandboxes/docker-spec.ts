@@ -19,6 +19,8 @@ export interface DockerSpecOptions {
   agentId: number;
   /** The agent's own repository (work tree and `.git`), as the orchestrator sees it (under workspaceLocal). */
   worktreePath: string;
+  /** The default bridge network instead of none: only the run's setup sandbox (a tree without `.git`) has it. */
+  network?: boolean;
   /** WORKSPACE_LOCAL: where the orchestrator sees the workspace. */
   workspaceLocal: string;
   /** WORKSPACE_PATH: where the Docker engine sees the same workspace; every mount source uses it. */
@@ -36,10 +38,10 @@ export interface DockerSpecOptions {
   name?: string;
 }
 
-/** Docker names allow [a-zA-Z0-9][a-zA-Z0-9_.-]*; anything else in a run id becomes `-`. */
+/** Docker names allow [a-zA-Z0-9][a-zA-Z0-9_.-]*; anything else in a run id becomes `-`. Agent 0 is the run's setup. */
 export function containerName(runId: string, agentId: number): string {
   const safeRunId = runId.replace(/[^a-zA-Z0-9_.-]/g, '-').replace(/^[^a-zA-Z0-9]+/, '');
-  return `multiclaude-${safeRunId || 'run'}-agent-${agentId}`;
+  return `multiclaude-${safeRunId || 'run'}-${agentId === 0 ? 'setup' : `agent-${agentId}`}`;
 }
 
 /** Maps a path under WORKSPACE_LOCAL to the same place under WORKSPACE_PATH; refuses anything outside. */
@@ -95,7 +97,7 @@ export function sandboxMounts(options: DockerSpecOptions): string[] {
  * runtime removes the container itself, after reading its exit state (OOM, exit code) for the agent's error.
  */
 export function buildDockerRunArgs(options: DockerSpecOptions): string[] {
-  if (!Number.isInteger(options.agentId) || options.agentId < 1) {
+  if (!Number.isInteger(options.agentId) || options.agentId < 0) {
     throw new SandboxError('sandbox_setup_failed', `invalid agent id ${options.agentId}`);
   }
   if (!Number.isInteger(options.uid) || !Number.isInteger(options.gid) || options.uid < 0 || options.gid < 0) {
@@ -118,9 +120,10 @@ export function buildDockerRunArgs(options: DockerSpecOptions): string[] {
     // Never fetch the image by name from a registry: a missing local image must be an error, not a pull.
     '--pull',
     'never',
-    // The model is called from the orchestrator; the tools need no network.
+    // The model is called from the orchestrator; the tools need no network. Only the run's setup step
+    // (dependencies, before any agent starts) gets the default bridge.
     '--network',
-    'none',
+    options.network ? 'bridge' : 'none',
     '--cap-drop',
     'ALL',
     '--security-opt',

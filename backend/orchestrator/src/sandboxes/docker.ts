@@ -171,8 +171,8 @@ export class DockerRuntime implements SandboxRuntime {
     return result;
   }
 
-  /** Prepares ownership and creates (not starts) a hardened container over the agent's worktree. */
-  async #createSandboxContainer(request: SandboxRequest, name: string, command?: string[]): Promise<SandboxUser | undefined> {
+  /** Prepares ownership and creates (not starts) a hardened container over the agent's repository (or the run's setup tree, the one with a network). */
+  async #createSandboxContainer(request: SandboxRequest, name: string, command?: string[], network = false): Promise<SandboxUser | undefined> {
     if (request.signal?.aborted) throw new SandboxError('cancelled', 'the agent was cancelled before its sandbox started');
     const { image, memory, cpus, pidsLimit, workspaceLocal, workspacePath, dockerCommand } = this.#options;
     await this.#checkRepository(request);
@@ -190,6 +190,7 @@ export class DockerRuntime implements SandboxRuntime {
       cpus,
       pidsLimit,
       name,
+      network,
       ...(command ? { command } : {}),
     });
 
@@ -212,9 +213,9 @@ export class DockerRuntime implements SandboxRuntime {
   }
 
   async runCommand(request: SandboxRequest, command: string, options: CommandOptions): Promise<CommandOutcome> {
-    const name = `${containerName(request.run.runId, request.agent.agentId)}-check`;
+    const name = `${containerName(request.run.runId, request.agent.agentId)}${options.network ? '' : '-check'}`;
     const started = Date.now();
-    const user = await this.#createSandboxContainer(request, name, ['bash', '-c', command]);
+    const user = await this.#createSandboxContainer(request, name, ['bash', '-c', command], options.network ?? false);
     try {
       const outcome = await runToOutcome(this.#options.dockerCommand, ['start', '--attach', name], {
         timeoutMs: options.timeoutMs,

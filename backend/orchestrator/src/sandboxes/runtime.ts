@@ -58,6 +58,11 @@ export interface CommandOptions {
   timeoutMs: number;
   /** How much of the output's end to keep. */
   tailBytes?: number;
+  /**
+   * Whether the command may reach the network: only the run's setup step (dependencies, before any agent
+   * starts) asks. Docker gives it the default bridge; the local runtime has no network isolation either way.
+   */
+  network?: boolean;
 }
 
 /** One fact-finding check for /diagnostics: a status (ok unless said) and whatever facts it found. */
@@ -69,7 +74,7 @@ export interface SandboxRuntime {
   readonly name: string;
   /** Prepares a sandbox for one agent; the SDK starts its MCP server. */
   start(request: SandboxRequest): Promise<Sandbox>;
-  /** Runs a shell command in a fresh sandbox over the agent's repository, with the same isolation as its tools (and a user of its own). */
+  /** Runs a shell command in a fresh sandbox over the agent's repository, with the same isolation as its tools (a user of its own and, only when asked, a network). */
   runCommand(request: SandboxRequest, command: string, options: CommandOptions): Promise<CommandOutcome>;
   /** Whether this runtime can start sandboxes now (for /ready and AGENT_RUNTIME=auto). */
   check(signal?: AbortSignal): Promise<RuntimeCheck>;

@@ -64,8 +64,21 @@ export interface RunPaths {
   worktreesDirectory: string;
   /** The orchestrator's per-agent files of this run: `<workspace>/.multiclaude/agents/<run id>`. */
   agentsDirectory: string;
+  /** The judge's own directory, outside every git tree: the candidates' diffs and check outputs the host wrote for it. */
+  judgeDirectory: string;
+  /** The judge's Claude config dir. */
+  judgeClaudeConfigDirectory: string;
   agent(agentId: number): AgentPaths;
+  /**
+   * The run's setup step as "agent 0": its tree `worktrees/setup` is a plain export of the base commit
+   * (no `.git`), where setup_command runs with network before the agents; it has no branch, and its
+   * HOME is `<workspace>/.multiclaude/agents/<run id>/setup/sandbox-home`.
+   */
+  setup: AgentPaths;
 }
+
+/** The setup step's name in paths (never an agent's: those are `agent-N`). */
+export const SETUP_NAME = 'setup';
 
 export class WorkspaceLayout {
   readonly root: string;
@@ -101,6 +114,9 @@ export class WorkspaceLayout {
     const recordsDirectory = path.join(directory, RECORDS_DIRECTORY);
     const worktreesDirectory = path.join(directory, WORKTREES_DIRECTORY);
     const agentsDirectory = path.join(this.root, ORCHESTRATOR_DIRECTORY, 'agents', runId);
+    const relativeSetup = path.posix.join(WORKTREES_DIRECTORY, SETUP_NAME);
+    const setupDirectory = path.join(agentsDirectory, SETUP_NAME);
+    const setupTree = path.join(directory, relativeSetup);
     return {
       runId,
       workspaceRoot: this.root,
@@ -110,6 +126,19 @@ export class WorkspaceLayout {
       relativeDirectory,
       gitDirectory,
       recordsDirectory,
+      judgeDirectory: path.join(agentsDirectory, 'judge', 'materials'),
+      judgeClaudeConfigDirectory: path.join(agentsDirectory, 'judge', 'claude-home', '.claude'),
+      setup: {
+        agentId: 0,
+        branchName: '',
+        worktree: setupTree,
+        relativeWorktree: path.posix.join(relativeDirectory, relativeSetup),
+        gitDirectory: path.join(setupTree, '.git'),
+        orchestratorDirectory: setupDirectory,
+        claudeWorkingDirectory: path.join(setupDirectory, 'claude-home'),
+        claudeConfigDirectory: path.join(setupDirectory, 'claude-home', '.claude'),
+        sandboxHome: path.join(setupDirectory, 'sandbox-home'),
+      },
       agent: (agentId) => {
         if (!Number.isSafeInteger(agentId) || agentId < 1) throw new LayoutError(`not an agent id: ${agentId}`);
         const branch = branchName(agentId);

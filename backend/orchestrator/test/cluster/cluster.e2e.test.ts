@@ -9,7 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { OrchestrateResponseSchema, RunStateSchema, type RunState } from '@multiclaude/contract';
 import { filesChangedOn, gitIn } from '../support/git-inspect.ts';
@@ -128,14 +128,12 @@ function orchestratorPods(): string[] {
     .map((pod) => pod.metadata.name);
 }
 
-function leaseHost(runDirectory: string): string | undefined {
-  const file = path.join(WORKSPACE, runDirectory, '.multiclaude', 'lease.json');
-  if (!existsSync(file)) return undefined;
-  try {
-    return (JSON.parse(readFileSync(file, 'utf8')) as { host: string }).host;
-  } catch {
-    return undefined; // between the write and the rename
-  }
+/** The host (pod name) in the run's lease, read from the deployment's run store (PostgreSQL, its trusted local socket). */
+function leaseHost(runId: string): string | undefined {
+  assert.match(runId, /^[A-Za-z0-9_-]+$/);
+  const query = `SELECT host FROM run_leases WHERE run_id = '${runId}'`;
+  const host = kubectl('exec', 'statefulset/postgres', '-n', 'backend', '--', 'psql', '-U', 'multiclaude', '-d', 'multiclaude', '-tAc', query);
+  return host || undefined;
 }
 
 /** The agent sandbox pods of a run (namespace agents, by the run's label), with their phase. */
@@ -274,7 +272,7 @@ test('the run reads the same from either orchestrator replica', { skip, timeout:
   assert.ok(completedRun, 'the run completed');
   const pods = orchestratorPods();
   assert.equal(pods.length, 2);
-  const owner = leaseHost(completedRun.run_info.run_dir);
+  const owner = leaseHost(completedRun.run_info.run_id);
   assert.ok(owner && pods.includes(owner), `the run's lease names one of the replicas (${owner})`);
   for (const pod of pods) {
     const direct = await portForward(pod);
@@ -394,7 +392,7 @@ async function deleteOwnerMidRun(force: boolean): Promise<RunState> {
   const running = await waitForRun(runId, 120_000, (state) => state.status === 'running' && state.results.some((result) => result.status === 'running'));
   let owner: string | undefined;
   for (let i = 0; i < 30 && !owner; i++) {
-    owner = leaseHost(running.run_info.run_dir);
+    owner = leaseHost(runId);
     if (!owner) await sleep(500);
   }
   const pods = orchestratorPods();

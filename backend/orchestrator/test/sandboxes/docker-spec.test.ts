@@ -183,6 +183,18 @@ test('a mount source holding a comma is quoted so Docker parses it as one field'
 });
 
 test('a bad agent id or user is refused', () => {
-  assert.throws(() => buildDockerRunArgs(options({ agentId: 0 })), /agent id/);
+  assert.throws(() => buildDockerRunArgs(options({ agentId: -1 })), /agent id/);
+  assert.throws(() => buildDockerRunArgs(options({ agentId: 1.5 })), /agent id/);
   assert.throws(() => buildDockerRunArgs(options({ uid: -1 })), /sandbox user/);
+});
+
+test('the setup sandbox (agent 0): its tree is the only mount, no GIT_DIR, and it alone has the bridge network', () => {
+  const setup = buildDockerRunArgs(options({ agentId: 0, network: true, worktreePath: `${RUN}/worktrees/setup` }));
+  assert.deepEqual(mounts(setup).map((mount) => [mount.source, mount.target, mount.readonly]), [[`${ENGINE}/runs/run_20250101_abc/worktrees/setup`, '/workspace', false]]);
+  assert.equal(values(setup, '--network')[0], 'bridge');
+  assert.equal(values(setup, '--name')[0], containerName('20250101_abc', 0));
+  assert.match(containerName('20250101_abc', 0), /-setup$/);
+  assert.ok(!values(setup, '--env').some((variable) => variable.startsWith('GIT_DIR=')));
+  for (const flag of ['--read-only', '--cap-drop', '--security-opt', '--memory', '--pids-limit', '--user']) assert.ok(setup.includes(flag), `${flag} as for agents`);
+  assert.equal(values(buildDockerRunArgs(options({})), '--network')[0], 'none', 'an agent has none');
 });

@@ -2,7 +2,8 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CheckResult } from '@multiclaude/contract';
-import type { AgentExecutor, AgentJob, AgentOutcome, CheckJob } from '../../src/runs/agent-executor.ts';
+import type { AgentExecutor, AgentJob, AgentOutcome, CheckJob, JudgeJob, SetupJob } from '../../src/runs/agent-executor.ts';
+import { runToOutcome } from '../../src/process/run-cli.ts';
 import { git } from '../../src/git/git.ts';
 import { importAgentWork } from '../../src/git/agent-import.ts';
 
@@ -12,11 +13,29 @@ export interface FakeExecutorOptions {
   /** Agents hold until released (default); false lets them finish at once. */
   hold?: boolean;
   check?: (job: CheckJob) => CheckResult;
+  /** What each agent reports when it is not held (or released without an outcome): e.g. its cost. */
+  outcome?: (job: AgentJob) => Partial<AgentOutcome>;
+  /** The judge's answer; by default it ranks the candidates in the order the prompt lists them. */
+  judge?: (job: JudgeJob) => Promise<Partial<AgentOutcome>> | Partial<AgentOutcome>;
+}
+
+/** The candidates a judge prompt lists, in order. */
+export function judgeCandidatesOf(prompt: string): number[] {
+  return (/^Candidates: ([\d, ]+)$/m.exec(prompt)?.[1] ?? '').split(',').map((id) => Number(id.trim())).filter(Boolean);
+}
+
+/** A judge's final text ranking these agents in this order. */
+export function judgeAnswer(order: number[], summary = 'scripted'): string {
+  return `Here is my verdict.\n\n\`\`\`json\n${JSON.stringify({ ranking: order.map((agent_id) => ({ agent_id, reason: `agent ${agent_id} reasoned about` })), summary })}\n\`\`\``;
 }
 
 export class FakeExecutor implements AgentExecutor {
   /** `<run id>/<agent id>` of every agent started, in order. */
   readonly started: string[] = [];
+  /** Every agent job, in the order started (prompts and earlier-attempt notes included). */
+  readonly jobs: AgentJob[] = [];
+  /** Every judge job. */
+  readonly judgeJobs: JudgeJob[] = [];
   readonly #held = new Map<string, Release>();
   readonly #waiters = new Set<() => void>();
   readonly #options: FakeExecutorOptions;
@@ -33,9 +52,12 @@ export class FakeExecutor implements AgentExecutor {
   async runAgent(job: AgentJob): Promise<AgentOutcome> {
     const key = `${job.run.runId}/${job.agent.agentId}`;
     this.started.push(key);
+    this.jobs.push(job);
     job.onSandboxReady?.();
     job.onMessage({ type: 'text', text: `agent ${job.agent.agentId} at work` });
-    await writeFile(path.join(job.agent.worktree, `agent-${job.agent.agentId}.md`), `by agent ${job.agent.agentId}\n`);
+    // A follow-up (a resumed session) adds a file of its own, so it has something to commit.
+    const file = job.resumeSessionId ? `agent-${job.agent.agentId}-followup.md` : `agent-${job.agent.agentId}.md`;
+    await writeFile(path.join(job.agent.worktree, file), `by agent ${job.agent.agentId}\n`);
     await git(['add', '-A'], { cwd: job.agent.worktree });
     await git(['commit', '-q', '-m', `Agent ${job.agent.agentId}: fake work`], { cwd: job.agent.worktree });
     // As the real executor: the run repository's agent-N moves only by import.
@@ -63,12 +85,26 @@ export class FakeExecutor implements AgentExecutor {
       cost_usd: 0.001,
       duration_ms: 1,
       num_turns: 1,
+      ...this.#options.outcome?.(job),
       ...change,
     };
   }
 
   async runCheck(job: CheckJob): Promise<CheckResult> {
     return this.#options.check?.(job) ?? { status: 'passed', exit_code: 0, duration_ms: 1, output_tail: '' };
+  }
+
+  async runJudge(job: JudgeJob): Promise<AgentOutcome> {
+    this.judgeJobs.push(job);
+    const change = this.#options.judge ? await this.#options.judge(job) : { output: judgeAnswer(judgeCandidatesOf(job.prompt)) };
+    return { status: 'success', output: '', messages: [], usage: { input_tokens: 100, output_tokens: 20 }, cost_usd: 0.002, duration_ms: 5, num_turns: 1, ...change };
+  }
+
+  /** The setup command in a plain shell over the setup tree (no sandbox): the run machinery around it is what fast tests look at. */
+  async runSetup(job: SetupJob): Promise<CheckResult> {
+    const outcome = await runToOutcome('bash', ['-c', job.command], { cwd: job.run.setup.worktree, timeoutMs: 60_000, signal: job.signal });
+    const status = outcome.timedOut ? 'timed_out' : outcome.exitCode === 0 ? 'passed' : 'failed';
+    return { status, exit_code: outcome.exitCode, duration_ms: outcome.durationMs, output_tail: outcome.outputTail };
   }
 
   /** Lets a held agent finish, with what it should report. */

@@ -18,6 +18,7 @@ import { LocalRuntime } from '../../src/sandboxes/local.ts';
 import type { SandboxRuntime } from '../../src/sandboxes/runtime.ts';
 import type { Hono } from 'hono';
 import type { Logger } from 'pino';
+import type { SourceSettings } from '../../src/git/source.ts';
 import { freshDatabase, type StoreKind } from './stores.ts';
 
 export interface Harness {
@@ -63,6 +64,7 @@ export interface HarnessOptions {
   maxQueuedRuns?: number;
   token?: string;
   checkTimeoutMs?: number;
+  judgeTimeoutMs?: number;
   /** Log here instead of in memory (logLines then stays empty). */
   logger?: Logger;
   heartbeatMs?: number;
@@ -70,6 +72,9 @@ export interface HarnessOptions {
   minFreeDiskBytes?: number;
   /** Use this workspace (and keep it on close) instead of a fresh temp one. */
   workspace?: string;
+  /** Source repositories: ALLOWED_SOURCES and credentials. */
+  sources?: SourceSettings;
+  setupTimeoutMs?: number;
   /** Which run store: the embedded one (default) or a fresh PostgreSQL database. */
   store?: StoreKind;
   /** Use this PostgreSQL database (and keep it on close), e.g. another replica's. */
@@ -98,6 +103,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       maxTurns: 10,
       agentTimeoutMs: options.agentTimeoutMs ?? 120_000,
       checkTimeoutMs: options.checkTimeoutMs ?? config.checkTimeoutMs,
+      setupTimeoutMs: options.setupTimeoutMs ?? config.setupTimeoutMs,
       diskQuotaBytes: options.diskQuotaBytes ?? config.sandbox.diskBytes,
       diskCheckIntervalMs: 500,
       searchPath,
@@ -112,7 +118,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     minFreeDiskBytes: options.minFreeDiskBytes ?? config.minFreeDiskBytes,
     executor,
     logger,
+    ...(options.sources ? { sources: options.sources } : {}),
     ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
+    ...(options.judgeTimeoutMs ? { judgeTimeoutMs: options.judgeTimeoutMs } : {}),
     ...(options.sweepMs ? { sweepMs: options.sweepMs } : {}),
   });
   const { store, manager } = machinery;

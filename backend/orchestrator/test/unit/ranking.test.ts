@@ -71,6 +71,13 @@ test('without a check command no agent is recommended by tie-break, and the reas
   assert.deepEqual(rankAgents(agents).map((entry) => entry.agentId), [1, 2]);
 });
 
+test('without a check command a judge’s ranking still recommends its first choice, its reason leading', () => {
+  const agents = [agent(1, {}), agent(2, {})];
+  const judge = { ranking: [2, 1], reasons: [{ agent_id: 2, reason: 'clearer' }, { agent_id: 1, reason: 'longer' }] };
+  assert.deepEqual(recommendedAgent(agents, null, judge), { agentId: 2, reason: null });
+  assert.equal(rankAgents(agents, judge)[0]?.reasons[0], 'judge: clearer');
+});
+
 test('reasons say why', () => {
   const [entry] = rankAgents([agent(1, { check: passed })]);
   assert.deepEqual(entry?.reasons, ['check passed', 'diff +10 −0 in 1 file', 'cost $0.0100']);
