@@ -130,6 +130,7 @@ test('workspace-config gives WORKSPACE_LOCAL and the non-secret settings, and ru
   assert.equal(config['data'].WORKSPACE_PATH, undefined, 'no Docker engine view of the workspace');
   assert.equal(config['data'].KUBERNETES_NAMESPACE, 'agents');
   assert.equal(config['data'].KUBERNETES_WORKSPACE_CLAIM, 'workspace');
+  assert.equal(config['data'].KUBERNETES_WARM_PODS, '2', 'a small warm pool per replica');
   assert.equal(config['data'].MAX_CONCURRENT_AGENTS, '10', 'a 10-agent run at once on one replica');
   assert.equal(config['data'].WORKSPACE_LOCAL, '/workspace');
   assert.equal(config['data'].DOCKER_MCP_IMAGE, 'claude-mcp:latest');
