@@ -7,6 +7,7 @@ import type { SoakSample, SoakSettings } from './measures/soak.ts';
 import { BEST_OF_N_CONFIGURATIONS, ONE_IN_THREE_CHECK, type BestOfNSample } from './measures/best-of-n.ts';
 import type { SourceSample, SourceSettings } from './measures/source.ts';
 import type { HistorySample, HistorySettings } from './measures/history.ts';
+import type { LatencyResults, LatencySample } from './measures/latency.ts';
 import type { ProfileSummary } from './lib/profile.ts';
 import { formatSummary, mib, percentile, ratio, summarize } from './lib/stats.ts';
 
@@ -26,6 +27,8 @@ export interface Results {
   source?: { settings: SourceSettings; sample: SourceSample } | undefined;
   /** Absent in results written before the history measure existed. */
   history?: { settings: HistorySettings; samples: HistorySample[] } | undefined;
+  /** Absent in results written before the latency scenario existed. */
+  latency?: (LatencyResults & { api?: { ours: ApiSample[]; floor: ApiSample[] } }) | undefined;
   profiles: Array<{ label: string; summary: ProfileSummary }>;
   errors: string[];
   /** Sections carried over from an earlier run (BENCH_MERGE=1). */
@@ -266,6 +269,9 @@ function bestOfNSection({ samples }: { samples: BestOfNSample[] }): string {
     '| Configuration | Attempts started | Cost (USD) | Time to first pass (s) | Run wall time (s) | Estimated savings (USD) | Passed | Attempts in error (all repetitions) |',
     '|---|---|---|---|---|---|---|---|',
     ...rows,
+  ].join('\n');
+}
+
 function sourceSection({ settings, sample }: { settings: SourceSettings; sample: SourceSample }): string {
   const copy = summarize(sample.copyMs);
   return [
@@ -282,6 +288,40 @@ function sourceSection({ settings, sample }: { settings: SourceSettings; sample:
     `\`cp -a --reflink=auto\`: ${copy.n ? `${formatSummary(copy)} ms` : 'not measured in this run'} (copy-on-write ${sample.reflink ? 'available' : '**not** available: plain copies'} on this file system).`,
     ...(sample.note ? ['', `Note: ${sample.note}.`] : []),
   ].join('\n');
+}
+
+function latencySection(latency: NonNullable<Results['latency']>): string {
+  const { agents, delayMs, repetitions } = latency.settings;
+  const lines = [
+    `## 9. Latency: ${agents} agents, a model that answers after ${(delayMs / 1_000).toFixed(1)} s`,
+    '',
+    `One run of ${agents} agents (local runtime) against the offline model answering every request after ${delayMs} ms (\`[[slow]]\`), ${repetitions}`,
+    `run(s) per configuration after one warm-up run. Floor: ${agents} bare SDK sessions started at once in the same bench run (raw-git.sh, then`,
+    'the sessions), interleaved with each configuration\'s runs (results before 2026-12-01 14:00: with the first configuration only). "First request" is the time from `POST /runs` (the script\'s start) to each agent\'s first Messages request reaching',
+    'the model, before its delay; "in flight" the most Messages requests the model held at once.',
+    '',
+    HEADER,
+  ];
+  for (const config of latency.configs) {
+    if (config.samples.length === 0) continue;
+    const floor = config.floor && config.floor.length > 0 ? config.floor : latency.floor;
+    const pick = (samples: LatencySample[], key: 'wallMs' | 'firstRequestP50' | 'firstRequestP95' | 'maxInFlight'): number[] => samples.map((sample) => sample[key]);
+    lines.push(row(`${config.label}: wall (ms)`, pick(config.samples, 'wallMs'), pick(floor, 'wallMs'), { kind: 'ratio', max: 1.15 }));
+    lines.push(row(`${config.label}: first request p50 (ms)`, pick(config.samples, 'firstRequestP50'), pick(floor, 'firstRequestP50'), { kind: 'none' }));
+    lines.push(row(`${config.label}: first request p95 (ms)`, pick(config.samples, 'firstRequestP95'), pick(floor, 'firstRequestP95'), { kind: 'none' }));
+    lines.push(row(`${config.label}: requests in flight at most`, pick(config.samples, 'maxInFlight'), pick(floor, 'maxInFlight'), { kind: 'ratio-min', min: 1 }));
+  }
+  if (latency.api) {
+    const api = latency.api;
+    lines.push('', 'The API meanwhile, in the default configuration (autocannon, as in section 3, while runs of this scenario start and wait):', '', HEADER);
+    for (const [key, name] of [['health', 'GET /health'], ['run', 'GET /runs/:id']] as const) {
+      lines.push(row(`${name} p99 (ms)`, api.ours.map((sample) => sample[key].p99), api.floor.map((sample) => sample[key].p99), { kind: 'below', max: 10, unit: 'ms' }));
+      const errors = (samples: ApiSample[]): number[] => samples.map((sample) => sample[key].errors + sample[key].timeouts + sample[key].non2xx);
+      lines.push(row(`${name} errors + timeouts + non-2xx`, errors(api.ours), errors(api.floor), { kind: 'below', max: 1, unit: '(none)' }));
+    }
+    lines.push(row('share of the window with 10 agents running', api.ours.map((sample) => sample.coverage), api.floor.map((sample) => sample.coverage), { kind: 'none' }, 2));
+  }
+  return lines.join('\n');
 }
 
 export function renderResults(results: Results): string {
@@ -315,6 +355,7 @@ export function renderResults(results: Results): string {
   if (results.bestOfN) sections.push(bestOfNSection(results.bestOfN), '');
   if (results.source) sections.push(sourceSection(results.source), '');
   if (results.history) sections.push(historySection(results.history), '');
+  if (results.latency) sections.push(latencySection(results.latency), '');
   if (results.profiles.length > 0) sections.push(profileSection(results.profiles), '');
   if (results.analysis.trim()) sections.push(results.analysis.trim(), '');
   return sections.join('\n');

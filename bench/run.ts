@@ -6,7 +6,7 @@
 // BENCH_SOAK_SECONDS (180), BENCH_HISTORY_SIZES ("100,10000,100000"), BENCH_HISTORY_STORES
 // ("sqlite", plus "postgres" with BENCH_DATABASE_URL: an empty database), BENCH_HISTORY_IDLE_SECONDS (60), BENCH_SOURCE_FILES (50000), BENCH_LOAD_RATE (50 req/s per path), BENCH_LOAD_SECONDS (10), BENCH_TIMEOUT_MS (300000 per run), BENCH_MAX_MINUTES
 // (60: later measures are skipped past it), BENCH_OUTPUT (bench/RESULTS.md), BENCH_KEEP=1 (keep the scratch directory),
-// BENCH_CPU_PROF=1 (profile the orchestrator). `--quick`: 1 repetition, N=1,5, 4 scale runs, 5 s of load. `--render`:
+// BENCH_CPU_PROF=1 (profile the orchestrator), BENCH_LATENCY_REPS (BENCH_REPS: runs per configuration of the latency scenario). `--quick`: 1 repetition, N=1,5, 4 scale runs, 5 s of load. `--render`:
 // rewrite RESULTS.md from RESULTS.json and bench/ANALYSIS.md (the hand-written reading of the figures) without measuring.
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -24,6 +24,7 @@ import { measureBestOfN } from './measures/best-of-n.ts';
 import { measureSource } from './measures/source.ts';
 import { measureHistory } from './measures/history.ts';
 import { renderResults, type Results } from './report.ts';
+import { LATENCY_CONFIGS, measureLatencyFloor, measureLatencyOurs, waitForSpares, type LatencyResults } from './measures/latency.ts';
 
 const quick = process.argv.includes('--quick');
 const output = process.env['BENCH_OUTPUT'] ?? path.join(ROOT, 'bench', 'RESULTS.md');
@@ -48,7 +49,7 @@ const settings = {
   repetitions: number('BENCH_REPS', quick ? 1 : 3, 20),
   agentCounts: list('BENCH_AGENTS', quick ? '1,5' : '1,5,10').map(Number).filter((n) => n >= 1 && n <= 10),
   runtimes: list('BENCH_RUNTIMES', 'local,docker').filter((name): name is 'local' | 'docker' => name === 'local' || name === 'docker'),
-  measures: list('BENCH_MEASURES', 'agents,api,scale,soak,bestofn,history,source'),
+  measures: list('BENCH_MEASURES', 'agents,api,scale,soak,bestofn,history,source,latency'),
   bestOfNRepetitions: number('BENCH_BESTOFN_REPS', quick ? 1 : 3, 10),
   sourceFiles: number('BENCH_SOURCE_FILES', quick ? 5_000 : 50_000, 500_000),
   scaleRuns: number('BENCH_SCALE_RUNS', quick ? 4 : 20, 50),
@@ -66,6 +67,7 @@ const settings = {
   timeoutMs: number('BENCH_TIMEOUT_MS', 300_000, 3_600_000),
   maxMinutes: number('BENCH_MAX_MINUTES', 60, 24 * 60),
   cpuProfile: env['BENCH_CPU_PROF'] === '1',
+  latencyRepetitions: number('BENCH_LATENCY_REPS', quick ? 1 : 3, 20),
 };
 const started = Date.now();
 const deadline = started + settings.maxMinutes * 60_000;
@@ -88,6 +90,7 @@ let soak: Results['soak'];
 let bestOfN: Results['bestOfN'];
 let source: Results['source'];
 let history: Results['history'];
+let latency: LatencyResults | undefined;
 
 /** Runs one step; a failure is recorded for the report and the bench goes on with the next. */
 async function step(name: string, body: () => Promise<void>): Promise<void> {
@@ -103,7 +106,13 @@ async function step(name: string, body: () => Promise<void>): Promise<void> {
   }
 }
 
-async function withOrchestrator(name: string, runtime: 'local' | 'docker', maxConcurrentAgents: number, body: (orchestrator: Orchestrator) => Promise<void>): Promise<void> {
+async function withOrchestrator(
+  name: string,
+  runtime: 'local' | 'docker',
+  maxConcurrentAgents: number | undefined,
+  body: (orchestrator: Orchestrator) => Promise<void>,
+  extraEnv: Record<string, string> = {},
+): Promise<void> {
   const directory = path.join(scratch, `orchestrator-${name}`);
   const profileDirectory = path.join(directory, 'profile');
   await mkdir(directory, { recursive: true });
@@ -111,8 +120,9 @@ async function withOrchestrator(name: string, runtime: 'local' | 'docker', maxCo
     directory,
     modelUrl: model.url,
     runtime,
-    maxConcurrentAgents,
+    ...(maxConcurrentAgents !== undefined ? { maxConcurrentAgents } : {}),
     maxQueuedRuns: Math.max(20, settings.scaleRuns),
+    env: extraEnv,
     ...(settings.cpuProfile ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profileDirectory] } : {}),
   });
   try {
@@ -219,6 +229,54 @@ try {
       source = { settings: sourceSettings, sample: await measureSource(sourceSettings, scratch, log) };
     });
   }
+  if (settings.measures.includes('latency')) {
+    await step('latency', async () => {
+      const agents = 10;
+      const delayMs = 2_500;
+      const repetitions = settings.latencyRepetitions;
+      // The model waits 2.5 s before each answer, as a real model thinks: agents spend their time waiting, not computing.
+      const slow: AgentsContext = { ...context, prompt: `Write a haiku about git. [[slow ms=${delayMs}]]` };
+      const results: LatencyResults & { api?: { ours: ApiSample[]; floor: ApiSample[] } } = {
+        settings: { agents, delayMs, repetitions },
+        configs: LATENCY_CONFIGS.map((config) => ({ ...config, samples: [], floor: [] })),
+        floor: [],
+      };
+      for (const [index, config] of results.configs.entries()) {
+        await withOrchestrator(
+          `latency-${index}`,
+          'local',
+          undefined,
+          async (orchestrator) => {
+            log(`latency: ${config.label}: warming up`);
+            await measureLatencyOurs(slow, orchestrator, config, agents);
+            for (let repetition = 0; repetition < repetitions && Date.now() < deadline; repetition++) {
+              const ours = await measureLatencyOurs(slow, orchestrator, config, agents);
+              config.samples.push(ours);
+              log(`latency ${config.label} #${repetition + 1}: wall ${ours.wallMs} ms, first request p50 ${ours.firstRequestP50} p95 ${ours.firstRequestP95} ms, ${ours.maxInFlight} in flight`);
+              {
+                // A floor beside every configuration's runs, so each ratio compares figures taken at the same load.
+                const floor = await measureLatencyFloor(slow, path.join(scratch, `latency-floor-${index}-${repetition}`), agents);
+                config.floor!.push(floor);
+                if (index === 0) results.floor.push(floor);
+                log(`latency floor #${repetition + 1}: wall ${floor.wallMs} ms, first request p50 ${floor.firstRequestP50} p95 ${floor.firstRequestP95} ms, ${floor.maxInFlight} in flight`);
+              }
+            }
+            if (index === 0) {
+              // The API while the ten start and wait, in the default configuration (warm pool, memory-based cap).
+              const load = { rate: settings.loadRate, seconds: settings.loadSeconds, agents };
+              const bodyFile = path.join(scratch, 'latency-run-body.json');
+              await waitForSpares(orchestrator, config.warmSpares);
+              const api = { ours: [await measureApiOurs(slow, orchestrator, load, bodyFile)], floor: [await measureApiFloor(slow, load, bodyFile, scratch)] };
+              log(`latency api: p99 /health ${api.ours[0]!.health.p99} vs ${api.floor[0]!.health.p99} ms, /runs/:id ${api.ours[0]!.run.p99} vs ${api.floor[0]!.run.p99} ms`);
+              results.api = api;
+            }
+          },
+          config.env,
+        );
+      }
+      latency = results;
+    });
+  }
 } finally {
   await model.close();
   if (env['BENCH_KEEP'] === '1') log(`scratch kept at ${scratch}`);
@@ -253,6 +311,7 @@ const results: Results = {
   bestOfN: carried('best of N', bestOfN, previous?.bestOfN) as Results['bestOfN'],
   source: carried('source', source, previous?.source) as Results['source'],
   history: carried('history', history, previous?.history) as Results['history'],
+  latency: carried('latency', latency, previous?.latency) as Results['latency'],
   profiles,
   errors,
   notes,

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { query, type SDKMessage } from '@anthropic-ai/claude-agent-sdk';
 import { buildEnhancedPrompt } from '../../backend/orchestrator/src/agents/prompt.ts';
-import { SANDBOX_CONNECT_TIMEOUT_MS, sandboxToolOptions } from '../../backend/orchestrator/src/agents/agent-session.ts';
+import { sandboxToolOptions, sessionEnvironment } from '../../backend/orchestrator/src/agents/agent-session.ts';
 import type { FloorSession } from '../lib/floor.ts';
 import { readStat, waitForNoDescendants } from '../lib/processes.ts';
 
@@ -74,21 +74,14 @@ async function session(runDirectory: string, agentId: number): Promise<Omit<Sess
         ...sandboxToolOptions(mcpServer),
         maxTurns: 50,
         abortController,
-        env: {
-          PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-          HOME: path.dirname(configDirectory),
-          CLAUDE_CONFIG_DIR: configDirectory,
-          ANTHROPIC_API_KEY: 'offline-bench',
-          ANTHROPIC_BASE_URL: modelUrl,
-          DISABLE_AUTOUPDATER: '1',
-          CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-          DISABLE_TELEMETRY: '1',
-          DISABLE_ERROR_REPORTING: '1',
-          // As agent-session.ts: the session waits for its tool server before the first turn.
-          MCP_CONNECTION_NONBLOCKING: 'false',
-          MCP_CONNECT_TIMEOUT_MS: String(SANDBOX_CONNECT_TIMEOUT_MS),
-          ...(process.getuid?.() === 0 ? { IS_SANDBOX: '1' } : {}),
-        },
+        // The same environment as agent-session.ts gives an agent's claude.
+        env: sessionEnvironment({
+          searchPath: process.env['PATH'] ?? '/usr/bin:/bin',
+          configDirectory,
+          apiKey: 'offline-bench',
+          baseUrl: modelUrl,
+          runningAsRoot: process.getuid?.() === 0,
+        }),
       },
     });
     let ok = false;

@@ -15,7 +15,11 @@ export interface ProbedModel {
   readonly model: OfflineModel;
   /** Forgets what was seen so far: call before each measured run. */
   reset(): void;
-  /** When each agent's first Messages request arrived since the reset (agent id → epoch ms). */
+  /** When each agent's first Messages request arrived since the reset, before any [[slow]] delay (agent id → epoch ms). */
+  firstArrivals(): Map<number, number>;
+  /** The most Messages requests the model held at once (received, not answered in full) since the reset. */
+  maxRequestsInFlight(): number;
+  /** When each agent's first Messages request was answered since the reset (after any [[slow]] delay; agent id → epoch ms). */
   firstRequests(): Map<number, number>;
   /** Every text the model streamed since the reset, stamped after its message_stop was written. */
   responseEnds(): ResponseEnd[];
@@ -31,12 +35,20 @@ const MAX_RECORDS = 100_000;
 
 export async function startProbedModel(): Promise<ProbedModel> {
   let first = new Map<number, number>();
+  let arrivals = new Map<number, number>();
+  let maxInFlight = 0;
+  // Set once the model has started; requests arrive only after that.
+  let inFlight = (): number => 0;
   let ends: ResponseEnd[] = [];
   let lastEnds = new Map<number, number>();
   let requests = 0;
   const open = new Set<string>();
   let maxOpen = 0;
   const model = await startOfflineModel({
+    onReceived: ({ agentId }) => {
+      maxInFlight = Math.max(maxInFlight, inFlight());
+      if (agentId !== null && !arrivals.has(agentId)) arrivals.set(agentId, now());
+    },
     onRequest: ({ agentId, sessionId }) => {
       requests++;
       if (agentId !== null) open.add(`${sessionId}:${agentId}`);
@@ -51,17 +63,22 @@ export async function startProbedModel(): Promise<ProbedModel> {
       for (const text of texts) ends.push({ agentId, text, at });
     },
   });
+  inFlight = () => model.requestsInFlight;
   return {
     url: model.url,
     model,
     reset: () => {
       first = new Map();
+      arrivals = new Map();
+      maxInFlight = model.requestsInFlight;
       ends = [];
       lastEnds = new Map();
       requests = 0;
       maxOpen = open.size;
     },
     firstRequests: () => first,
+    firstArrivals: () => arrivals,
+    maxRequestsInFlight: () => maxInFlight,
     responseEnds: () => ends,
     lastResponseEnds: () => lastEnds,
     requestsSinceReset: () => requests,

@@ -23,7 +23,8 @@ export interface OrchestratorOptions {
   directory: string;
   modelUrl: string;
   runtime: 'local' | 'docker';
-  maxConcurrentAgents: number;
+  /** MAX_CONCURRENT_AGENTS; unset, the orchestrator works the capacity out from memory (its default). */
+  maxConcurrentAgents?: number;
   maxQueuedRuns?: number;
   /** Extra node flags, e.g. --cpu-prof. */
   nodeArgs?: string[];
@@ -59,7 +60,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
       HOST: '127.0.0.1',
       PORT: String(port),
       AGENT_RUNTIME: options.runtime,
-      MAX_CONCURRENT_AGENTS: String(options.maxConcurrentAgents),
+      ...(options.maxConcurrentAgents !== undefined ? { MAX_CONCURRENT_AGENTS: String(options.maxConcurrentAgents) } : {}),
       MAX_QUEUED_RUNS: String(options.maxQueuedRuns ?? 20),
       ANTHROPIC_BASE_URL: options.modelUrl,
       ...options.env,

@@ -45,9 +45,11 @@ async function generateRepository(directory: string, files: number): Promise<voi
 /** Agents that do nothing: the measure is the run's setup, not the agents. */
 function idleExecutor(): AgentExecutor {
   const none: CheckResult = { status: 'passed', exit_code: 0, duration_ms: 0, output_tail: '' };
+  const idle = async () => ({ status: 'success' as const, output: '', messages: [], usage: { input_tokens: 0, output_tokens: 0 }, cost_usd: 0, duration_ms: 0, num_turns: 0 });
   return {
-    runAgent: async () => ({ status: 'success', output: '', messages: [], usage: { input_tokens: 0, output_tokens: 0 }, cost_usd: 0, duration_ms: 0, num_turns: 0 }),
+    runAgent: idle,
     runCheck: async () => none,
+    runJudge: idle,
     runSetup: async (job) => {
       const outcome = await runToOutcome('bash', ['-c', job.command], { cwd: job.run.setup.worktree, timeoutMs: 600_000 });
       return { status: outcome.exitCode === 0 ? 'passed' : 'failed', exit_code: outcome.exitCode, duration_ms: outcome.durationMs, output_tail: outcome.outputTail };

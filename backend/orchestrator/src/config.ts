@@ -98,6 +98,13 @@ const EnvironmentSchema = z.object({
   ORCHESTRATOR_TOKEN: optionalString,
   MAX_CONCURRENT_AGENTS: positiveInteger('MAX_CONCURRENT_AGENTS').optional(),
   MAX_QUEUED_RUNS: positiveInteger('MAX_QUEUED_RUNS').default(20),
+  WARM_POOL_SIZE: z.coerce
+    .number({ error: 'WARM_POOL_SIZE must be a number' })
+    .int({ message: 'WARM_POOL_SIZE must be a whole number of spare sessions (0 turns warm starts off)' })
+    .min(0, { message: 'WARM_POOL_SIZE must be 0 or more (0 turns warm starts off)' })
+    .max(64, { message: 'WARM_POOL_SIZE must be at most 64' })
+    .default(2),
+  WARM_POOL_IDLE_MS: positiveInteger('WARM_POOL_IDLE_MS').default(10 * 60 * 1000),
   CHECK_TIMEOUT_MS: positiveInteger('CHECK_TIMEOUT_MS').default(10 * 60 * 1000),
   JUDGE_TIMEOUT_MS: positiveInteger('JUDGE_TIMEOUT_MS').default(5 * 60 * 1000),
   ALLOWED_SOURCES: optionalString.transform((value) =>
@@ -151,8 +158,11 @@ export interface Config {
   minFreeDiskBytes: number;
   claudeExecutable: string;
   orchestratorToken: string | undefined;
-  maxConcurrentAgents: number;
+  /** MAX_CONCURRENT_AGENTS: an explicit cap; unset, the capacity is worked out from memory (runs/capacity.ts). */
+  maxConcurrentAgents: number | undefined;
   maxQueuedRuns: number;
+  /** Spare `claude` sessions kept ready (WARM_POOL_SIZE; 0: off) and how long one may idle (WARM_POOL_IDLE_MS). */
+  warmPool: { size: number; idleMs: number };
   checkTimeoutMs: number;
   /** How long a run's judge may take before the run falls back to the design's ranking. */
   judgeTimeoutMs: number;
@@ -164,15 +174,6 @@ export interface Config {
   databaseUrl: string | undefined;
   /** Finished runs older than this many days are removed (RUN_RETENTION_DAYS); undefined keeps everything. */
   runRetentionDays: number | undefined;
-}
-
-/**
- * Agents at once when MAX_CONCURRENT_AGENTS is unset: a claude process and its sandbox take about half a
- * GiB and most of their time waiting on the model, so two per core, bounded by memory.
- */
-export function defaultMaxConcurrentAgents(cores: number, memoryBytes: number): number {
-  const byMemory = Math.floor(memoryBytes / (512 * 1024 * 1024)) - 1;
-  return Math.max(1, Math.min(cores * 2, byMemory, 32));
 }
 
 export class ConfigError extends Error {
@@ -221,7 +222,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
     minFreeDiskBytes: env.MIN_FREE_DISK,
     claudeExecutable: env.CLAUDE_CODE_EXECUTABLE ?? defaultClaudeExecutable(),
     orchestratorToken: env.ORCHESTRATOR_TOKEN,
-    maxConcurrentAgents: env.MAX_CONCURRENT_AGENTS ?? defaultMaxConcurrentAgents(os.cpus().length, os.totalmem()),
+    maxConcurrentAgents: env.MAX_CONCURRENT_AGENTS,
+    warmPool: { size: env.WARM_POOL_SIZE, idleMs: env.WARM_POOL_IDLE_MS },
     maxQueuedRuns: env.MAX_QUEUED_RUNS,
     checkTimeoutMs: env.CHECK_TIMEOUT_MS,
     judgeTimeoutMs: env.JUDGE_TIMEOUT_MS,

@@ -1,4 +1,5 @@
 // Wires the orchestrator: config → logger → model → sandbox runtime → runs → HTTP server, and shuts it all down on a signal.
+import os from 'node:os';
 import { serve } from '@hono/node-server';
 import { loadConfig, ConfigError } from './config.ts';
 import { createFileLogging } from './logging/file-logger.ts';
@@ -10,6 +11,11 @@ import { selectRuntime } from './sandboxes/registry.ts';
 import { startOfflineModel, type OfflineModel } from '@multiclaude/offline-model';
 import { ANTHROPIC_API_URL, startModelProxy } from './model-proxy/model-proxy.ts';
 import { scrubOwnEnvironment } from './process/scrub-environment.ts';
+import { AgentFootprint } from './agents/footprint.ts';
+import { createWarmPool } from './agents/warm-pool.ts';
+import { AgentSlots } from './runs/agent-slots.ts';
+import { estimatedAgentBytes, startupConcurrency } from './runs/capacity.ts';
+import { WorkspaceLayout } from './workspace/layout.ts';
 
 let config;
 try {
@@ -71,11 +77,36 @@ async function openMachinery(options: Parameters<typeof createRunMachinery>[0]) 
   }
 }
 
+// What agents cost in memory is measured (the capacity follows it); cold start-ups are paced to the cores.
+const footprint = new AgentFootprint();
+const startupGate = new AgentSlots(startupConcurrency(os.availableParallelism()));
+const agentSettings = {
+  modelAccess: modelProxy,
+  claudeExecutable: config.claudeExecutable,
+  maxTurns: config.maxAgentTurns,
+  searchPath,
+  runningAsRoot: process.getuid?.() === 0,
+  onProcess: (pid: number) => footprint.track(pid),
+};
+const warmPool =
+  config.warmPool.size > 0
+    ? createWarmPool({
+        ...config.warmPool,
+        directory: new WorkspaceLayout(config.workspaceLocal).warmSparesDirectory,
+        settings: agentSettings,
+        startupGate,
+        logger,
+      })
+    : undefined;
+
 const machinery = await openMachinery({
   workspaceLocal: config.workspaceLocal,
   databaseUrl: config.databaseUrl,
   retentionDays: config.runRetentionDays,
   maxConcurrentAgents: config.maxConcurrentAgents,
+  estimatedAgentBytes: estimatedAgentBytes(runtime.name),
+  footprint,
+  ...(warmPool ? { warmPool } : {}),
   maxQueuedRuns: config.maxQueuedRuns,
   minFreeDiskBytes: config.minFreeDiskBytes,
   executor: createSandboxExecutor({
@@ -90,6 +121,9 @@ const machinery = await openMachinery({
     diskQuotaBytes: config.sandbox.diskBytes,
     searchPath,
     runningAsRoot: process.getuid?.() === 0,
+    footprint,
+    startupGate,
+    ...(warmPool ? { warmPool } : {}),
   }),
   judgeTimeoutMs: config.judgeTimeoutMs,
   sources: config.sources,
@@ -122,7 +156,7 @@ const app = createApp({
   operations: { dockerImage: config.dockerImage, claudeExecutable: config.claudeExecutable, logDirectory: config.logDirectory },
   logger,
 });
-logger.info({ max_concurrent_agents: config.maxConcurrentAgents, max_queued_runs: config.maxQueuedRuns, auth: Boolean(config.orchestratorToken) }, 'run limits');
+logger.info({ agent_capacity: machinery.capacity.current.agents, capacity_reason: machinery.capacity.current.reason, warm_pool_size: config.warmPool.size, max_queued_runs: config.maxQueuedRuns, auth: Boolean(config.orchestratorToken) }, 'run limits');
 
 const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (address) => {
   logger.info(

@@ -14,6 +14,8 @@ export interface OfflineModel {
    * its final answer (end_turn) or an error it does not recover from.
    */
   readonly maxConcurrentSessions: number;
+  /** Messages requests received and not answered in full yet (waiting out a [[slow]] delay, or streaming). */
+  readonly requestsInFlight: number;
   close(): Promise<void>;
 }
 
@@ -29,6 +31,8 @@ export interface OfflineModelOptions {
   apiKey?: string;
   /** Called with each request's method and path, for tests that check what reaches the model. */
   onPath?: (method: string, path: string) => void;
+  /** Called as each Messages request arrives, before any [[slow]] delay; for benchmarks timing when agents ask. */
+  onReceived?: (summary: Omit<RequestSummary, 'status'>) => void;
   /** Called once a streamed (200) answer has been written out in full, after its message_stop; for benchmarks. */
   onResponseEnd?: (summary: ResponseSummary) => void;
 }
@@ -132,6 +136,7 @@ export async function startOfflineModel(options: OfflineModelOptions = {}): Prom
   const sockets = new Set<import('node:net').Socket>();
   const activeSessions = new Set<string>();
   let maxConcurrentSessions = 0;
+  let requestsInFlight = 0;
 
   const server = http.createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://offline');
@@ -169,6 +174,9 @@ export async function startOfflineModel(options: OfflineModelOptions = {}): Prom
       const sessionKey = `${sessionId}:${context.agentId ?? '-'}`;
       const served = overloads.get(sessionKey) ?? 0;
       const reply = scriptReply(body, served, randomBytes(6).toString('hex'));
+      requestsInFlight++;
+      response.once('close', () => requestsInFlight--);
+      options.onReceived?.({ agentId: context.agentId, sessionId });
       activeSessions.add(sessionKey);
       maxConcurrentSessions = Math.max(maxConcurrentSessions, activeSessions.size);
       const sessionEnds = (reply.kind === 'message' && reply.stopReason === 'end_turn') || (reply.kind === 'error' && reply.status !== 529);
@@ -210,6 +218,9 @@ export async function startOfflineModel(options: OfflineModelOptions = {}): Prom
     },
     get maxConcurrentSessions() {
       return maxConcurrentSessions;
+    },
+    get requestsInFlight() {
+      return requestsInFlight;
     },
     close: () =>
       new Promise<void>((resolve) => {

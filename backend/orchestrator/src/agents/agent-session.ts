@@ -25,12 +25,23 @@ export const SANDBOX_CONNECT_TIMEOUT_MS = 120_000;
  */
 export function sandboxToolOptions(mcpServer: Sandbox['mcpServer']) {
   return {
-    tools: [] as string[],
-    // alwaysLoad: the tools are in the first turn's prompt, never deferred behind tool search.
-    mcpServers: { [SANDBOX_SERVER_NAME]: { ...mcpServer, alwaysLoad: true } },
-    strictMcpConfig: true,
+    ...toolPolicyOptions(),
+    mcpServers: { [SANDBOX_SERVER_NAME]: sandboxServerConfig(mcpServer) },
     // Over stdin, not argv: the server config must not be readable in the process table.
     mcpServersDelivery: 'initialize' as const,
+  };
+}
+
+/** The sandbox's MCP server as the SDK takes it; alwaysLoad: the tools are in the first turn's prompt, never deferred behind tool search. */
+export function sandboxServerConfig(mcpServer: Sandbox['mcpServer']) {
+  return { ...mcpServer, alwaysLoad: true };
+}
+
+/** Which tools an agent may use, fixed when its process starts (a warm spare gets its sandbox's server only when claimed). */
+export function toolPolicyOptions() {
+  return {
+    tools: [] as string[],
+    strictMcpConfig: true,
     allowedTools: SANDBOX_TOOLS.map((tool) => `mcp__${SANDBOX_SERVER_NAME}__${tool}`),
     disallowedTools: DENIED_TOOLS.map((tool) => `mcp__${SANDBOX_SERVER_NAME}__${tool}`),
     settingSources: [] as [],
@@ -46,6 +57,47 @@ export class AgentStop extends Error {
     super(message);
     this.name = 'AgentStop';
   }
+}
+
+export interface EnvironmentInput {
+  searchPath: string;
+  configDirectory: string;
+  apiKey: string;
+  baseUrl: string | undefined;
+  runningAsRoot: boolean;
+}
+
+/** The environment of a `claude` process: all it reads at start-up, so a warm spare is started with it too (warm-session.ts). */
+export function sessionEnvironment(input: EnvironmentInput): Record<string, string> {
+  const environment: Record<string, string> = {
+    PATH: input.searchPath,
+    HOME: path.dirname(input.configDirectory),
+    CLAUDE_CONFIG_DIR: input.configDirectory,
+    ANTHROPIC_API_KEY: input.apiKey,
+    DISABLE_AUTOUPDATER: '1',
+    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+    DISABLE_TELEMETRY: '1',
+    DISABLE_ERROR_REPORTING: '1',
+    // The sandbox's tools must be there before the first turn: by default Claude Code connects MCP
+    // servers in the background with a 5 s cap, and a sandbox slow to start (a busy machine, a cold
+    // container) would leave the agent with no tools at all, answering in words only.
+    MCP_CONNECTION_NONBLOCKING: 'false',
+    MCP_CONNECT_TIMEOUT_MS: String(SANDBOX_CONNECT_TIMEOUT_MS),
+  };
+  if (input.baseUrl) environment['ANTHROPIC_BASE_URL'] = input.baseUrl;
+  // Claude Code refuses to bypass permissions as root unless told it is sandboxed; the agent's tools
+  // run in the sandbox, not in this process.
+  if (input.runningAsRoot) environment['IS_SANDBOX'] = '1';
+  return environment;
+}
+
+/** The options fixed when a `claude` process starts, the same for every agent (and every warm spare). */
+export function hostLevelOptions(input: { claudeExecutable: string; maxTurns: number; onStderr: (text: string) => void; onProcess?: ((pid: number) => () => void) | undefined }) {
+  return {
+    pathToClaudeCodeExecutable: input.claudeExecutable,
+    maxTurns: input.maxTurns,
+    spawnClaudeCodeProcess: createClaudeSpawner(input.onStderr, input.onProcess),
+  };
 }
 
 export interface ModelSettings {
@@ -90,6 +142,20 @@ export interface AgentSessionInput {
   onUsage?: (totals: UsageTotals) => void;
   /** An earlier session of this agent to resume (a follow-up): the model sees that conversation first. */
   resumeSessionId?: string;
+  /** A warm spare claimed for this agent: its process is already running (model.apiKey is its token, activated). */
+  spare?: ClaimedSpare;
+  /** Told the pid of the claude process started (for the memory footprint); returns what to call at its exit. */
+  onProcess?: (pid: number) => () => void;
+  /** Paces cold start-ups of claude processes (CPU-bound): held from spawn to the session's first message. */
+  startupGate?: { acquire(signal?: AbortSignal): Promise<() => void> };
+}
+
+/** A warm spare session as agent-session uses it (warm-session.ts makes them). */
+export interface ClaimedSpare {
+  /** Binds the spare to this agent and sends the prompt once the sandbox's tools are connected. */
+  claim(input: { prompt: string; cwd: string; mcpServer: Sandbox['mcpServer']; model: string | undefined; signal: AbortSignal; onStderr: (text: string) => void }): AsyncIterable<SDKMessage>;
+  /** Ends the session's input after its result, so the process exits as a one-prompt query's does. */
+  end(): void;
 }
 
 export interface AgentOutcome {
@@ -131,47 +197,38 @@ export async function runAgentSession(input: AgentSessionInput): Promise<AgentOu
   const tally = new UsageTally();
   let lastText = '';
   let stderrTail = '';
+  let releaseStartup: (() => void) | undefined;
   try {
     await mkdir(input.configDirectory, { recursive: true });
-    const environment: Record<string, string> = {
-      PATH: input.searchPath,
-      HOME: path.dirname(input.configDirectory),
-      CLAUDE_CONFIG_DIR: input.configDirectory,
-      ANTHROPIC_API_KEY: input.model.apiKey,
-      DISABLE_AUTOUPDATER: '1',
-      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-      DISABLE_TELEMETRY: '1',
-      DISABLE_ERROR_REPORTING: '1',
-      // The sandbox's tools must be there before the first turn: by default Claude Code connects MCP
-      // servers in the background with a 5 s cap, and a sandbox slow to start (a busy machine, a cold
-      // container) would leave the agent with no tools at all, answering in words only.
-      MCP_CONNECTION_NONBLOCKING: 'false',
-      MCP_CONNECT_TIMEOUT_MS: String(SANDBOX_CONNECT_TIMEOUT_MS),
+    // A claimed spare's config dir is its own, so the agent's working directory is made here, not as its parent.
+    await mkdir(input.hostWorkingDirectory, { recursive: true });
+    if (!input.spare) releaseStartup = await input.startupGate?.acquire(abortController.signal);
+    const environment = sessionEnvironment({ ...input, apiKey: input.model.apiKey, baseUrl: input.model.baseUrl });
+    const onStderr = (data: string): void => {
+      stderrTail = (stderrTail + data).slice(-2_000);
+      input.logger.debug({ stderr: data.trimEnd() }, 'claude stderr');
     };
-    if (input.model.baseUrl) environment['ANTHROPIC_BASE_URL'] = input.model.baseUrl;
-    // Claude Code refuses to bypass permissions as root unless told it is sandboxed; the agent's tools
-    // run in the sandbox, not in this process.
-    if (input.runningAsRoot) environment['IS_SANDBOX'] = '1';
-
-    const session = query({
-      prompt: input.prompt,
-      options: {
-        pathToClaudeCodeExecutable: input.claudeExecutable,
-        cwd: input.hostWorkingDirectory,
-        ...(input.sandbox ? sandboxToolOptions(input.sandbox.mcpServer) : noToolOptions()),
-        maxTurns: input.maxTurns,
-        ...(input.maxBudgetUsd ? { maxBudgetUsd: input.maxBudgetUsd } : {}),
-        ...(input.model.model ? { model: input.model.model } : {}),
-        ...(input.resumeSessionId ? { resume: input.resumeSessionId } : {}),
-        abortController,
-        env: environment,
-        spawnClaudeCodeProcess: createClaudeSpawner((data: string) => {
-          stderrTail = (stderrTail + data).slice(-2_000);
-          input.logger.debug({ stderr: data.trimEnd() }, 'claude stderr');
-        }),
-      },
-    });
+    // A spare is claimed only by an agent with a sandbox (its tools); a judge's session has none and starts cold.
+    const session = input.spare && input.sandbox
+      ? input.spare.claim({ prompt: input.prompt, cwd: input.hostWorkingDirectory, mcpServer: input.sandbox.mcpServer, model: input.model.model, signal: abortController.signal, onStderr })
+      : query({
+          prompt: input.prompt,
+          options: {
+            ...hostLevelOptions({ ...input, onStderr, onProcess: input.onProcess }),
+            cwd: input.hostWorkingDirectory,
+            ...(input.sandbox ? sandboxToolOptions(input.sandbox.mcpServer) : noToolOptions()),
+            ...(input.maxBudgetUsd ? { maxBudgetUsd: input.maxBudgetUsd } : {}),
+            ...(input.model.model ? { model: input.model.model } : {}),
+            ...(input.resumeSessionId ? { resume: input.resumeSessionId } : {}),
+            abortController,
+            env: environment,
+          },
+        });
+    const finished = (message: SDKMessage): void => {
+      if (message.type === 'result') input.spare?.end();
+    };
     for await (const message of session as AsyncIterable<SDKMessage>) {
+      releaseStartup?.();
       if (!sessionId && 'session_id' in message && typeof message.session_id === 'string') sessionId = message.session_id;
       const totals = tally.add(message as Parameters<UsageTally['add']>[0]);
       if (totals) input.onUsage?.(totals);
@@ -180,8 +237,18 @@ export async function runAgentSession(input: AgentSessionInput): Promise<AgentOu
         record(item);
       }
       if (message.type === 'result') result = message;
+      finished(message);
     }
   } catch (error) {
+    if ((error as { code?: unknown }).code === 'spare_refused' && !abortController.signal.aborted && input.spare) {
+      // Nothing of the agent ran in the spare: it starts cold, as without a pool.
+      input.logger.warn({ err: error }, 'the warm session was refused; the agent starts cold');
+      clearTimeout(timeout);
+      input.signal?.removeEventListener('abort', onAbort);
+      releaseStartup?.();
+      const { spare: _refused, ...cold } = input;
+      return runAgentSession(cold);
+    }
     const reason = abortController.signal.reason;
     const text =
       abortController.signal.aborted && reason instanceof Error && reason.message === 'timeout'
@@ -194,6 +261,7 @@ export async function runAgentSession(input: AgentSessionInput): Promise<AgentOu
     input.logger.warn({ err: error }, text);
     return finish('error', lastText, text);
   } finally {
+    releaseStartup?.();
     clearTimeout(timeout);
     input.signal?.removeEventListener('abort', onAbort);
   }

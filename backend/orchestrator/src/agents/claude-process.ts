@@ -15,7 +15,8 @@ const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((candidate) => existsS
  */
 export const AGENT_NICENESS = 10;
 
-export function createClaudeSpawner(onStderr: (text: string) => void): (options: SpawnOptions) => SpawnedProcess {
+/** `onProcess` hears each process's pid (for the memory footprint) and returns what to call when it exits. */
+export function createClaudeSpawner(onStderr: (text: string) => void, onProcess?: (pid: number) => () => void): (options: SpawnOptions) => SpawnedProcess {
   return (options) => {
     const [command, args] = SETPRIV
       ? [SETPRIV, ['--pdeathsig', 'KILL', '--', options.command, ...options.args]]
@@ -32,6 +33,9 @@ export function createClaudeSpawner(onStderr: (text: string) => void): (options:
     } catch {
       // Already gone: the SDK sees the exit.
     }
+    // The SDK waits for a warm spare's exit from each stage of its life (prewarm, claim, close): more than Node's default ten listeners, none of them a leak.
+    child.setMaxListeners(32);
+    if (onProcess && child.pid !== undefined) child.once('exit', onProcess(child.pid));
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', onStderr);
     // Spawn failures surface through the SDK as a closed transport; an unhandled 'error' would crash us.

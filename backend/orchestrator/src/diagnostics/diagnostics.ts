@@ -32,6 +32,8 @@ export interface DiagnosticsDependencies {
   database?: () => Promise<{ ok: boolean; detail: string; kind: string }>;
   /** Finished runs whose records could not be written (a full disk): an error while there are any. */
   unrecordedRuns?: () => string[];
+  /** How many agents may run at once and why (runs/capacity.ts): shown as the `capacity` check. */
+  capacity?: () => Facts;
   /** Free space below this is a warning (MIN_FREE_DISK: new runs are refused below it). */
   minFreeDiskBytes?: number;
   /** Per check; the whole report takes at most about this long because the checks run at once. */
@@ -142,6 +144,10 @@ export async function collectDiagnostics(dependencies: DiagnosticsDependencies):
     ['git', check((signal) => version(dependencies.gitCommand ?? 'git', timeoutMs, signal))],
     ['claude', check((signal) => version(dependencies.claudeExecutable, timeoutMs, signal))],
   ];
+  if (dependencies.capacity) {
+    const capacity = dependencies.capacity;
+    entries.push(['capacity', check(async () => capacity())]);
+  }
   if (dependencies.database) {
     const database = dependencies.database;
     entries.push([

@@ -17,7 +17,7 @@ import { registerWorkspaceRoutes } from './workspace-routes.ts';
 import { registerReviewRoutes } from './review-routes.ts';
 
 export interface AppDependencies {
-  machinery: Pick<RunMachinery, 'manager' | 'runs' | 'review' | 'store'>;
+  machinery: Pick<RunMachinery, 'manager' | 'runs' | 'review' | 'store' | 'capacity'>;
   runtime: SandboxRuntime;
   /** The other runtimes known, shown in /diagnostics as information. */
   otherRuntimes?: SandboxRuntime[];
@@ -101,6 +101,7 @@ export function createApp(dependencies: AppDependencies): Hono {
     runsInFlight: () => machinery.manager.runsInFlight,
     database: () => machinery.store.check(),
     unrecordedRuns: () => machinery.manager.unrecordedRunIds,
+    capacity: () => machinery.capacity.describe(),
     minFreeDiskBytes: dependencies.minFreeDiskBytes,
     logger,
   });

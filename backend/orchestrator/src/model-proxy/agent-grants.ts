@@ -51,12 +51,45 @@ export type AdmissionResult = { admitted: true; grant: Grant } | { admitted: fal
 /** Tokens are looked up by their hash, so a map lookup's timing says nothing about a token's characters. */
 const digest = (token: string): string => createHash('sha256').update(token).digest('hex');
 
+/**
+ * A token made before its agent is known, for a warm spare session whose environment is fixed when its
+ * process starts: worthless (the proxy refuses it) until activated with the agent's scope when a run claims
+ * the spare, and activated at most once.
+ */
+export interface TokenReservation {
+  readonly token: string;
+  /** Makes the token the grant of one agent of one run; throws when used or discarded already. */
+  activate(scope: GrantScope): ModelGrant;
+  /** Gives the token up unused; idempotent. */
+  discard(): void;
+}
+
+const newToken = (): string => `multiclaude-agent-${randomBytes(32).toString('base64url')}`;
+
 export class AgentGrants {
   readonly #grants = new Map<string, Grant>();
 
   /** A fresh token for one agent of one run. */
   issue(scope: GrantScope): ModelGrant {
-    const token = `multiclaude-agent-${randomBytes(32).toString('base64url')}`;
+    return this.#register(newToken(), scope);
+  }
+
+  /** A token for a warm spare: admitted by nothing until activate() binds it to its agent at claim time. */
+  reserve(): TokenReservation {
+    const token = newToken();
+    let used = false;
+    return {
+      token,
+      activate: (scope) => {
+        if (used) throw new Error('this reserved token was already used or discarded');
+        used = true;
+        return this.#register(token, scope);
+      },
+      discard: () => void (used = true),
+    };
+  }
+
+  #register(token: string, scope: GrantScope): ModelGrant {
     const key = digest(token);
     const grant = new Grant(token, { ...scope }, () => this.#grants.delete(key));
     this.#grants.set(key, grant);

@@ -3,7 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { AgentGrants, budgetMessage, type AdmissionResult, type GrantScope, type ModelGrant } from './agent-grants.ts';
+import { AgentGrants, budgetMessage, type AdmissionResult, type GrantScope, type ModelGrant, type TokenReservation } from './agent-grants.ts';
 import { UsageMeter } from './usage-meter.ts';
 
 /** Anthropic's API, when ANTHROPIC_BASE_URL does not name another endpoint. */
@@ -38,6 +38,8 @@ export interface ModelAccess {
   readonly url: string;
   /** A token for one agent of one run; revoke it when the agent ends. */
   grant(scope: GrantScope): ModelGrant;
+  /** A token for a warm spare, refused until a run claims the spare and activates it (agent-grants.ts). */
+  reserve(): TokenReservation;
 }
 
 export interface ModelProxy extends ModelAccess {
@@ -203,6 +205,7 @@ export async function startModelProxy(options: ModelProxyOptions): Promise<Model
     url: `http://127.0.0.1:${port}`,
     grants,
     grant: (scope) => grants.issue(scope),
+    reserve: () => grants.reserve(),
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();

@@ -8,6 +8,9 @@ import type { ModelAccess } from '../model-proxy/model-proxy.ts';
 import type { CommandOptions, Sandbox, SandboxRequest, SandboxRuntime } from '../sandboxes/runtime.ts';
 import { scheduleImports, type ImportSchedule } from '../git/agent-import.ts';
 import type { AgentExecutor, AgentJob, CheckJob, JudgeJob, SetupJob } from './agent-executor.ts';
+import type { AgentFootprint } from '../agents/footprint.ts';
+import type { WarmPool } from '../agents/warm-pool.ts';
+import type { WarmSpare } from '../agents/warm-session.ts';
 
 export interface AgentRunnerSettings {
   runtime: SandboxRuntime;
@@ -27,6 +30,12 @@ export interface AgentRunnerSettings {
   diskCheckIntervalMs?: number;
   searchPath: string;
   runningAsRoot: boolean;
+  /** Warm spare sessions agents claim instead of starting a `claude` (WARM_POOL_SIZE). */
+  warmPool?: Pick<WarmPool, 'take'>;
+  /** Measures the agents' memory (capacity.ts). */
+  footprint?: AgentFootprint;
+  /** Paces cold `claude` start-ups (capacity.ts). */
+  startupGate?: { acquire(signal?: AbortSignal): Promise<() => void> };
 }
 
 function failed(error: string): AgentOutcome {
@@ -49,17 +58,22 @@ async function runAgent(settings: AgentRunnerSettings, job: AgentJob): Promise<A
   let imports: ImportSchedule | undefined;
   let outcome: AgentOutcome;
   let grant: ModelGrant | undefined;
+  let spare: WarmSpare | undefined;
   // Stops the session for a reason of the agent's own (not a cancel): its sandbox died or it filled its quota.
   const stop = new AbortController();
   const signal = AbortSignal.any([job.signal, stop.signal]);
   const stopWith = (message: string): void => stop.abort(new AgentStop(message));
   const unwatch: Array<() => void> = [];
   try {
-    grant = settings.modelAccess.grant({ runId: job.run.runId, agentId: agent.agentId, ...(job.budgetUsd ? { budgetUsd: job.budgetUsd } : {}) });
+    const scope = { runId: job.run.runId, agentId: agent.agentId, ...(job.budgetUsd ? { budgetUsd: job.budgetUsd } : {}) };
+    // A spare's options are fixed when it starts: a follow-up (resume) and an SDK budget need a cold start.
+    spare = job.resumeSessionId || job.budgetUsd ? undefined : await settings.warmPool?.take(job.signal);
+    // The spare's token becomes this agent's only now, at claim time: until then the proxy refused it.
+    grant = spare ? spare.token.activate(scope) : settings.modelAccess.grant(scope);
     sandbox = await settings.runtime.start({ run: job.run, agent, logger, signal: job.signal });
     // Commits reach the run repository while the agent works, so a crashed orchestrator keeps them.
     imports = scheduleImports(job.run, agent, { user: sandbox.user });
-    logger.info({ runtime: settings.runtime.name, resumed: job.resumeSessionId !== undefined }, 'agent started');
+    logger.info({ runtime: settings.runtime.name, resumed: job.resumeSessionId !== undefined, warm: spare !== undefined }, 'agent started');
     job.onSandboxReady?.();
     const watchDeath = sandbox.watch?.((reason) => stopWith(`the agent's sandbox died while it worked (${reason}); its commits are kept`));
     if (watchDeath) unwatch.push(watchDeath);
@@ -85,7 +99,10 @@ async function runAgent(settings: AgentRunnerSettings, job: AgentJob): Promise<A
       ...(job.resumeSessionId ? { resumeSessionId: job.resumeSessionId } : {}),
       ...(job.onUsage ? { onUsage: job.onUsage } : {}),
       sandbox,
-      configDirectory: agent.claudeConfigDirectory,
+      configDirectory: spare?.configDirectory ?? agent.claudeConfigDirectory,
+      ...(spare ? { spare } : {}),
+      ...(settings.startupGate ? { startupGate: settings.startupGate } : {}),
+      ...(settings.footprint ? { onProcess: (pid: number) => settings.footprint!.track(pid) } : {}),
       hostWorkingDirectory: agent.claudeWorkingDirectory,
       model: { apiKey: grant.token, baseUrl: settings.modelAccess.url, model: settings.modelName },
       claudeExecutable: settings.claudeExecutable,
@@ -108,6 +125,8 @@ async function runAgent(settings: AgentRunnerSettings, job: AgentJob): Promise<A
   } finally {
     // The token dies with the agent: whatever read it from the claude process can no longer use it.
     grant?.revoke();
+    // The session's transcript joins the agent's own config dir, where a follow-up resumes it.
+    await spare?.handOver(agent.claudeConfigDirectory);
     for (const stopWatching of unwatch) stopWatching();
     await sandbox?.stop();
   }

@@ -4,7 +4,7 @@ import type { AgentMessage, AgentState, AgentStatus, RunState, RunStatus, RunStr
 import { addTotals, type UsageTotals } from '../agents/usage.ts';
 import type { RunRepository } from '../git/run-repository.ts';
 import type { AgentPaths } from '../workspace/layout.ts';
-import type { AgentSlots } from './agent-slots.ts';
+import type { AgentSlots, SlotRequest } from './agent-slots.ts';
 import type { AgentExecutor } from './agent-executor.ts';
 import type { RunEventLog } from './event-log.ts';
 import { summarize } from './run-state.ts';
@@ -118,7 +118,9 @@ export class RunAttempts {
       const earlierAttempts = run.started.size > 0 && run.strategy.learn_from_failures && command ? failureSummary(run.state.results, command) : undefined;
       if (run.started.size > 0) run.logger.info({ agents: step.agentIds }, 'starting another batch of attempts');
       for (const agentId of step.agentIds) run.started.add(agentId);
-      await Promise.all(step.agentIds.map((agentId) => this.#runOneAgent(run, agents.get(agentId)!, { earlierAttempts })));
+      // A batch's agents ask for their slots as one group, so they start together (agent-slots.ts).
+      const slots = this.#options.slots.acquireGroup(step.agentIds.map((agentId) => this.#slotRequest(run, agentId)));
+      await Promise.all(step.agentIds.map((agentId, index) => this.#runOneAgent(run, agents.get(agentId)!, { earlierAttempts, slot: slots[index]! })));
     }
   }
 
@@ -183,16 +185,26 @@ export class RunAttempts {
     return measureDiff(run.repository.paths.gitDirectory, run.repository.baseCommit, agent.branchName, logger);
   }
 
-  async #runOneAgent(run: ActiveRun, agent: AgentPaths, job: { earlierAttempts?: string | undefined; followUp?: FollowUpJob }): Promise<void> {
+  /** One agent's place in the slots' queue: its cancel signal, and its status detail while it waits. */
+  #slotRequest(run: ActiveRun, agentId: number): SlotRequest {
+    return {
+      signal: run.agentControllers.get(agentId)!.signal,
+      onWaiting: (ahead) => this.#setDetail(run, agentId, 'pending', `waiting for a free slot (${ahead} ahead)`),
+    };
+  }
+
+  async #runOneAgent(
+    run: ActiveRun,
+    agent: AgentPaths,
+    job: { earlierAttempts?: string | undefined; followUp?: FollowUpJob; slot?: Promise<() => void> },
+  ): Promise<void> {
     const { earlierAttempts, followUp } = job;
     const agentId = agent.agentId;
     const controller = run.agentControllers.get(agentId)!;
     const logger = run.logger.child({ agent_id: agentId, ...(followUp ? { follow_up: true } : {}) });
     let release: () => void;
     try {
-      release = await this.#options.slots.acquire(controller.signal, (ahead) =>
-        this.#setDetail(run, agentId, 'pending', `waiting for a free slot (${ahead} ahead)`),
-      );
+      release = await (job.slot ?? this.#options.slots.acquireGroup([this.#slotRequest(run, agentId)])[0]!);
     } catch {
       this.#finishAgent(run, agentId, 'cancelled', {
         error: run.stopReasons.get(agentId) ?? notStartedText(controller.signal),

@@ -38,6 +38,8 @@ export interface RunManagerOptions {
   /** How long the judge may take before the run falls back to the design's ranking (JUDGE_TIMEOUT_MS). */
   judgeTimeoutMs?: number;
   now?: () => Date;
+  /** Told how many agents a run accepted now will start first, before its repository is made: spare sessions start meanwhile (agents/warm-pool.ts). */
+  warmStarts?: { prepare(agents: number): void };
 }
 
 /** Why agents are cancelled when the orchestrator stops; it becomes their error. */
@@ -68,6 +70,8 @@ export class RunManager {
   /** Runs accepted but still being set up (their repository): counted against the queue from the moment of acceptance. */
   #admitting = 0;
   #timers: NodeJS.Timeout[] = [];
+  /** Heartbeats and sweeps under way: stop() waits for them, so none touches the store after it closes. */
+  #ticks = new Set<Promise<void>>();
 
   constructor(options: RunManagerOptions) {
     this.#options = options;
@@ -95,16 +99,26 @@ export class RunManager {
   /** Starts heartbeats for owned runs and the sweep that marks orphaned runs interrupted. */
   async start(): Promise<void> {
     await this.sweepInterrupted();
-    const heartbeat = setInterval(() => void this.#heartbeat(), this.#options.heartbeatMs ?? 2_000);
-    const sweep = setInterval(() => void this.sweepInterrupted(), this.#options.sweepMs ?? 30_000);
+    const heartbeat = setInterval(() => this.#tick('heartbeat', () => this.#heartbeat()), this.#options.heartbeatMs ?? 2_000);
+    const sweep = setInterval(() => this.#tick('sweep', () => this.sweepInterrupted()), this.#options.sweepMs ?? 30_000);
     heartbeat.unref();
     sweep.unref();
     this.#timers = [heartbeat, sweep];
   }
 
+  /** Runs one timer's work; a failure (the store unreachable for a moment) is logged, never an unhandled rejection. */
+  #tick(name: string, work: () => Promise<unknown>): void {
+    const tick: Promise<void> = work()
+      .then(() => undefined)
+      .catch((error: unknown) => this.#options.logger.warn({ err: error }, `run ${name} failed; the next one tries again`))
+      .finally(() => this.#ticks.delete(tick));
+    this.#ticks.add(tick);
+  }
+
   /** Stops timers and cancels every run this process owns; for shutdown. */
   async stop(): Promise<void> {
     for (const timer of this.#timers) clearInterval(timer);
+    await Promise.allSettled([...this.#ticks]);
     const runs = [...this.#active.values()];
     // Not the user's cancel: the orchestrator stopped (a pod deleted, a rollout), so the run is interrupted.
     for (const run of runs) {
@@ -171,6 +185,8 @@ export class RunManager {
     const paths = this.#options.layout.run(createRunId(createdAt));
     const logger = this.#options.logger.child({ run_id: paths.runId });
     const { sources } = this.#options;
+    // Its first attempts' spare sessions start while the repository is made (a budgeted run's agents start cold).
+    this.#options.warmStarts?.prepare(request.budget_usd ? 0 : Math.min(request.agent_count, request.start_with ?? request.agent_count));
     const repository = await createRunRepository({
       paths,
       prompt: request.prompt,

@@ -12,12 +12,22 @@ import { ReviewService } from './review-service.ts';
 import type { AgentExecutor } from './agent-executor.ts';
 import { SourceRepositories, type SourceSettings } from '../git/source.ts';
 import { startRetention } from './retention.ts';
+import { CapacityController } from './capacity.ts';
+import { AgentFootprint } from '../agents/footprint.ts';
+import type { WarmPool } from '../agents/warm-pool.ts';
 
 export interface RunMachineryOptions {
   workspaceLocal: string;
   /** PostgreSQL (DATABASE_URL); the workspace's embedded SQLite file when undefined. */
   databaseUrl?: string | undefined;
-  maxConcurrentAgents: number;
+  /** MAX_CONCURRENT_AGENTS: an explicit cap; undefined works it out from memory (capacity.ts). */
+  maxConcurrentAgents: number | undefined;
+  /** An agent's cost in memory until one is measured (capacity.ts estimatedAgentBytes of the runtime). */
+  estimatedAgentBytes?: number;
+  /** Measures running agents' memory, for the capacity; one that sees nothing when omitted. */
+  footprint?: AgentFootprint;
+  /** Warm spare sessions (WARM_POOL_SIZE): started with the machinery, counted against its capacity, closed with it. */
+  warmPool?: WarmPool;
   maxQueuedRuns: number;
   minFreeDiskBytes: number;
   executor: AgentExecutor;
@@ -40,6 +50,8 @@ export interface RunMachinery {
   manager: RunManager;
   runs: RunService;
   review: ReviewService;
+  /** How many agents may run at once, and why (for /diagnostics). */
+  capacity: CapacityController;
   /** Starts heartbeats, the sweep of orphaned runs and retention. */
   start(): Promise<void>;
   /** Stops them, cancels this process's runs and closes the store. */
@@ -52,11 +64,18 @@ export async function createRunMachinery(options: RunMachineryOptions): Promise<
   const store = await openRunStore({ layout, databaseUrl: options.databaseUrl, logger: options.logger });
   const sources = new SourceRepositories(options.sources);
   const leases = new Leases({ store, owner: newOwnerId(), host: os.hostname(), pid: process.pid, ttlMs: options.leaseTtlMs ?? 30_000 });
+  const slots = new AgentSlots(1);
+  const capacity = new CapacityController({ slots, footprint: options.footprint ?? new AgentFootprint(), override: options.maxConcurrentAgents,
+    logger: options.logger,
+    ...(options.estimatedAgentBytes ? { estimatedAgentBytes: options.estimatedAgentBytes } : {}),
+  });
+  const warmPool = options.warmPool;
   const manager = new RunManager({
     layout,
     store,
     leases,
-    slots: new AgentSlots(options.maxConcurrentAgents),
+    slots,
+    ...(warmPool ? { warmStarts: warmPool } : {}),
     executor: options.executor,
     sources,
     maxQueuedRuns: options.maxQueuedRuns,
@@ -75,14 +94,23 @@ export async function createRunMachinery(options: RunMachineryOptions): Promise<
     manager,
     runs,
     review,
+    capacity,
     start: async () => {
       await manager.start();
+      capacity.start();
+      if (warmPool) {
+        capacity.attach(warmPool);
+        await warmPool.start();
+      }
       const days = options.retentionDays;
       if (days !== undefined) stopRetention = startRetention({ store, layout, logger: options.logger, days });
     },
     close: async () => {
       stopRetention?.();
+      capacity.stop();
       await manager.stop();
+      // After the runs: none of their agents waits for a spare any more, and none is left behind.
+      await warmPool?.close();
       await store.close();
     },
   };

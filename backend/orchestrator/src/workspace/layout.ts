@@ -92,6 +92,11 @@ export class WorkspaceLayout {
   }
 
   /** The embedded run store's database: in the workspace, outside every run repository and every sandbox's mounts. */
+  /** Warm spare sessions' own HOME and Claude config dirs (agents/warm-pool.ts): `<workspace>/.multiclaude/warm`. */
+  get warmSparesDirectory(): string {
+    return path.join(this.root, ORCHESTRATOR_DIRECTORY, 'warm');
+  }
+
   get databasePath(): string {
     return path.join(this.root, RECORDS_DIRECTORY, 'runs.db');
   }

@@ -13,6 +13,8 @@ import { ConfigMap, Namespace, PersistentVolume, PersistentVolumeClaim, Secret, 
 import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
 import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
 import { KUBECTL, KUBERNETES, ROOT, find, kustomizationFiles, loadManifests, loadRaw, parseDocuments, selects, type K8sObject } from './manifests.ts';
+import { parseByteSize } from '../../src/logging/byte-size.ts';
+import { computeCapacity, estimatedAgentBytes } from '../../src/runs/capacity.ts';
 // Built at run time so no key-shaped literal sits in the repository.
 const FAKE_KEY = ['sk', 'ant', 'not-a-key'].join('-');
 
@@ -100,8 +102,8 @@ test('each kustomization lists only files that exist and parse, and every object
 test('the orchestrator runs 2 replicas with the design requests and limits and probes /health and /ready on 8080', () => {
   assert.equal(orchestrator['spec'].replicas, 2);
   const main = container(orchestrator);
-  // 4Gi rather than the design's 2Gi: each running agent's claude process lives here (MAX_CONCURRENT_AGENTS=10).
-  assert.deepEqual(main['resources'], { requests: { memory: '512Mi', cpu: '250m' }, limits: { memory: '4Gi', cpu: '1000m' } });
+  // 5Gi rather than the design's 2Gi: each running agent's claude process lives here, and a 10-agent run runs at once.
+  assert.deepEqual(main['resources'], { requests: { memory: '512Mi', cpu: '250m' }, limits: { memory: '5Gi', cpu: '1000m' } });
   assert.deepEqual(main['ports'], [{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
   assert.equal(main['livenessProbe'].httpGet.path, '/health');
   assert.equal(main['readinessProbe'].httpGet.path, '/ready');
@@ -131,7 +133,7 @@ test('workspace-config gives WORKSPACE_LOCAL and the non-secret settings, and ru
   assert.equal(config['data'].KUBERNETES_NAMESPACE, 'agents');
   assert.equal(config['data'].KUBERNETES_WORKSPACE_CLAIM, 'workspace');
   assert.equal(config['data'].KUBERNETES_WARM_PODS, '2', 'a small warm pool per replica');
-  assert.equal(config['data'].MAX_CONCURRENT_AGENTS, '10', 'a 10-agent run at once on one replica');
+
   assert.equal(config['data'].WORKSPACE_LOCAL, '/workspace');
   assert.equal(config['data'].DOCKER_MCP_IMAGE, 'claude-mcp:latest');
   assert.equal(config['data'].LOG_DIR, '/var/log/orchestrator');
@@ -140,6 +142,25 @@ test('workspace-config gives WORKSPACE_LOCAL and the non-secret settings, and ru
   for (const key of Object.keys(config['data'])) assert.doesNotMatch(key, /KEY|TOKEN|SECRET|PASSWORD/, `${key} belongs in a Secret`);
   assert.deepEqual(container(orchestrator)['envFrom'], [{ configMapRef: { name: 'workspace-config' } }]);
   assert.equal(environment(orchestrator).get('LOG_DIR')?.['value'], '/var/log/orchestrator/$(POD_NAME)', 'one log directory per pod');
+});
+
+test('the agent cap follows the pod’s memory limit: no MAX_CONCURRENT_AGENTS, and the limit holds the warm spare and agents beside it', () => {
+  const config = find(objects, 'ConfigMap', 'backend', 'workspace-config');
+  assert.equal(config['data'].MAX_CONCURRENT_AGENTS, undefined, 'the cap is worked out from the limit, not set beside it');
+  // A Kubernetes quantity (2Gi) is the byte size 2GiB.
+  const limit = parseByteSize(`${String(container(orchestrator)['resources'].limits.memory)}B`)!;
+  const capacity = computeCapacity({
+    memory: { limitBytes: limit, limitSource: 'cgroup', availableBytes: limit },
+    measuredAgentBytes: undefined,
+    estimatedAgentBytes: estimatedAgentBytes(config['data'].AGENT_RUNTIME),
+    agentsResidentBytes: 0,
+    cores: 2,
+    override: undefined,
+  });
+  const spares = Number(config['data'].WARM_POOL_SIZE);
+  assert.equal(capacity.agents, 14, 'the kubernetes runtime: 5Gi less 512 MiB on the 320 MiB estimate (tool servers run in their pods)');
+  assert.ok(capacity.agents >= 10 + spares, 'a 10-agent run at once beside the warm spare');
+  assert.ok(spares >= 1 && spares < capacity.agents, `${spares} spare(s) leave room for agents in a cap of ${capacity.agents}`);
 });
 
 test('the API key and the shared token come from secrets, and no secret is kept in kubernetes/', () => {

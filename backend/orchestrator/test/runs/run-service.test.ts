@@ -37,8 +37,18 @@ async function collect(events: AsyncIterable<RunEvent>): Promise<RunEvent[]> {
   return all;
 }
 
-storeTest('agents beyond the slots wait, first in first out, and start as slots free', async () => {
-  await withHarness({ maxConcurrentAgents: 2 }, async ({ machinery }, executor) => {
+/** Resolves once the agent's end is recorded in the run's state (its slot is free by then). */
+async function agentEnded(harness: Harness, runId: string, agentId: number): Promise<void> {
+  for (;;) {
+    const state = await harness.machinery.runs.get(runId);
+    if (state.results.find((result) => result.agent_id === agentId)?.finished_at) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+storeTest('agents beyond the slots wait, first in first out, and a run’s agents start together once the slots hold them all', async () => {
+  await withHarness({ maxConcurrentAgents: 2 }, async (harness, executor) => {
+    const { machinery } = harness;
     const first = await machinery.runs.submit({ prompt: 'first', agent_count: 2 });
     const second = await machinery.runs.submit({ prompt: 'second', agent_count: 2 });
     assert.deepEqual([second.status, second.queue_position], ['queued', 1], 'the first run took the slots, so the second is next');
@@ -46,8 +56,9 @@ storeTest('agents beyond the slots wait, first in first out, and start as slots 
     assert.deepEqual(executor.running.sort(), [`${first.run_id}/1`, `${first.run_id}/2`]);
     assert.equal((await machinery.runs.get(second.run_id)).status, 'queued');
     executor.release(first.run_id, 1);
-    await executor.whenRunning(2);
-    assert.deepEqual(executor.started.slice(2), [`${second.run_id}/1`]);
+    await agentEnded(harness, first.run_id, 1);
+    assert.deepEqual(executor.started.slice(2), [], 'one free slot does not start half of the second run');
+    assert.equal((await machinery.runs.get(second.run_id)).status, 'queued');
     executor.release(first.run_id, 2);
     await executor.whenRunning(2);
     assert.deepEqual(executor.running.sort(), [`${second.run_id}/1`, `${second.run_id}/2`]);
@@ -57,6 +68,32 @@ storeTest('agents beyond the slots wait, first in first out, and start as slots 
     assert.equal(finished.status, 'completed');
     assert.equal(finished.summary.successful, 2);
     assert.equal((await machinery.runs.get(first.run_id)).status, 'completed');
+  });
+});
+
+storeTest('a run waiting for its agents’ slots is not overtaken by a later, smaller run, and each run’s agents are admitted together', async () => {
+  await withHarness({ maxConcurrentAgents: 3 }, async (harness, executor) => {
+    const { machinery } = harness;
+    const first = await machinery.runs.submit({ prompt: 'first', agent_count: 2 });
+    await executor.whenRunning(2);
+    const second = await machinery.runs.submit({ prompt: 'second', agent_count: 2 });
+    const third = await machinery.runs.submit({ prompt: 'third', agent_count: 1 });
+    // One slot is free: enough for the third run, but the second is ahead of it and needs two.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.deepEqual(executor.started.length, 2, 'neither later run started');
+    assert.equal((await machinery.runs.get(third.run_id)).queue_position, 2);
+    executor.release(first.run_id, 1);
+    await executor.whenRunning(3);
+    assert.deepEqual(executor.started.slice(2).sort(), [`${second.run_id}/1`, `${second.run_id}/2`], 'the second run’s agents started together');
+    assert.equal((await machinery.runs.get(third.run_id)).status, 'queued');
+    executor.release(second.run_id, 1);
+    await agentEnded(harness, second.run_id, 1);
+    await executor.whenRunning(3);
+    assert.deepEqual(executor.started.slice(4), [`${third.run_id}/1`]);
+    executor.release(first.run_id, 2);
+    executor.release(second.run_id, 2);
+    executor.release(third.run_id, 1);
+    assert.equal((await machinery.manager.waitForRun(third.run_id)).status, 'completed');
   });
 });
 

@@ -20,6 +20,9 @@ import type { Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { SourceSettings } from '../../src/git/source.ts';
 import { freshDatabase, type StoreKind } from './stores.ts';
+import { AgentFootprint } from '../../src/agents/footprint.ts';
+import { createWarmPool, type WarmPool } from '../../src/agents/warm-pool.ts';
+import { WorkspaceLayout } from '../../src/workspace/layout.ts';
 
 export interface Harness {
   app: Hono;
@@ -39,6 +42,7 @@ export interface Harness {
   logLines: string[];
   post(pathName: string, body: unknown): Promise<Response>;
   close(): Promise<void>;
+  warmPool: WarmPool | undefined;
 }
 
 export const searchPath = process.env['PATH'] ?? '/usr/bin:/bin';
@@ -80,6 +84,9 @@ export interface HarnessOptions {
   /** Use this PostgreSQL database (and keep it on close), e.g. another replica's. */
   databaseUrl?: string;
   sweepMs?: number;
+  /** Warm spare sessions kept ready (WARM_POOL_SIZE); none when omitted. */
+  warmPoolSize?: number;
+  warmPoolIdleMs?: number;
   /** Hooks into the offline model (what reaches it). */
   modelOptions?: Pick<OfflineModelOptions, 'onPath' | 'onRequest' | 'onResponseEnd'>;
 }
@@ -93,6 +100,16 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const { logger, lines } = options.logger ? { logger: options.logger, lines: [] as string[] } : memoryLogger();
   const modelProxy = await startModelProxy({ upstreamUrl: model.url, apiKey, logger });
   const runtime = options.runtime?.(config, logger) ?? new LocalRuntime({ claudeExecutable: config.claudeExecutable, searchPath, workspaceRoot: config.workspaceLocal });
+  const footprint = new AgentFootprint();
+  const warmPool = options.warmPoolSize
+    ? createWarmPool({
+        size: options.warmPoolSize,
+        idleMs: options.warmPoolIdleMs ?? 600_000,
+        directory: new WorkspaceLayout(workspace).warmSparesDirectory,
+        settings: { modelAccess: modelProxy, claudeExecutable: config.claudeExecutable, maxTurns: 10, searchPath, runningAsRoot: process.getuid?.() === 0, onProcess: (pid) => footprint.track(pid) },
+        logger,
+      })
+    : undefined;
   const executor =
     options.executor ??
     createSandboxExecutor({
@@ -108,12 +125,16 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       diskCheckIntervalMs: 500,
       searchPath,
       runningAsRoot: process.getuid?.() === 0,
+      footprint,
+      ...(warmPool ? { warmPool } : {}),
     });
   const database = options.databaseUrl ? undefined : await freshDatabase(options.store ?? 'sqlite');
   const machinery = await createRunMachinery({
     workspaceLocal: workspace,
     databaseUrl: options.databaseUrl ?? database?.databaseUrl,
     maxConcurrentAgents: options.maxConcurrentAgents ?? 10,
+    footprint,
+    ...(warmPool ? { warmPool } : {}),
     maxQueuedRuns: options.maxQueuedRuns ?? 20,
     minFreeDiskBytes: options.minFreeDiskBytes ?? config.minFreeDiskBytes,
     executor,
@@ -137,6 +158,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   });
   return {
     app,
+    warmPool,
     machinery,
     manager,
     store,

@@ -21,11 +21,14 @@ export interface OrchestratorProcessOptions {
   databaseUrl?: string | undefined;
   port?: number;
   env?: Record<string, string>;
+  /** A command the orchestrator's node is run through (it ends by exec'ing its arguments), e.g. to enter a memory-limited cgroup. */
+  wrapper?: string[];
 }
 
 export async function startOrchestratorProcess(options: OrchestratorProcessOptions): Promise<OrchestratorProcess> {
   const port = options.port ?? (await freePort());
-  const child = spawn(process.execPath, ['--import', 'tsx', 'backend/orchestrator/src/main.ts'], {
+  const command = [...(options.wrapper ?? []), process.execPath, '--import', 'tsx', 'backend/orchestrator/src/main.ts'];
+  const child = spawn(command[0]!, command.slice(1), {
     cwd: root,
     env: {
       PATH: process.env['PATH'] ?? '',
