@@ -179,6 +179,8 @@ async function shutdown(signal: string): Promise<void> {
   await machinery.close();
   await modelProxy.close();
   await offlineModel?.close();
+  // The last line: everything the shutdown did is logged before it, and the files are flushed after it.
+  logger.info({ signal }, 'stopped');
   await logging.close();
   process.exit(0);
 }

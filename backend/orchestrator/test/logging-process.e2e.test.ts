@@ -63,7 +63,8 @@ test('the orchestrator process logs a run to LOG_DIR, flushes on SIGTERM, and le
     const main = await readFile(path.join(logDirectory, 'orchestrator.log'), 'utf8');
     const errors = await readFile(path.join(logDirectory, 'orchestrator-errors.log'), 'utf8');
     // The last line before exit is on disk: the files were flushed, not cut off.
-    assert.match(main.trimEnd().split('\n').at(-1) ?? '', /"msg":"shutting down"/);
+    assert.match(main, /"msg":"shutting down"/);
+    assert.match(main.trimEnd().split('\n').at(-1) ?? '', /"msg":"stopped"/);
     for (const access of ['GET /diagnostics 401', 'GET /diagnostics 200', 'POST /orchestrate 200']) assert.ok(main.includes(`"msg":"${access}"`), access);
     assert.match(main, /"level":20,/);
     assert.match(errors, /"agent_id":2,.*"msg":"agent finished"/);

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { OrchestrateResponseSchema, RunStateSchema, type RunState } from '@multiclaude/contract';
 import { filesChangedOn, gitIn } from '../support/git-inspect.ts';
 import { ROOT } from '../deployment/manifests.ts';
+import { fetchOnFreshConnection } from '../support/fetch-within.ts';
 
 const KUBECONFIG = process.env['MULTICLAUDE_CLUSTER_KUBECONFIG'] ?? '';
 const skip = KUBECONFIG ? false : 'MULTICLAUDE_CLUSTER_KUBECONFIG is not set (npm run cluster:up, then npm run test:cluster)';
@@ -45,26 +46,15 @@ function jsonOf<T>(...args: string[]): T {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** fetch with a timer of its own (AbortSignal.timeout's is unref'd and would let node exit mid-test). */
-async function fetchWithin(url: string, timeoutMs: number, init: RequestInit = {}): Promise<Response> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new Error(`no answer from ${url} in ${timeoutMs} ms`)), timeoutMs);
-  try {
-    return await fetch(url, { ...init, signal: controller.signal });
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 async function getJson<T>(url: string, headers: Record<string, string> = {}): Promise<T> {
-  const response = await fetchWithin(url, 15_000, { headers });
+  const response = await fetchOnFreshConnection(url, 15_000, { headers });
   const text = await response.text();
   assert.equal(response.status, 200, `${url}: ${response.status} ${text}`);
   return JSON.parse(text) as T;
 }
 
 async function submit(prompt: string, agentCount: number): Promise<string> {
-  const response = await fetchWithin(`${nodeUrl}/submit`, 30_000, {
+  const response = await fetchOnFreshConnection(`${nodeUrl}/submit`, 30_000, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'sec-fetch-site': 'same-origin' },
     body: JSON.stringify({ prompt, agent_count: agentCount }),
@@ -207,7 +197,7 @@ test('deploy.sh --demo deploys to the cluster as to Minikube: images through the
   const [pod] = orchestratorPods();
   const direct = await portForward(pod!);
   // The Secret is in use: the API wants its token; the ConfigMap is: kubernetes runtime, the workspace at /workspace.
-  assert.equal((await fetchWithin(`${direct}/runs`, 15_000)).status, 401);
+  assert.equal((await fetchOnFreshConnection(`${direct}/runs`, 15_000)).status, 401);
   const ready = await getJson<{ status: string; runtime: string; model: string; checks: Record<string, { ok: boolean; detail: string }> }>(`${direct}/ready`);
   assert.equal(ready.status, 'ready');
   assert.equal(ready.runtime, 'kubernetes', 'AGENT_RUNTIME=kubernetes from workspace-config');
@@ -234,7 +224,7 @@ test('deploy.sh --demo deploys to the cluster as to Minikube: images through the
 
 test('through the frontend NodePort a 3-agent run with the offline model completes, one commit per agent branch', { skip, timeout: 300_000 }, async () => {
   assert.ok(nodeUrl, 'deployed');
-  const page = await fetchWithin(`${nodeUrl}/`, 15_000);
+  const page = await fetchOnFreshConnection(`${nodeUrl}/`, 15_000);
   assert.equal(page.status, 200);
   assert.match(page.headers.get('content-type') ?? '', /text\/html/);
 

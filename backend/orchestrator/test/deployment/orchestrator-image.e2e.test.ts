@@ -12,6 +12,7 @@ import path from 'node:path';
 import { OrchestrateResponseSchema } from '@multiclaude/contract';
 import { filesChangedOn, gitIn } from '../support/git-inspect.ts';
 import { skipUnlessRequired } from '../support/required.ts';
+import { fetchWithin } from '../support/fetch-within.ts';
 
 const IMAGE = process.env['ORCHESTRATOR_IMAGE'] ?? 'orchestrator:latest';
 const FRONTEND_IMAGE = process.env['FRONTEND_IMAGE'] ?? 'frontend:latest';
@@ -44,20 +45,6 @@ let container = '';
 let frontendContainer = '';
 let baseUrl = '';
 let hostWorkspace = '';
-
-/**
- * fetch with a timer that keeps the process alive: before the server listens, docker-proxy accepts the
- * connection and holds it, and with only AbortSignal.timeout's unref'd timer node would exit mid-test.
- */
-async function fetchWithin(url: string, timeoutMs: number, init: RequestInit = {}): Promise<Response> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new Error(`no answer from ${url} in ${timeoutMs} ms`)), timeoutMs);
-  try {
-    return await fetch(url, { ...init, signal: controller.signal });
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 async function waitFor(url: string, timeoutMs: number): Promise<Response> {
   const deadline = Date.now() + timeoutMs;
