@@ -242,7 +242,7 @@ test('through the frontend NodePort a 3-agent run with the offline model complet
     [3, 'success', 'agent-3'],
   ]);
 
-  // On the node's disk (this machine), where the sandboxes committed through the docker socket.
+  // On the node's disk (this machine): the workspace volume's directory, which the agents' pods reached through subPaths of its claim.
   const runDirectory = path.join(WORKSPACE, design.run_info.run_dir);
   assert.ok(existsSync(runDirectory), runDirectory);
   const branches = gitIn(runDirectory, 'branch', '--format=%(refname:short)').split('\n').sort();
