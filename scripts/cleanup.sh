@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Removes what scripts/deploy.sh created in Minikube (or in a one-node cluster whose node is this machine):
-# both namespaces (deployments, services, secrets, the logs volume) and leftover agent sandbox containers.
+# the namespaces backend, frontend and agents (deployments, services, secrets, the logs volume, agent
+# pods), the workspace volume objects, and leftover agent sandbox containers of the docker-socket overlay.
 # The workspace on the host is left alone.
 set -euo pipefail
 
@@ -12,9 +13,10 @@ usage() {
   cat <<EOF
 Usage: scripts/cleanup.sh [--images] [--profile NAME]
 
-Deletes everything kubernetes/ defines (namespaces backend and frontend with all they hold, the
-orchestrator-logs volume and the secrets included) and the agents' sandbox containers still in the
-node's Docker engine. Run repositories on the host (the minikube mount source) are kept.
+Deletes everything kubernetes/ defines (namespaces backend, frontend and agents with all they hold:
+agent pods, the orchestrator-logs volume, the secrets; the workspace volume objects, never their
+directory) and the agents' sandbox containers still in the node's Docker engine (docker-socket
+overlay). Run repositories on the host (the minikube mount source) are kept.
 Without a running Minikube it works on the cluster kubectl reaches when its one node is this machine
 (its containerd answers here, as deploy.sh finds it); the sandboxes removed are then only those labelled
 with the workspace /data/claude-workspace, since this machine's engine may run others.
@@ -60,10 +62,12 @@ else
   die "Minikube profile '${PROFILE}' is not running: nothing to clean"
 fi
 
-echo "cleanup: deleting kubernetes/ and the namespaces backend and frontend"
+echo "cleanup: deleting kubernetes/ and the namespaces backend, frontend and agents"
+# The overlay's objects are kubernetes/'s own (it only patches them), so this covers both deployments.
 kubectl delete -k "${ROOT}/kubernetes" --ignore-not-found --wait=true
-# The secrets are made by deploy.sh outside the kustomization; they go with their namespaces.
-kubectl delete namespace backend frontend --ignore-not-found --wait=true
+# The secrets are made by deploy.sh outside the kustomization; they go with their namespaces, and agent
+# pods of runs cut short with theirs.
+kubectl delete namespace backend frontend agents --ignore-not-found --wait=true
 
 # Sandboxes of runs cut short by the deletion, found by the label the orchestrator gives them.
 echo "cleanup: removing leftover sandbox containers"

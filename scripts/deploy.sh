@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Deploys multiclaude to Minikube (or to a one-node cluster whose node is this machine, such as the tests'
 # scripts/cluster/up.sh): builds and loads the images, creates the secrets from the environment,
-# applies kubernetes/ (with this node's docker group and the images' own tags), waits, prints the URL.
+# applies kubernetes/ (agents as pods: no docker socket, no hostPath in any pod) with the images' own
+# tags, or with --docker-socket the Minikube-only overlay kubernetes-minikube-docker/ (agents as Docker
+# containers through the node's socket, the design's seed), waits, prints the URL.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,31 +18,37 @@ BUILD=1
 DEMO=0
 RENDER_ONLY=0
 DOCKER_GID=""
+DOCKER_SOCKET=0
 TIMEOUT="${ROLLOUT_TIMEOUT:-300s}"
 
 usage() {
   cat <<EOF
-Usage: scripts/deploy.sh [--skip-build] [--demo] [--profile NAME] [--docker-gid GID] [--render-only]
+Usage: scripts/deploy.sh [--skip-build] [--demo] [--profile NAME] [--docker-socket [--docker-gid GID]] [--render-only]
 
-Deploys to the running Minikube cluster (docker driver, docker container runtime):
+Deploys to the running Minikube cluster (docker driver):
   1. builds ${MCP_IMAGE}, ${ORCHESTRATOR_IMAGE}, ${FRONTEND_IMAGE} and ${POSTGRES_IMAGE} (scripts/build-images.sh)
   2. loads them into Minikube, the Node images under a tag of their content so each change rolls out
      (without a running Minikube: into the node's containerd when the cluster kubectl reaches has one
      node whose containerd is on this machine, found by CONTAINERD_ADDRESS or the node's
      kubeadm.alpha.kubernetes.io/cri-socket annotation; that node's Docker engine is then this machine's)
+     (the agents' image ${MCP_IMAGE} too: their pods run on the node)
   3. checks that ${NODE_WORKSPACE} exists in the node (scripts/start-workspace-mount.sh, in another terminal)
   4. creates the secrets: anthropic-api-key from ANTHROPIC_API_KEY, and orchestrator-token in both
      namespaces from ORCHESTRATOR_TOKEN, else the cluster's existing one, else a new random one, and
      postgres-credentials (the run store's password and DATABASE_URL): the cluster's, else a new one
      (and git-credentials from the file GIT_CREDENTIALS_FILE names, if set: private source repositories)
-  5. applies kubernetes/ with the node's docker socket group, waits for both rollouts, prints the URL
+  5. applies kubernetes/ (AGENT_RUNTIME=kubernetes: each agent a pod in the namespace agents), waits
+     for both rollouts, prints the URL
 
   --skip-build      use the images already built on this machine
   --demo            deploy without ANTHROPIC_API_KEY: agents talk to the offline scripted model, not Claude
   --profile NAME    Minikube profile (env MINIKUBE_PROFILE; default minikube)
-  --docker-gid GID  group of the node's /var/run/docker.sock (default: read from the node)
-  --render-only     print the manifests that would be applied and stop (needs only kubectl;
-                    --docker-gid is then required, images keep their tags, no secret is read)
+  --docker-socket   MINIKUBE ONLY: apply kubernetes-minikube-docker/ instead, the design's seed: the
+                    orchestrator mounts the node's /var/run/docker.sock (root on the node) and runs
+                    agents as Docker containers (needs minikube start --container-runtime=docker)
+  --docker-gid GID  with --docker-socket: group of the node's docker.sock (default: read from the node)
+  --render-only     print the manifests that would be applied and stop (needs only kubectl; with
+                    --docker-socket, --docker-gid is then required; images keep their tags, no secret is read)
   -h, --help        show this help
 Env: ANTHROPIC_API_KEY, ORCHESTRATOR_TOKEN, ROLLOUT_TIMEOUT (default 300s), ORCHESTRATOR_IMAGE,
 FRONTEND_IMAGE, DOCKER_MCP_IMAGE, POSTGRES_IMAGE, CONTAINERD_ADDRESS, KUBECONFIG.
@@ -62,6 +70,7 @@ while [ $# -gt 0 ]; do
     --skip-build) BUILD=0 ;;
     --demo) DEMO=1 ;;
     --profile) [ $# -ge 2 ] || die "--profile needs a value"; PROFILE="$2"; shift ;;
+    --docker-socket) DOCKER_SOCKET=1 ;;
     --docker-gid) [ $# -ge 2 ] || die "--docker-gid needs a value"; DOCKER_GID="$2"; shift ;;
     --render-only) RENDER_ONLY=1 ;;
     -h | --help) usage; exit 0 ;;
@@ -73,9 +82,16 @@ if [ -n "$DOCKER_GID" ]; then
   case "$DOCKER_GID" in *[!0-9]*) die "--docker-gid must be a number, got '${DOCKER_GID}'" ;; esac
 fi
 
-if [ "$RENDER_ONLY" -eq 1 ] && [ -z "$DOCKER_GID" ]; then
-  die "--render-only needs --docker-gid (there is no node to read it from)"
+if [ -n "$DOCKER_GID" ] && [ "$DOCKER_SOCKET" -eq 0 ]; then
+  die "--docker-gid goes with --docker-socket (the default deployment mounts no docker socket)"
 fi
+if [ "$RENDER_ONLY" -eq 1 ] && [ "$DOCKER_SOCKET" -eq 1 ] && [ -z "$DOCKER_GID" ]; then
+  die "--render-only --docker-socket needs --docker-gid (there is no node to read it from)"
+fi
+# What is applied: the default deployment, or the Minikube-only docker-socket overlay.
+MANIFESTS="${ROOT}/kubernetes"
+[ "$DOCKER_SOCKET" -eq 0 ] || MANIFESTS="${ROOT}/kubernetes-minikube-docker"
+
 
 need kubectl "see https://kubernetes.io/docs/tasks/tools/ (Debian: apt-get install kubectl, from the Kubernetes apt repository)"
 need node "Node 20 builds the images and renders the overlay: https://nodejs.org/"
@@ -87,7 +103,7 @@ trap 'rm -rf "$OVERLAY"' EXIT
 # checksum annotation changes the pod template whenever a secret does: pods read secrets only at start.
 write_overlay() {
   local gid="$1" orchestrator_ref="$2" frontend_ref="$3" checksum="$4" base
-  base="$(node -e 'process.stdout.write(require("path").relative(process.argv[1], process.argv[2]))' "$OVERLAY" "${ROOT}/kubernetes")"
+  base="$(node -e 'process.stdout.write(require("path").relative(process.argv[1], process.argv[2]))' "$OVERLAY" "$MANIFESTS")"
   cat >"${OVERLAY}/kustomization.yaml" <<EOF
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
@@ -107,10 +123,10 @@ patches:
   - target:
       kind: Deployment
       name: orchestrator
-    patch: |-
+    patch: |-${gid:+
       - op: replace
         path: /spec/template/spec/securityContext/supplementalGroups
-        value: [${gid}]
+        value: [${gid}]}
       - op: add
         path: /spec/template/metadata/annotations
         value: {multiclaude/secrets-checksum: "${checksum}"}
@@ -160,8 +176,10 @@ else
   say "cluster: its one node is this machine (its containerd answers at ${CONTAINERD_SOCKET}); images go in with docker save | ctr images import"
   on_node() { sh -c "$1" 2>/dev/null; }
 fi
-[ "$(on_node 'test -S /var/run/docker.sock && echo yes')" = yes ] ||
-  die "the node has no /var/run/docker.sock: the orchestrator needs the Docker runtime (minikube start --container-runtime=docker)"
+if [ "$DOCKER_SOCKET" -eq 1 ]; then
+  [ "$(on_node 'test -S /var/run/docker.sock && echo yes')" = yes ] ||
+    die "the node has no /var/run/docker.sock: --docker-socket needs the Docker runtime (minikube start --container-runtime=docker)"
+fi
 
 if [ "$(on_node "test -d ${NODE_WORKSPACE} && echo yes")" != yes ]; then
   if [ "$NODE_ACCESS" = minikube ]; then
@@ -175,11 +193,14 @@ elif [ "$(on_node "grep -q ' ${NODE_WORKSPACE} ' /proc/mounts && echo yes")" != 
   say "warning: ${NODE_WORKSPACE} is not a mount: runs will stay inside the node (start scripts/start-workspace-mount.sh)"
 fi
 
-if [ -z "$DOCKER_GID" ]; then
-  DOCKER_GID="$(on_node 'stat -c %g /var/run/docker.sock')"
-  case "$DOCKER_GID" in '' | *[!0-9]*) die "could not read the group of the node's docker socket (got '${DOCKER_GID}'); pass --docker-gid" ;; esac
+if [ "$DOCKER_SOCKET" -eq 1 ]; then
+  say "MINIKUBE-ONLY overlay kubernetes-minikube-docker/: the orchestrator gets the node's docker socket"
+  if [ -z "$DOCKER_GID" ]; then
+    DOCKER_GID="$(on_node 'stat -c %g /var/run/docker.sock')"
+    case "$DOCKER_GID" in '' | *[!0-9]*) die "could not read the group of the node's docker socket (got '${DOCKER_GID}'); pass --docker-gid" ;; esac
+  fi
+  say "the node's docker socket belongs to group ${DOCKER_GID}"
 fi
-say "the node's docker socket belongs to group ${DOCKER_GID}"
 
 if [ "$BUILD" -eq 1 ]; then
   bash "${ROOT}/scripts/build-images.sh"
@@ -199,7 +220,7 @@ content_tag() {
 ORCHESTRATOR_REF="$(content_tag "$ORCHESTRATOR_IMAGE")"
 FRONTEND_REF="$(content_tag "$FRONTEND_IMAGE")"
 POSTGRES_REF="$(content_tag "$POSTGRES_IMAGE")"
-# The MCP image keeps its name: the orchestrator starts it by DOCKER_MCP_IMAGE through the node's engine.
+# The MCP image keeps its name: the agents' pods (or, with --docker-socket, containers) name it by DOCKER_MCP_IMAGE.
 if [ "$NODE_ACCESS" = minikube ]; then
   for image in "$MCP_IMAGE" "$ORCHESTRATOR_REF" "$FRONTEND_REF" "$POSTGRES_REF"; do
     say "loading ${image} into Minikube"
@@ -210,11 +231,16 @@ else
     say "loading ${image} into the node's containerd (docker save | ctr -n k8s.io images import)"
     docker save "$image" | ctr --address "$CONTAINERD_SOCKET" -n k8s.io images import - >/dev/null
   done
-  say "${MCP_IMAGE} is already where the sandboxes start: this machine's Docker engine is the node's"
+  if [ "$DOCKER_SOCKET" -eq 1 ]; then
+    say "${MCP_IMAGE} is already where the sandboxes start: this machine's Docker engine is the node's"
+  else
+    say "loading ${MCP_IMAGE} into the node's containerd (the agents' pods run it)"
+    docker save "$MCP_IMAGE" | ctr --address "$CONTAINERD_SOCKET" -n k8s.io images import - >/dev/null
+  fi
 fi
 
 say "applying the namespaces and secrets"
-kubectl apply -f "${ROOT}/kubernetes/backend/namespace.yaml" -f "${ROOT}/kubernetes/frontend/namespace.yaml" >/dev/null
+kubectl apply -f "${ROOT}/kubernetes/backend/namespace.yaml" -f "${ROOT}/kubernetes/frontend/namespace.yaml" -f "${ROOT}/kubernetes/agents/namespace.yaml" >/dev/null
 
 # Secrets go through files under /dev/fd, never argv, so no value shows in the process table.
 TOKEN="${ORCHESTRATOR_TOKEN:-}"
@@ -257,7 +283,7 @@ if [ -n "${GIT_CREDENTIALS_FILE:-}" ]; then
 fi
 CHECKSUM="$( { printf '%s\n' "$TOKEN" "$GIT_CREDENTIALS_SUM"; if [ "$DEMO" -eq 0 ]; then printf '%s\n' "$ANTHROPIC_API_KEY"; fi; } | node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => process.stdout.write(require("crypto").createHash("sha256").update(s).digest("hex").slice(0, 16)))')"
 
-say "applying kubernetes/ (orchestrator ${ORCHESTRATOR_REF}, frontend ${FRONTEND_REF})"
+say "applying ${MANIFESTS#"${ROOT}/"}/ (orchestrator ${ORCHESTRATOR_REF}, frontend ${FRONTEND_REF})"
 write_overlay "$DOCKER_GID" "$ORCHESTRATOR_REF" "$FRONTEND_REF" "$CHECKSUM"
 kubectl apply -k "$OVERLAY"
 

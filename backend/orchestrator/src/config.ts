@@ -81,6 +81,18 @@ const EnvironmentSchema = z.object({
     return { first, last };
   }),
   SANDBOX_DISK: byteSize('SANDBOX_DISK', '10G'),
+  KUBERNETES_NAMESPACE: optionalString.transform((value) => value ?? 'agents').pipe(
+    z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, { message: 'KUBERNETES_NAMESPACE must be a namespace name (lower-case letters, digits and -)' }),
+  ),
+  KUBERNETES_WARM_PODS: z.coerce
+    .number({ error: 'KUBERNETES_WARM_PODS must be a number' })
+    .int({ message: 'KUBERNETES_WARM_PODS must be an integer' })
+    .min(0, { message: 'KUBERNETES_WARM_PODS must be 0 or more' })
+    .max(50, { message: 'KUBERNETES_WARM_PODS must be at most 50' })
+    .default(0),
+  KUBERNETES_WORKSPACE_CLAIM: optionalString.transform((value) => value ?? 'workspace').pipe(
+    z.string().regex(/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/, { message: 'KUBERNETES_WORKSPACE_CLAIM must be a PersistentVolumeClaim name' }),
+  ),
   MIN_FREE_DISK: byteSize('MIN_FREE_DISK', '1G'),
   CLAUDE_CODE_EXECUTABLE: optionalString,
   ORCHESTRATOR_TOKEN: optionalString,
@@ -140,6 +152,8 @@ export interface Config {
   maxAgentTurns: number;
   /** uidRange: each sandbox's own user when the orchestrator runs as root (SANDBOX_UID_RANGE). */
   sandbox: { memory: string; cpus: string; pidsLimit: number; uidRange: UidRange; diskBytes: number };
+  /** The kubernetes runtime: the agents' namespace and the claim there holding the workspace (the same storage as WORKSPACE_LOCAL). */
+  kubernetes: { namespace: string; workspaceClaim: string; warmPods: number };
   /** New runs are refused (507) below this much free space on the workspace's file system. */
   minFreeDiskBytes: number;
   claudeExecutable: string;
@@ -204,6 +218,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
       uidRange: env.SANDBOX_UID_RANGE,
       diskBytes: env.SANDBOX_DISK,
     },
+    kubernetes: { namespace: env.KUBERNETES_NAMESPACE, workspaceClaim: env.KUBERNETES_WORKSPACE_CLAIM, warmPods: env.KUBERNETES_WARM_PODS },
     minFreeDiskBytes: env.MIN_FREE_DISK,
     claudeExecutable: env.CLAUDE_CODE_EXECUTABLE ?? defaultClaudeExecutable(),
     orchestratorToken: env.ORCHESTRATOR_TOKEN,

@@ -12,14 +12,14 @@ const MIB = 1024 * 1024;
  * to grow.
  */
 export const ESTIMATED_AGENT_BYTES = 600 * MIB;
-/** The same with the Docker runtime: the tool server runs in its container, outside this process's memory (bounded by SANDBOX_MEMORY). */
+/** The same with the Docker or Kubernetes runtime: the tool server runs in its container or pod, outside this process's memory (bounded by SANDBOX_MEMORY). */
 export const ESTIMATED_DOCKER_AGENT_BYTES = 320 * MIB;
 /** Kept for the orchestrator itself (~200 MB resident), git and the page cache: the larger of this and a tenth of the limit. */
 export const RESERVED_BYTES = 512 * MIB;
 
 /** The estimate for a sandbox runtime, by its name. */
 export function estimatedAgentBytes(runtime: string): number {
-  return runtime === 'docker' ? ESTIMATED_DOCKER_AGENT_BYTES : ESTIMATED_AGENT_BYTES;
+  return runtime === 'docker' || runtime === 'kubernetes' ? ESTIMATED_DOCKER_AGENT_BYTES : ESTIMATED_AGENT_BYTES;
 }
 /** A bound whatever the memory says: agents mostly wait on the model, but each still needs some CPU. */
 export const MAX_AGENTS = 64;

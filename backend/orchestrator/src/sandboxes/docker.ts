@@ -32,7 +32,7 @@ import {
   type SandboxRequest,
   type SandboxRuntime,
 } from './runtime.ts';
-import { SandboxUsers, handRepositoryTo, takeRepositoryBack, type SandboxUser, type UidRange } from './sandbox-users.ts';
+import { SandboxUsers, claimRepository, returnRepository, type SandboxUser, type UidRange } from './sandbox-users.ts';
 import { buildDockerRunArgs, containerName, LABEL_MANAGED, LABEL_RUN_ID, LABEL_WORKSPACE, CONTAINER_WORKSPACE } from './docker-spec.ts';
 
 export interface DockerRuntimeOptions {
@@ -139,24 +139,8 @@ export class DockerRuntime implements SandboxRuntime {
     }
   }
 
-  /** The container's user: as root, a user of its own that the agent's repository is handed to; otherwise this process's. */
-  async #prepareOwnership(request: SandboxRequest): Promise<{ uid: number; gid: number; user: SandboxUser | undefined }> {
-    const uid = process.getuid?.() ?? 0;
-    if (uid !== 0 || !this.#users) return { uid, gid: process.getgid?.() ?? uid, user: undefined };
-    const user = this.#users.allocate();
-    try {
-      await handRepositoryTo(request.agent.worktree, user, request.signal);
-    } catch (error) {
-      this.#users.release(user);
-      throw error;
-    }
-    return { ...user, user };
-  }
-
   async #releaseOwnership(request: SandboxRequest, user: SandboxUser | undefined): Promise<void> {
-    if (!user) return;
-    await takeRepositoryBack(request.agent.worktree);
-    this.#users?.release(user);
+    await returnRepository(this.#users, request.agent.worktree, user);
   }
 
   async #inspectState(name: string): Promise<ContainerState | undefined> {
@@ -192,7 +176,7 @@ export class DockerRuntime implements SandboxRuntime {
     if (request.signal?.aborted) throw new SandboxError('cancelled', 'the agent was cancelled before its sandbox started');
     const { image, memory, cpus, pidsLimit, workspaceLocal, workspacePath, dockerCommand } = this.#options;
     await this.#checkRepository(request);
-    const { uid, gid, user } = await this.#prepareOwnership(request);
+    const { uid, gid, user } = await claimRepository(this.#users, request.agent.worktree, request.signal);
     const args = buildDockerRunArgs({
       image,
       runId: request.run.runId,

@@ -4,6 +4,7 @@ import type { Config } from '../config.ts';
 import type { SandboxRuntime } from './runtime.ts';
 import { createLocalRuntime } from './local.ts';
 import { createDockerRuntime } from './docker.ts';
+import { createKubernetesRuntime } from './kubernetes.ts';
 
 export interface RuntimeContext {
   config: Config;
@@ -14,6 +15,7 @@ export interface RuntimeContext {
 
 const FACTORIES = {
   docker: ({ config, logger }: RuntimeContext) => createDockerRuntime(config, logger),
+  kubernetes: ({ config, logger }: RuntimeContext) => createKubernetesRuntime(config, logger),
   local: ({ config, searchPath }: RuntimeContext) => createLocalRuntime(config, searchPath),
 } satisfies Record<string, (context: RuntimeContext) => SandboxRuntime>;
 

@@ -102,3 +102,34 @@ export async function makeUserDirectory(directory: string, root: string | undefi
   await lchown(directory, user.uid, user.gid);
   await chmod(directory, 0o700);
 }
+
+/** Who a sandbox runs as, and the user of its own it was given (undefined: this process's own user). */
+export interface SandboxOwnership {
+  uid: number;
+  gid: number;
+  user: SandboxUser | undefined;
+}
+
+/**
+ * The sandbox's user: with `users` (this process is root), a user of its own that the agent's repository
+ * is handed to; otherwise this process's own, which already owns it.
+ */
+export async function claimRepository(users: SandboxUsers | undefined, repository: string, signal?: AbortSignal): Promise<SandboxOwnership> {
+  const uid = process.getuid?.() ?? 0;
+  if (uid !== 0 || !users) return { uid, gid: process.getgid?.() ?? uid, user: undefined };
+  const user = users.allocate();
+  try {
+    await handRepositoryTo(repository, user, signal);
+  } catch (error) {
+    users.release(user);
+    throw error;
+  }
+  return { ...user, user };
+}
+
+/** Undoes claimRepository: the repository back to this process, the user free again. */
+export async function returnRepository(users: SandboxUsers | undefined, repository: string, user: SandboxUser | undefined): Promise<void> {
+  if (!user) return;
+  await takeRepositoryBack(repository);
+  users?.release(user);
+}

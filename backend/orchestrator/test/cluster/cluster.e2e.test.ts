@@ -1,8 +1,10 @@
 // The deployment on a real Kubernetes cluster (scripts/cluster/up.sh: a one-node cluster on this machine),
 // applied and removed exactly as a user would with scripts/deploy.sh --demo and scripts/cleanup.sh, then
 // used through the frontend's NodePort: a 3-agent run with the offline model, read back from both
-// orchestrator replicas, its log lines found by scripts/view-logs.sh, and what happens to a running run
-// when the orchestrator pod that owns it is deleted. Skips unless MULTICLAUDE_CLUSTER_KUBECONFIG names
+// orchestrator replicas, its log lines found by scripts/view-logs.sh, 10 agents at once as pods of the
+// agents namespace (AGENT_RUNTIME=kubernetes), an agent whose pod is deleted, an agent pod's attempts to
+// reach what is not its own, and what happens to a running run when the orchestrator pod that owns it
+// is deleted. Skips unless MULTICLAUDE_CLUSTER_KUBECONFIG names
 // the cluster's kubeconfig (npm run cluster:up prints it; npm run test:cluster uses it).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,8 +20,9 @@ const KUBECONFIG = process.env['MULTICLAUDE_CLUSTER_KUBECONFIG'] ?? '';
 const skip = KUBECONFIG ? false : 'MULTICLAUDE_CLUSTER_KUBECONFIG is not set (npm run cluster:up, then npm run test:cluster)';
 if (skip) console.log(`# cluster tests skipped: ${skip}`);
 
-/** Where the node's Docker engine and the pods' hostPath see the workspace: this machine is the node. */
+/** Where the workspace volumes' directory is on the node: this machine is the node. */
 const WORKSPACE = '/data/claude-workspace';
+const NODE_ADDRESS = '10.213.0.2';
 const TERMINAL = ['completed', 'cancelled', 'interrupted'];
 const environment = { ...process.env, KUBECONFIG };
 const children: ChildProcess[] = [];
@@ -123,6 +126,27 @@ function leaseHost(runId: string): string | undefined {
   return host || undefined;
 }
 
+/** The agent sandbox pods of a run (namespace agents, by the run's label), with their phase. */
+function agentPods(runId: string): Array<{ name: string; agentId: string; phase: string; deleting: boolean }> {
+  return jsonOf<{ items: Array<{ metadata: { name: string; labels: Record<string, string>; deletionTimestamp?: string }; status: { phase: string } }> }>(
+    'get',
+    'pods',
+    '-n',
+    'agents',
+    '-l',
+    `multiclaude.run_id=${runId}`,
+  ).items.map((pod) => ({ name: pod.metadata.name, agentId: pod.metadata.labels['multiclaude.agent_id'] ?? '', phase: pod.status.phase, deleting: Boolean(pod.metadata.deletionTimestamp) }));
+}
+
+async function waitForNoAgentPods(runId: string, seconds = 60): Promise<void> {
+  let left = agentPods(runId);
+  for (let i = 0; i < seconds && left.length > 0; i++) {
+    await sleep(1_000);
+    left = agentPods(runId);
+  }
+  assert.deepEqual(left.map((pod) => pod.name), [], 'no agent pod of the run is left');
+}
+
 function projectObjects(): string {
   return kubectl('get', 'all,configmaps,secrets,pvc,networkpolicies,poddisruptionbudgets,serviceaccounts', '-A', '-l', 'app.kubernetes.io/part-of=multiclaude', '-o', 'name');
 }
@@ -146,6 +170,7 @@ test('deploy.sh --demo deploys to the cluster as to Minikube: images through the
   assert.match(deployed.output, /its one node is this machine .*images go in with docker save \| ctr images import/);
   assert.match(deployed.output, /loading orchestrator:[0-9a-f]{12} into the node's containerd/);
   assert.match(deployed.output, /loading frontend:[0-9a-f]{12} into the node's containerd/);
+  assert.match(deployed.output, /loading claude-mcp:latest into the node's containerd \(the agents' pods run it\)/);
   const url = /deployed\. Open (http:\/\/[\d.]+:\d+)/.exec(deployed.output);
   assert.ok(url, 'deploy.sh prints the NodePort URL');
   nodeUrl = url[1]!;
@@ -171,15 +196,30 @@ test('deploy.sh --demo deploys to the cluster as to Minikube: images through the
   assert.ok(token.length >= 32, 'deploy.sh made an orchestrator token');
   const [pod] = orchestratorPods();
   const direct = await portForward(pod!);
-  // The Secret is in use: the API wants its token; the ConfigMap is: docker runtime, the workspace at /workspace.
+  // The Secret is in use: the API wants its token; the ConfigMap is: kubernetes runtime, the workspace at /workspace.
   assert.equal((await fetchOnFreshConnection(`${direct}/runs`, 15_000)).status, 401);
   const ready = await getJson<{ status: string; runtime: string; model: string; checks: Record<string, { ok: boolean; detail: string }> }>(`${direct}/ready`);
   assert.equal(ready.status, 'ready');
-  assert.equal(ready.runtime, 'docker', 'AGENT_RUNTIME=docker from workspace-config');
+  assert.equal(ready.runtime, 'kubernetes', 'AGENT_RUNTIME=kubernetes from workspace-config');
   assert.match(ready.model, /offline/i, 'demo mode: no anthropic-api-key secret');
   assert.equal(ready.checks['workspace']?.ok, true);
-  assert.match(ready.checks['runtime']?.detail ?? '', /claude-mcp:latest/, 'the MCP image is found through the node docker socket');
+  assert.match(ready.checks['runtime']?.detail ?? '', /kubernetes runtime: cluster https:\/\/.*, namespace agents, image claude-mcp:latest, rights granted/, 'the service account may manage pods in agents');
   await getJson(`${direct}/runs?limit=1`, { authorization: `Bearer ${token}` });
+  const diagnostics = await getJson<{ checks: Record<string, { status: string; [fact: string]: unknown }> }>(`${direct}/diagnostics`, { authorization: `Bearer ${token}` });
+  assert.equal(diagnostics.checks['kubernetes_api']?.status, 'ok', JSON.stringify(diagnostics.checks['kubernetes_api']));
+  assert.equal(diagnostics.checks['kubernetes_rights']?.status, 'ok', JSON.stringify(diagnostics.checks['kubernetes_rights']));
+  assert.equal(diagnostics.checks['kubernetes_workspace_claim']?.['phase'], 'Bound');
+  // Least privilege: nothing outside the agents namespace, no secrets there either.
+  const can = (verb: string, resource: string, namespace: string) =>
+    spawnSync('kubectl', ['auth', 'can-i', verb, resource, '-n', namespace, '--as', 'system:serviceaccount:backend:orchestrator'], { encoding: 'utf8', env: environment }).stdout.trim();
+  assert.equal(can('create', 'pods/exec', 'agents'), 'yes');
+  assert.equal(can('create', 'pods', 'backend'), 'no');
+  assert.equal(can('get', 'secrets', 'agents'), 'no');
+  assert.equal(can('list', 'nodes', 'default'), 'no');
+  for (const workload of ['deployment/orchestrator', 'deployment/frontend', 'statefulset/postgres']) {
+    const [namespace, name] = workload.startsWith('deployment/frontend') ? ['frontend', workload] : ['backend', workload];
+    assert.doesNotMatch(kubectl('get', name, '-n', namespace, '-o', 'json'), /hostPath|docker\.sock/, `${workload} mounts no hostPath`);
+  }
 });
 
 test('through the frontend NodePort a 3-agent run with the offline model completes, one commit per agent branch', { skip, timeout: 300_000 }, async () => {
@@ -202,7 +242,7 @@ test('through the frontend NodePort a 3-agent run with the offline model complet
     [3, 'success', 'agent-3'],
   ]);
 
-  // On the node's disk (this machine), where the sandboxes committed through the docker socket.
+  // On the node's disk (this machine): the workspace volume's directory, which the agents' pods reached through subPaths of its claim.
   const runDirectory = path.join(WORKSPACE, design.run_info.run_dir);
   assert.ok(existsSync(runDirectory), runDirectory);
   const branches = gitIn(runDirectory, 'branch', '--format=%(refname:short)').split('\n').sort();
@@ -214,8 +254,7 @@ test('through the frontend NodePort a 3-agent run with the offline model complet
   }
   const diff = await getJson<{ stats: { files: number }; files: Array<{ path: string }> }>(`${nodeUrl}/api/runs/${runId}/agents/2/diff`);
   assert.equal(diff.stats.files, 1);
-  const sandboxes = execFileSync('docker', ['ps', '--all', '--quiet', '--filter', `label=multiclaude.run_id=${runId}`], { encoding: 'utf8' }).trim();
-  assert.equal(sandboxes, '', 'no sandbox container is left after the run');
+  await waitForNoAgentPods(runId);
   completedRun = run;
 });
 
@@ -246,6 +285,92 @@ test('view-logs.sh --run finds the run in the deployment, from both replicas dir
   assert.deepEqual([...agents].sort(), [1, 2, 3], 'lines about each agent');
 });
 
+test('through the NodePort 10 agents run at once, each in its own pod of the agents namespace, and no pod is left', { skip, timeout: 600_000 }, async () => {
+  assert.ok(nodeUrl, 'deployed');
+  // Slow answers keep every agent working long enough for all ten pods to be seen together.
+  const runId = await submit('Write a haiku about git. [[slow ms=8000]]', 10);
+  const seen = new Map<string, string>();
+  let most = 0;
+  const deadline = Date.now() + 540_000;
+  let run: RunState | undefined;
+  while (Date.now() < deadline) {
+    const running = agentPods(runId).filter((pod) => pod.phase === 'Running' && !pod.deleting);
+    for (const pod of running) seen.set(pod.agentId, pod.name);
+    most = Math.max(most, running.length);
+    run = RunStateSchema.parse(await getJson(`${nodeUrl}/api/runs/${runId}`));
+    if (TERMINAL.includes(run.status)) break;
+    await sleep(1_000);
+  }
+  console.log(`# ${seen.size} agent pods seen running, at most ${most} at once`);
+  assert.ok(run && run.status === 'completed', `run ended ${run?.status}`);
+  assert.deepEqual(run.summary, { total_agents: 10, successful: 10, failed: 0, cancelled: 0 }, JSON.stringify(run.results.map((result) => result.error)));
+  assert.deepEqual([...seen.keys()].map(Number).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 'every agent had a pod, seen with kubectl get pods -n agents');
+  assert.equal(most, 10, 'all ten pods ran at once');
+  const runDirectory = path.join(WORKSPACE, run.run_info.run_dir);
+  for (let agentId = 1; agentId <= 10; agentId++) assert.deepEqual(filesChangedOn(runDirectory, `agent-${agentId}`), [`agent-${agentId}.md`]);
+  await waitForNoAgentPods(runId);
+});
+
+test("deleting one agent's pod (kubectl delete pod) fails that agent with a clear error; the others finish", { skip, timeout: 420_000 }, async () => {
+  assert.ok(nodeUrl, 'deployed');
+  const runId = await submit('Write a haiku about git. [[slow ms=5000]]', 3);
+  let victim: string | undefined;
+  for (let i = 0; i < 180 && !victim; i++) {
+    victim = agentPods(runId).find((pod) => pod.agentId === '2' && pod.phase === 'Running')?.name;
+    if (!victim) await sleep(1_000);
+  }
+  assert.ok(victim, "agent 2's pod ran");
+  await sleep(3_000);
+  console.log(`# deleting ${victim}`);
+  kubectl('delete', 'pod', victim, '-n', 'agents', '--wait=false');
+  const finished = await waitForRun(runId, 300_000, (state) => TERMINAL.includes(state.status));
+  const byAgent = new Map(finished.results.map((result) => [result.agent_id, result]));
+  assert.equal(byAgent.get(2)?.status, 'error');
+  assert.match(byAgent.get(2)?.error ?? '', /the agent's sandbox died while it worked \(the sandbox pod was deleted/, byAgent.get(2)?.error);
+  assert.equal(byAgent.get(1)?.status, 'success', byAgent.get(1)?.error);
+  assert.equal(byAgent.get(3)?.status, 'success', byAgent.get(3)?.error);
+  await waitForNoAgentPods(runId);
+});
+
+/** What the probe in an agent's pod printed (the next two tests). */
+let probeOutput = '';
+
+test("inside an agent's pod: no other agent's files, nothing else of the workspace, no credentials, no service account token", { skip, timeout: 420_000 }, async () => {
+  assert.ok(nodeUrl, 'deployed');
+  const nodePort = /:(\d+)$/.exec(nodeUrl)?.[1] ?? '0';
+  const probe = [
+    // Anything of the workspace beyond its own repository: the run directory, another agent's, the records.
+    `find / \\( -path /proc -o -path /sys \\) -prune -o \\( -name 'run_20[0-9][0-9][0-9][0-9][0-9][0-9]_*' -o -name agent-2 -o -name agent-2.md -o -name runs.db -o -name lease.json \\) -print 2>/dev/null | sed 's/^/FOUND:/'`,
+    'test -e /var/run/secrets/kubernetes.io/serviceaccount/token && echo TOKEN-PRESENT || echo NO-TOKEN',
+    'ls /var/run/secrets 2>/dev/null | sed "s/^/SECRET-DIR:/"',
+    `env | grep -iE '^[^=]*(key|token|secret|password|database)[^=]*=' | sed 's/=.*//; s/^/ENV:/'`,
+    `for target in "$KUBERNETES_SERVICE_HOST:443" ${NODE_ADDRESS}:6443 ${NODE_ADDRESS}:${nodePort} 10.96.0.10:53 10.213.0.1:22; do timeout 5 bash -c "exec 3<>/dev/tcp/\${target%:*}/\${target#*:}" 2>/dev/null && echo "OPEN:$target" || echo "CLOSED:$target"; done`,
+    'echo PROBE-DONE',
+  ].join('; ');
+  const runId = await submit(`Look around. [[bash agent=1 cmd=${JSON.stringify(probe)}]] [[slow ms=2000 agent=2]]`, 2);
+  const run = await waitForRun(runId, 300_000, (state) => TERMINAL.includes(state.status));
+  const output = run.results.find((result) => result.agent_id === 1)?.messages.filter((message) => message.type === 'tool_result').map((message) => message.text ?? '').join('\n') ?? '';
+  console.log(output.split('\n').map((line) => `# ${line}`).join('\n'));
+  probeOutput = output;
+  assert.match(output, /PROBE-DONE/, 'the probe ran in the pod');
+  assert.doesNotMatch(output, /FOUND:/, 'nothing of the run, another agent or the records is visible');
+  assert.match(output, /NO-TOKEN/);
+  assert.doesNotMatch(output, /SECRET-DIR:|ENV:/);
+  await waitForNoAgentPods(runId);
+});
+
+// A known gap, reported rather than hidden: the agents' NetworkPolicy denies all traffic, but this
+// cluster enforces no NetworkPolicy (Debian's bridge CNI plugin does not; kube-network-policies, built
+// from the Go module proxy, cannot program its rules here: the kernel lacks nftables' queue expression).
+test("inside an agent's pod: no network (the API server, the node, the frontend, DNS, the host)", {
+  skip,
+  todo: 'needs a NetworkPolicy enforcer on the test cluster (see the README: A real cluster in the tests)',
+}, () => {
+  assert.match(probeOutput, /PROBE-DONE/, 'the probe ran');
+  assert.doesNotMatch(probeOutput, /OPEN:/, 'no address answers');
+  assert.equal((probeOutput.match(/CLOSED:/g) ?? []).length, 5);
+});
+
 /**
  * Starts a slow run, deletes the orchestrator pod that owns it (by its lease) mid-way, and waits for the
  * run to end. Graceful: the pod's SIGTERM; forced: --grace-period=0 --force, a crash for the process.
@@ -274,12 +399,8 @@ async function deleteOwnerMidRun(force: boolean): Promise<RunState> {
   const after = orchestratorPods();
   assert.equal(after.length, 2);
   assert.ok(!after.includes(owner), "a new pod took the deleted one's place");
-  let sandboxes = 'x';
-  for (let i = 0; i < 60 && sandboxes; i++) {
-    sandboxes = execFileSync('docker', ['ps', '--all', '--quiet', '--filter', `label=multiclaude.run_id=${runId}`], { encoding: 'utf8' }).trim();
-    if (sandboxes) await sleep(1_000);
-  }
-  assert.equal(sandboxes, '', 'the run leaves no sandbox container');
+  // A forced deletion leaves the sweep (every 30 s, once the run is interrupted) to delete its agents' pods.
+  await waitForNoAgentPods(runId, 150);
   return finished;
 }
 
@@ -300,12 +421,12 @@ test('cleanup.sh leaves nothing of the project in the cluster', { skip, timeout:
   const cleaned = script('cleanup.sh', ['--images'], 400_000);
   console.log(cleaned.output.split('\n').map((line) => `# ${line}`).join('\n'));
   assert.equal(cleaned.status, 0, cleaned.output);
-  assert.equal(kubectl('get', 'namespaces', '-o', 'name').split('\n').filter((name) => /\/(backend|frontend)$/.test(name)).join(' '), '');
+  assert.equal(kubectl('get', 'namespaces', '-o', 'name').split('\n').filter((name) => /\/(backend|frontend|agents)$/.test(name)).join(' '), '');
   assert.equal(projectObjects(), '');
   // The logs volume goes with its claim (the cluster's provisioner deletes released volumes).
   let volumes = 'x';
   for (let i = 0; i < 30 && volumes; i++) {
-    volumes = kubectl('get', 'pv', '-o', 'jsonpath={range .items[?(@.spec.claimRef.namespace=="backend")]}{.metadata.name} {end}').trim();
+    volumes = kubectl('get', 'pv', '-o', 'jsonpath={range .items[?(@.spec.claimRef.namespace=="backend")]}{.metadata.name} {end}{range .items[?(@.spec.claimRef.namespace=="agents")]}{.metadata.name} {end}').trim();
     if (volumes) await sleep(1_000);
   }
   assert.equal(volumes, '', 'no volume of the project is left');

@@ -54,15 +54,30 @@ esac`,
 
 const skip = hasCommand('kubectl') ? false : 'kubectl is not installed (the stand-in renders with the real one)';
 
-test('deploy.sh loads the images under their content tag, creates both secrets and applies the overlay with the node docker group', { skip }, (t) => {
+test('deploy.sh --docker-socket applies the Minikube-only overlay with the node docker group and the docker runtime', { skip }, (t) => {
+  const { result, calls, applied } = deployWithStubs(t, ['--skip-build', '--docker-socket'], { ANTHROPIC_API_KEY: KEY, ORCHESTRATOR_TOKEN: TOKEN });
+  assert.equal(result.status, 0, result.stdout + result.stderr);
+  assert.match(result.stdout, /MINIKUBE-ONLY overlay kubernetes-minikube-docker\/: the orchestrator gets the node's docker socket/);
+  assert.match(calls, /minikube ssh --profile minikube -- stat -c %g \/var\/run\/docker\.sock/);
+  const rendered = parseDocuments(applied, 'applied overlay');
+  const orchestrator = find(rendered, 'Deployment', 'backend', 'orchestrator')['spec'].template;
+  assert.deepEqual(orchestrator.spec.securityContext.supplementalGroups, [4242]);
+  assert.ok(orchestrator.spec.volumes.some((volume: { hostPath?: { path: string } }) => volume.hostPath?.path === '/var/run/docker.sock'));
+  assert.equal(find(rendered, 'ConfigMap', 'backend', 'workspace-config')['data'].AGENT_RUNTIME, 'docker');
+});
+
+test('deploy.sh loads the images under their content tag, creates both secrets and applies kubernetes/ with no docker socket', { skip }, (t) => {
   const { result, calls, applied, secrets } = deployWithStubs(t, ['--skip-build'], { ANTHROPIC_API_KEY: KEY, ORCHESTRATOR_TOKEN: TOKEN });
   assert.equal(result.status, 0, result.stdout + result.stderr);
   for (const image of ['claude-mcp:latest', 'orchestrator:0123456789ab', 'frontend:0123456789ab', 'multiclaude-postgres:0123456789ab']) {
     assert.match(calls, new RegExp(`minikube image load --profile minikube ${image}`), image);
   }
+  assert.doesNotMatch(calls, /docker\.sock/, 'the node docker socket is neither checked nor read');
   const rendered = parseDocuments(applied, 'applied overlay');
   const orchestrator = find(rendered, 'Deployment', 'backend', 'orchestrator')['spec'].template;
-  assert.deepEqual(orchestrator.spec.securityContext.supplementalGroups, [4242]);
+  assert.equal(orchestrator.spec.securityContext.supplementalGroups, undefined);
+  assert.doesNotMatch(applied, /docker\.sock/);
+  assert.equal(find(rendered, 'ConfigMap', 'backend', 'workspace-config')['data'].AGENT_RUNTIME, 'kubernetes');
   assert.equal(orchestrator.spec.containers[0].image, 'orchestrator:0123456789ab');
   assert.match(orchestrator.metadata.annotations['multiclaude/secrets-checksum'], /^[0-9a-f]{16}$/);
   assert.equal(find(rendered, 'Deployment', 'frontend', 'frontend')['spec'].template.spec.containers[0].image, 'frontend:0123456789ab');

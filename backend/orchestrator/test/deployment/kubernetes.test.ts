@@ -9,7 +9,9 @@ import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
-import { ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
+import { ConfigMap, Namespace, PersistentVolume, PersistentVolumeClaim, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
+import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
+import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
 import { KUBECTL, KUBERNETES, ROOT, find, kustomizationFiles, loadManifests, loadRaw, parseDocuments, selects, type K8sObject } from './manifests.ts';
 import { parseByteSize } from '../../src/logging/byte-size.ts';
 import { computeCapacity, estimatedAgentBytes } from '../../src/runs/capacity.ts';
@@ -23,7 +25,7 @@ const frontend = find(objects, 'Deployment', 'frontend', 'frontend');
 const deployments = [orchestrator, frontend];
 
 const MODELS: Record<string, { validate(this: void, object: K8sObject): void }> = {};
-for (const Model of [Deployment, StatefulSet, NetworkPolicy, PodDisruptionBudget, ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service, ServiceAccount]) {
+for (const Model of [Deployment, StatefulSet, NetworkPolicy, PodDisruptionBudget, ConfigMap, Namespace, PersistentVolume, PersistentVolumeClaim, Secret, Service, ServiceAccount, Role, RoleBinding]) {
   MODELS[`${Model.apiVersion}/${Model.kind}`] = { validate: (object) => new Model(object as never).validate() };
 }
 
@@ -44,8 +46,16 @@ test('kubectl kustomize renders every resource the design lists, plus the harden
       'ConfigMap frontend/frontend-config',
       'Deployment backend/orchestrator',
       'Deployment frontend/frontend',
+      'Namespace -/agents',
       'Namespace -/backend',
       'Namespace -/frontend',
+      'NetworkPolicy agents/default-deny-all',
+      'PersistentVolume -/multiclaude-workspace-agents',
+      'PersistentVolume -/multiclaude-workspace-backend',
+      'PersistentVolumeClaim agents/workspace',
+      'PersistentVolumeClaim backend/workspace',
+      'Role agents/orchestrator',
+      'RoleBinding agents/orchestrator',
       'NetworkPolicy backend/default-deny-all',
       'NetworkPolicy backend/orchestrator',
       'NetworkPolicy backend/postgres',
@@ -80,7 +90,7 @@ test('the schema check does catch a malformed object', () => {
 
 test('each kustomization lists only files that exist and parse, and every object and pod is labelled part of multiclaude', { skip: noKubectl }, () => {
   const files = kustomizationFiles(KUBERNETES);
-  assert.equal(files.length, 18);
+  assert.equal(files.length, 24);
   for (const file of files) assert.ok(parseDocuments(readFileSync(file, 'utf8'), file).length > 0, `${path.relative(ROOT, file)} is empty`);
   for (const object of objects) assert.equal(object.metadata.labels?.['app.kubernetes.io/part-of'], 'multiclaude', object.metadata.name);
   for (const deployment of deployments) {
@@ -92,36 +102,43 @@ test('each kustomization lists only files that exist and parse, and every object
 test('the orchestrator runs 2 replicas with the design requests and limits and probes /health and /ready on 8080', () => {
   assert.equal(orchestrator['spec'].replicas, 2);
   const main = container(orchestrator);
-  assert.deepEqual(main['resources'], { requests: { memory: '512Mi', cpu: '250m' }, limits: { memory: '2Gi', cpu: '1000m' } });
+  // 5Gi rather than the design's 2Gi: each running agent's claude process lives here, and a 10-agent run runs at once.
+  assert.deepEqual(main['resources'], { requests: { memory: '512Mi', cpu: '250m' }, limits: { memory: '5Gi', cpu: '1000m' } });
   assert.deepEqual(main['ports'], [{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
   assert.equal(main['livenessProbe'].httpGet.path, '/health');
   assert.equal(main['readinessProbe'].httpGet.path, '/ready');
-  assert.ok(main['readinessProbe'].timeoutSeconds > 10, '/ready may take 10 s asking the Docker engine');
+  assert.ok(main['readinessProbe'].timeoutSeconds > 15, '/ready may take 15 s asking the API server');
   assert.equal(main['image'], KUBECTL ? 'orchestrator:latest' : 'orchestrator');
   assert.equal(main['imagePullPolicy'], 'IfNotPresent', 'images come from `minikube image load`, not a registry');
 });
 
-test('the orchestrator mounts the docker socket, the workspace hostPath at WORKSPACE_LOCAL and the logs claim', () => {
+test('the orchestrator mounts the workspace claim at WORKSPACE_LOCAL and the logs claim; no pod has a docker socket or a hostPath', () => {
   const volumes = new Map((orchestrator['spec'].template.spec.volumes as K8sObject[]).map((volume) => [volume['name'] as string, volume]));
   const mounts = new Map((container(orchestrator)['volumeMounts'] as K8sObject[]).map((mount) => [mount['name'] as string, mount['mountPath'] as string]));
-  assert.deepEqual(volumes.get('docker-socket')?.['hostPath'], { path: '/var/run/docker.sock', type: 'Socket' });
-  assert.equal(mounts.get('docker-socket'), '/var/run/docker.sock');
-  assert.deepEqual(volumes.get('workspace')?.['hostPath'], { path: '/data/claude-workspace', type: 'Directory' });
+  assert.deepEqual(volumes.get('workspace')?.['persistentVolumeClaim'], { claimName: 'workspace' });
   assert.equal(mounts.get('workspace'), '/workspace');
+  for (const workload of objects.filter((object) => ['Deployment', 'StatefulSet'].includes(object.kind))) {
+    const json = JSON.stringify(workload['spec'].template);
+    assert.doesNotMatch(json, /hostPath|docker\.sock/, `${workload.metadata.name} mounts no hostPath`);
+  }
   assert.deepEqual(volumes.get('logs')?.['persistentVolumeClaim'], { claimName: 'orchestrator-logs' });
   assert.equal(mounts.get('logs'), '/var/log/orchestrator');
   const claim = find(objects, 'PersistentVolumeClaim', 'backend', 'orchestrator-logs');
   assert.equal(claim['spec'].resources.requests.storage, '1Gi');
 });
 
-test('workspace-config gives WORKSPACE_PATH, WORKSPACE_LOCAL and the non-secret settings, and runs agents only in Docker', () => {
+test('workspace-config gives WORKSPACE_LOCAL and the non-secret settings, and runs agents only as pods of the agents namespace', () => {
   const config = find(objects, 'ConfigMap', 'backend', 'workspace-config');
-  assert.equal(config['data'].WORKSPACE_PATH, '/data/claude-workspace');
+  assert.equal(config['data'].WORKSPACE_PATH, undefined, 'no Docker engine view of the workspace');
+  assert.equal(config['data'].KUBERNETES_NAMESPACE, 'agents');
+  assert.equal(config['data'].KUBERNETES_WORKSPACE_CLAIM, 'workspace');
+  assert.equal(config['data'].KUBERNETES_WARM_PODS, '2', 'a small warm pool per replica');
+
   assert.equal(config['data'].WORKSPACE_LOCAL, '/workspace');
   assert.equal(config['data'].DOCKER_MCP_IMAGE, 'claude-mcp:latest');
   assert.equal(config['data'].LOG_DIR, '/var/log/orchestrator');
   assert.equal(config['data'].HOST, '0.0.0.0', 'a pod is reached on its own address, not loopback');
-  assert.equal(config['data'].AGENT_RUNTIME, 'docker', 'never a silent fallback to unsandboxed local tools');
+  assert.equal(config['data'].AGENT_RUNTIME, 'kubernetes', 'never a silent fallback to unsandboxed local tools');
   for (const key of Object.keys(config['data'])) assert.doesNotMatch(key, /KEY|TOKEN|SECRET|PASSWORD/, `${key} belongs in a Secret`);
   assert.deepEqual(container(orchestrator)['envFrom'], [{ configMapRef: { name: 'workspace-config' } }]);
   assert.equal(environment(orchestrator).get('LOG_DIR')?.['value'], '/var/log/orchestrator/$(POD_NAME)', 'one log directory per pod');
@@ -141,7 +158,8 @@ test('the agent cap follows the pod’s memory limit: no MAX_CONCURRENT_AGENTS, 
     override: undefined,
   });
   const spares = Number(config['data'].WARM_POOL_SIZE);
-  assert.equal(capacity.agents, 4);
+  assert.equal(capacity.agents, 14, 'the kubernetes runtime: 5Gi less 512 MiB on the 320 MiB estimate (tool servers run in their pods)');
+  assert.ok(capacity.agents >= 10 + spares, 'a 10-agent run at once beside the warm spare');
   assert.ok(spares >= 1 && spares < capacity.agents, `${spares} spare(s) leave room for agents in a cap of ${capacity.agents}`);
 });
 
@@ -191,11 +209,11 @@ test('the frontend runs 2 replicas on port 3000 pointed at orchestrator-service'
   assert.equal(config['data'].HOST, '0.0.0.0');
 });
 
-test('every pod runs as non-root with no capabilities, no privilege escalation, a read-only root and no API token', () => {
+test('every pod runs as non-root with no capabilities, no privilege escalation and a read-only root; only the orchestrator has an API token', () => {
   for (const deployment of deployments) {
     const pod = deployment['spec'].template.spec;
     const name = deployment.metadata.name;
-    assert.equal(pod.automountServiceAccountToken, false, name);
+    assert.equal(pod.automountServiceAccountToken, deployment === orchestrator, name);
     assert.equal(pod.securityContext.runAsNonRoot, true, name);
     assert.ok(pod.securityContext.runAsUser >= 10000, `${name} runs as a high uid`);
     assert.equal(pod.securityContext.seccompProfile.type, 'RuntimeDefault', name);
@@ -213,7 +231,59 @@ test('every pod runs as non-root with no capabilities, no privilege escalation, 
     }
   }
   assert.equal(orchestrator['spec'].template.spec.securityContext.runAsUser, 10001, 'the uid the workspace mount and the sandboxes use');
-  assert.ok(Array.isArray(orchestrator['spec'].template.spec.securityContext.supplementalGroups), 'the docker socket group');
+  assert.equal(orchestrator['spec'].template.spec.securityContext.supplementalGroups, undefined, 'no docker socket group');
+});
+
+test("the orchestrator's rights are a Role in the agents namespace only: pods, pods/exec and reading the workspace claim", () => {
+  assert.ok(!objects.some((object) => ['ClusterRole', 'ClusterRoleBinding'].includes(object.kind)), 'nothing cluster-wide');
+  const role = find(objects, 'Role', 'agents', 'orchestrator');
+  assert.deepEqual(role['rules'], [
+    { apiGroups: [''], resources: ['pods'], verbs: ['create', 'get', 'list', 'watch', 'delete', 'patch'] },
+    { apiGroups: [''], resources: ['pods/exec'], verbs: ['create', 'get'] },
+    { apiGroups: [''], resources: ['persistentvolumeclaims'], resourceNames: ['workspace'], verbs: ['get'] },
+  ]);
+  const binding = find(objects, 'RoleBinding', 'agents', 'orchestrator');
+  assert.deepEqual(binding['roleRef'], { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'orchestrator' });
+  assert.deepEqual(binding['subjects'], [{ kind: 'ServiceAccount', name: 'orchestrator', namespace: 'backend' }]);
+  assert.equal(orchestrator['spec'].template.spec.serviceAccountName, 'orchestrator');
+});
+
+test('the agents namespace enforces the restricted Pod Security Standard and denies its pods all traffic', () => {
+  const namespace = find(objects, 'Namespace', undefined, 'agents');
+  assert.equal(namespace.metadata.labels?.['pod-security.kubernetes.io/enforce'], 'restricted');
+  assert.equal(find(objects, 'Namespace', undefined, 'backend').metadata.labels?.['pod-security.kubernetes.io/enforce'], 'baseline', 'baseline forbids hostPath');
+  const deny = find(objects, 'NetworkPolicy', 'agents', 'default-deny-all');
+  assert.deepEqual(deny['spec'], { podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
+  const egress = find(objects, 'NetworkPolicy', 'backend', 'orchestrator')['spec'].egress as K8sObject[];
+  assert.ok(egress.some((rule) => (rule['ports'] as K8sObject[] | undefined)?.some((port) => port['port'] === 6443)), 'the orchestrator reaches the API server');
+});
+
+test('the orchestrator and the agents pods see one workspace: two claims statically bound to volumes of the same directory', () => {
+  const directories = new Set<string>();
+  for (const namespace of ['backend', 'agents']) {
+    const claim = find(objects, 'PersistentVolumeClaim', namespace, 'workspace');
+    const volume = find(objects, 'PersistentVolume', undefined, claim['spec'].volumeName);
+    assert.deepEqual(volume['spec'].claimRef, { namespace, name: 'workspace' });
+    assert.equal(volume['spec'].storageClassName, claim['spec'].storageClassName);
+    assert.deepEqual(claim['spec'].accessModes, ['ReadWriteMany']);
+    assert.equal(volume['spec'].persistentVolumeReclaimPolicy, 'Retain', 'deleting the deployment never deletes runs');
+    directories.add(volume['spec'].hostPath.path);
+  }
+  assert.deepEqual([...directories], ['/data/claude-workspace']);
+});
+
+test('the Minikube docker-socket overlay is labelled as such and brings back the socket, its group and the docker runtime', { skip: noKubectl }, () => {
+  const directory = path.join(ROOT, 'kubernetes-minikube-docker');
+  assert.match(readFileSync(path.join(directory, 'kustomization.yaml'), 'utf8'), /^# MINIKUBE ONLY/);
+  const rendered = parseDocuments(execFileSync('kubectl', ['kustomize', directory], { encoding: 'utf8', timeout: 60_000 }), 'overlay');
+  const pod = find(rendered, 'Deployment', 'backend', 'orchestrator')['spec'].template.spec;
+  assert.ok((pod.volumes as K8sObject[]).some((volume) => volume['hostPath']?.path === '/var/run/docker.sock'));
+  assert.deepEqual(pod.securityContext.supplementalGroups, [999]);
+  assert.equal(pod.automountServiceAccountToken, false);
+  assert.equal(find(rendered, 'ConfigMap', 'backend', 'workspace-config')['data'].AGENT_RUNTIME, 'docker');
+  assert.equal(find(rendered, 'ConfigMap', 'backend', 'workspace-config')['data'].WORKSPACE_PATH, '/data/claude-workspace');
+  assert.equal(find(rendered, 'Namespace', undefined, 'backend').metadata.labels?.['pod-security.kubernetes.io/enforce'], 'privileged');
+  assert.deepEqual(find(rendered, 'RoleBinding', 'agents', 'orchestrator')['subjects'], [], 'no Kubernetes rights for the docker runtime');
 });
 
 test('only the frontend namespace reaches the orchestrator, and each namespace denies everything else by default', () => {
@@ -250,8 +320,8 @@ test('each deployment has a PodDisruptionBudget that keeps one of its pods', () 
   }
 });
 
-test('deploy.sh --render-only sets the docker socket group and the image tags, and reads no secret', { skip: noKubectl }, () => {
-  const output = execFileSync('bash', [path.join(ROOT, 'scripts', 'deploy.sh'), '--render-only', '--docker-gid', '4242'], {
+test('deploy.sh --render-only --docker-socket sets the docker socket group and the image tags, and reads no secret', { skip: noKubectl }, () => {
+  const output = execFileSync('bash', [path.join(ROOT, 'scripts', 'deploy.sh'), '--render-only', '--docker-socket', '--docker-gid', '4242'], {
     encoding: 'utf8',
     env: { ...process.env, ORCHESTRATOR_IMAGE: 'orchestrator:abc123', FRONTEND_IMAGE: 'frontend:def456', ANTHROPIC_API_KEY: FAKE_KEY },
     timeout: 60_000,

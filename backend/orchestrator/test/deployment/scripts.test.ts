@@ -102,9 +102,10 @@ test('deploy.sh refuses to deploy without ANTHROPIC_API_KEY unless asked for the
   assert.match(demo.stderr, /Minikube profile 'minikube' is not running: minikube start --driver=docker --container-runtime=docker/);
 });
 
-test('deploy.sh --render-only needs the docker group, since there is no node to read it from', () => {
-  const result = run('deploy.sh', ['--render-only']);
+test('deploy.sh --render-only --docker-socket needs the docker group, since there is no node to read it from', () => {
+  const result = run('deploy.sh', ['--render-only', '--docker-socket']);
   assert.equal(result.status, 1);
-  assert.match(result.stderr, /--render-only needs --docker-gid/);
+  assert.match(result.stderr, /--render-only --docker-socket needs --docker-gid/);
   assert.match(run('deploy.sh', ['--docker-gid', 'docker']).stderr, /--docker-gid must be a number/);
+  assert.match(run('deploy.sh', ['--docker-gid', '42']).stderr, /--docker-gid goes with --docker-socket/);
 });
