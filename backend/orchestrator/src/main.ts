@@ -177,6 +177,7 @@ async function shutdown(signal: string): Promise<void> {
   forced.unref();
   server.close();
   await machinery.close();
+  await runtime.close?.();
   await modelProxy.close();
   await offlineModel?.close();
   // The last line: everything the shutdown did is logged before it, and the files are flushed after it.

@@ -107,6 +107,11 @@ export class KubernetesRuntime implements SandboxRuntime {
     }
   }
 
+  /** Deletes the warm pods: a stopped orchestrator leaves none waiting for a claim that will never come. */
+  async close(): Promise<void> {
+    await this.#pool?.close().catch((error: unknown) => this.#options.logger.warn({ err: error }, 'could not delete every warm pod; the next sweep will'));
+  }
+
   get #server(): string {
     return this.#options.kubeConfig.getCurrentCluster()?.server ?? 'no cluster configured';
   }

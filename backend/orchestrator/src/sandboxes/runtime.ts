@@ -85,6 +85,8 @@ export interface SandboxRuntime {
   reapStale(isRunLive: (runId: string) => boolean, signal?: AbortSignal): Promise<string[]>;
   /** The runtime's own named checks for /diagnostics (e.g. the Docker engine and image). */
   diagnostics(): Record<string, DiagnosticCheck>;
+  /** Releases what the runtime keeps ready between runs (the kubernetes runtime's warm pods), at shutdown. Never throws. */
+  close?(): Promise<void>;
 }
 
 /** A sandbox that could not be prepared; the message is shown to the user as the agent's error. */
