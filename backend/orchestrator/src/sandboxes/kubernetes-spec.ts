@@ -16,6 +16,11 @@ export const LABEL_OWNER = 'multiclaude.owner';
  * store's workspace): the sweep deletes only pods of its own store, never another deployment's sharing the namespace.
  */
 export const LABEL_STORE = 'multiclaude.store';
+/**
+ * On the one pod that may reach the network, the run's setup step (setup_command): the NetworkPolicy
+ * `setup-egress` of the agents namespace lets pods with it connect out; every other pod stays denied.
+ */
+export const LABEL_NETWORK = 'multiclaude.network';
 /** Every pod this runtime makes carries these, so one label selector finds them all (the sweep, kubectl). */
 export const SANDBOX_SELECTOR = `${LABEL_MANAGED}=true`;
 const COMPONENT_LABELS = { 'app.kubernetes.io/part-of': 'multiclaude', 'app.kubernetes.io/component': 'agent-sandbox' };
@@ -38,6 +43,8 @@ export interface PodSpecOptions {
   ephemeralStorage?: string;
   tmpSize?: string;
   homeSize?: string;
+  /** Only the run's setup step: the pod may connect out (LABEL_NETWORK); agents and checks never. */
+  network?: boolean;
 }
 
 /** Pod names are DNS labels: lower case, [a-z0-9-], at most 63 characters. Run ids are `YYYYMMDD_HHMMSS_hex`. */
@@ -136,7 +143,7 @@ export function buildSandboxPod(options: PodSpecOptions): V1Pod {
     metadata: {
       name: options.name,
       namespace: options.namespace,
-      labels: { ...COMPONENT_LABELS, [LABEL_MANAGED]: 'true', ...options.labels },
+      labels: { ...COMPONENT_LABELS, [LABEL_MANAGED]: 'true', ...options.labels, ...(options.network ? { [LABEL_NETWORK]: 'egress' } : {}) },
     },
     spec: {
       restartPolicy: 'Never',

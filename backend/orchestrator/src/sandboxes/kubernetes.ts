@@ -267,7 +267,7 @@ export class KubernetesRuntime implements SandboxRuntime {
   }
 
   /** Creates the pod (replacing a leftover of the same name once) and waits until it runs; on failure nothing is left. */
-  async #startPod(request: SandboxRequest, name: string, uid: number, gid: number): Promise<void> {
+  async #startPod(request: SandboxRequest, name: string, uid: number, gid: number, network = false): Promise<void> {
     if (request.signal?.aborted) throw new SandboxError('cancelled', 'the agent was cancelled before its sandbox started');
     const { namespace, image, workspaceClaim, workspaceLocal, memory, cpus, owner } = this.#options;
     const body = buildSandboxPod({
@@ -281,6 +281,7 @@ export class KubernetesRuntime implements SandboxRuntime {
       gid,
       memory,
       cpus,
+      network,
     });
     const create = () => callApi(() => this.#core.createNamespacedPod({ namespace, body }), API_TIMEOUT_MS, request.signal);
     try {
@@ -393,7 +394,7 @@ export class KubernetesRuntime implements SandboxRuntime {
     await this.#checkRepository(request);
     const { uid, gid, user } = await claimRepository(this.#users, request.agent.worktree, request.signal);
     try {
-      await this.#startPod(request, name, uid, gid);
+      await this.#startPod(request, name, uid, gid, options.network === true);
       let output = '';
       const collector = new PassThrough();
       collector.setEncoding('utf8');

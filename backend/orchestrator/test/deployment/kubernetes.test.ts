@@ -50,6 +50,7 @@ test('kubectl kustomize renders every resource the design lists, plus the harden
       'Namespace -/backend',
       'Namespace -/frontend',
       'NetworkPolicy agents/default-deny-all',
+      'NetworkPolicy agents/setup-egress',
       'PersistentVolume -/multiclaude-workspace-agents',
       'PersistentVolume -/multiclaude-workspace-backend',
       'PersistentVolumeClaim agents/workspace',
@@ -90,7 +91,7 @@ test('the schema check does catch a malformed object', () => {
 
 test('each kustomization lists only files that exist and parse, and every object and pod is labelled part of multiclaude', { skip: noKubectl }, () => {
   const files = kustomizationFiles(KUBERNETES);
-  assert.equal(files.length, 24);
+  assert.equal(files.length, 25);
   for (const file of files) assert.ok(parseDocuments(readFileSync(file, 'utf8'), file).length > 0, `${path.relative(ROOT, file)} is empty`);
   for (const object of objects) assert.equal(object.metadata.labels?.['app.kubernetes.io/part-of'], 'multiclaude', object.metadata.name);
   for (const deployment of deployments) {
@@ -254,6 +255,9 @@ test('the agents namespace enforces the restricted Pod Security Standard and den
   assert.equal(find(objects, 'Namespace', undefined, 'backend').metadata.labels?.['pod-security.kubernetes.io/enforce'], 'baseline', 'baseline forbids hostPath');
   const deny = find(objects, 'NetworkPolicy', 'agents', 'default-deny-all');
   assert.deepEqual(deny['spec'], { podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
+  // The setup step's pod alone may connect out (as docker gives its setup container a network); nothing may connect in.
+  const setup = find(objects, 'NetworkPolicy', 'agents', 'setup-egress');
+  assert.deepEqual(setup['spec'], { podSelector: { matchLabels: { 'multiclaude.network': 'egress' } }, policyTypes: ['Egress'], egress: [{}] });
   const egress = find(objects, 'NetworkPolicy', 'backend', 'orchestrator')['spec'].egress as K8sObject[];
   assert.ok(egress.some((rule) => (rule['ports'] as K8sObject[] | undefined)?.some((port) => port['port'] === 6443)), 'the orchestrator reaches the API server');
 });

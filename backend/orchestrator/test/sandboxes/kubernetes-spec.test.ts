@@ -97,6 +97,12 @@ test('the pod carries labels naming run and agent, and those of every sandbox po
   assert.equal(labels['app.kubernetes.io/component'], 'agent-sandbox');
 });
 
+test("only the setup step's pod is labelled to reach the network; an agent's or a check's pod never is", () => {
+  assert.equal(buildSandboxPod(options({ network: true })).metadata!.labels!['multiclaude.network'], 'egress');
+  assert.equal(buildSandboxPod(options()).metadata!.labels!['multiclaude.network'], undefined);
+  assert.equal(buildSandboxPod(options({ network: false })).metadata!.labels!['multiclaude.network'], undefined);
+});
+
 test('the sandbox environment holds no secret of the orchestrator', () => {
   const env = buildSandboxPod(options()).spec!.containers[0]!.env!;
   const names = env.map((variable) => variable.name);
