@@ -139,10 +139,6 @@ export class DockerRuntime implements SandboxRuntime {
     }
   }
 
-  async #releaseOwnership(request: SandboxRequest, user: SandboxUser | undefined): Promise<void> {
-    await returnRepository(this.#users, request.agent.worktree, user);
-  }
-
   async #inspectState(name: string): Promise<ContainerState | undefined> {
     const result = await this.#docker(['container', 'inspect', '--format', '{{json .State}}', name], CHECK_TIMEOUT_MS);
     if (!result.ok) return undefined;
@@ -198,7 +194,7 @@ export class DockerRuntime implements SandboxRuntime {
     if (!created.ok) {
       // A create cut short by the signal or timeout may still have made the container.
       await this.#remove(name, request.logger);
-      await this.#releaseOwnership(request, user);
+      await returnRepository(this.#users, request.agent.worktree, user);
       if (/No such image/i.test(created.detail)) {
         throw new SandboxError('image_missing', `Docker image ${image} is missing: ${BUILD_HINT}`);
       }
@@ -226,7 +222,7 @@ export class DockerRuntime implements SandboxRuntime {
       return { ...outcome, durationMs: Date.now() - started };
     } finally {
       await this.#remove(name, request.logger);
-      await this.#releaseOwnership(request, user);
+      await returnRepository(this.#users, request.agent.worktree, user);
     }
   }
 
@@ -248,7 +244,7 @@ export class DockerRuntime implements SandboxRuntime {
       user,
       release: () => (releasing ??= (async () => {
         await stopping;
-        await this.#releaseOwnership(request, user);
+        await returnRepository(this.#users, request.agent.worktree, user);
       })()),
       workingDirectory: CONTAINER_WORKSPACE,
       mcpServer: { type: 'stdio', command: dockerCommand, args: ['start', '--attach', '--interactive', name], env: clientEnvironment },
