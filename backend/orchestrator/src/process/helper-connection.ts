@@ -67,6 +67,13 @@ const DEFAULT_MAX_BUFFER_BYTES = 100 * 1024 * 1024;
 const asBuffer = (data: Uint8Array): Buffer => Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 const definedOnly = (environment: Record<string, string | undefined>) => Object.fromEntries(Object.entries(environment).filter((entry): entry is [string, string] => entry[1] !== undefined));
 
+/** Sends a command or process to the helper; `onFailure` hears, in words, when the message could not go. */
+function handOver(child: ChildProcess, message: { command: string }, onFailure: (error: Error) => void): void {
+  child.send(message, (error) => {
+    if (error) onFailure(new Error(`could not hand ${message.command} to the command helper: ${error.message}`, { cause: error }));
+  });
+}
+
 interface PendingCommand {
   resolve: (result: CommandResult) => void;
   reject: (error: Error) => void;
@@ -106,9 +113,7 @@ export class HelperConnection {
         interleaved: request.interleaved ?? false,
         killSignal: request.killSignal,
       };
-      child.send(message, (error) => {
-        if (error) this.#commands.get(id)?.reject(new Error(`could not hand ${request.command} to the command helper: ${error.message}`, { cause: error }));
-      });
+      handOver(child, message, (error) => this.#commands.get(id)?.reject(error));
       if (signal?.aborted) cancel();
       else signal?.addEventListener('abort', cancel, { once: true });
     });
@@ -126,9 +131,7 @@ export class HelperConnection {
     });
     this.#reference();
     const message = { type: 'spawn', id, command: request.command, args: [...request.args], cwd: request.cwd, env: definedOnly(request.env), niceness: request.niceness ?? 0 };
-    child.send(message, (error) => {
-      if (error) started.failed(new Error(`could not hand ${request.command} to the command helper: ${error.message}`, { cause: error }));
-    });
+    handOver(child, message, (error) => started.failed(error));
     return started;
   }
 
