@@ -8,6 +8,7 @@ import { BEST_OF_N_CONFIGURATIONS, ONE_IN_THREE_CHECK, type BestOfNSample } from
 import type { SourceSample, SourceSettings } from './measures/source.ts';
 import type { HistorySample, HistorySettings } from './measures/history.ts';
 import type { LatencyResults, LatencySample } from './measures/latency.ts';
+import { GOAL_OVER_DOCKER_MS, sandboxMs, type ClusterResults } from './measures/cluster.ts';
 import type { ProfileSummary } from './lib/profile.ts';
 import { formatSummary, mib, percentile, ratio, summarize } from './lib/stats.ts';
 
@@ -29,6 +30,8 @@ export interface Results {
   history?: { settings: HistorySettings; samples: HistorySample[] } | undefined;
   /** Absent in results written before the latency scenario existed. */
   latency?: (LatencyResults & { api?: { ours: ApiSample[]; floor: ApiSample[] } }) | undefined;
+  /** Absent in results written before the cluster measure existed. */
+  cluster?: ClusterResults | undefined;
   profiles: Array<{ label: string; summary: ProfileSummary }>;
   errors: string[];
   /** Sections carried over from an earlier run (BENCH_MERGE=1). */
@@ -324,6 +327,48 @@ function latencySection(latency: NonNullable<Results['latency']>): string {
   return lines.join('\n');
 }
 
+function clusterSection({ settings, configs }: ClusterResults): string {
+  const { agents, repetitions, replicas, warmPods } = settings;
+  const all = (key: string, read: (sample: ClusterResults['configs'][0]['samples'][0]) => number[]): number[] =>
+    configs.filter((config) => config.key === key).flatMap((config) => config.samples.flatMap(read));
+  const docker = all('docker', (sample) => sample.readyMs);
+  const [dockerP50, dockerP95] = [percentile(docker, 50), percentile(docker, 95)];
+  const lines = [
+    '## 10. Sandbox start: kubernetes pods (cold, warm) against docker containers',
+    '',
+    `Time from \`POST /runs\` sent to each agent's ready sandbox: the \`agent_status\` \`running\` with no detail that follows`,
+    `\`starting its sandbox\` (the runtime's start has returned), by the event's own time (the cluster's node is this machine: one`,
+    `clock). Kubernetes: the test cluster's deployment (\`npm run cluster:up\`, \`scripts/deploy.sh --demo\`; ${replicas} orchestrator`,
+    `replicas; runs through the frontend's NodePort), KUBERNETES_WARM_PODS=0, then ${warmPods} per replica (ConfigMap patch and rollout`,
+    `restart; before each run the pool is full and the earlier run's pods are gone). Docker: a local orchestrator with`,
+    `AGENT_RUNTIME=docker, one run after each cluster run. ${repetitions} runs of ${agents} agents per configuration after a warm-up run;`,
+    `p50 and p95 over every agent of every run. Goals (issue 19): cold ≤ docker + ${GOAL_OVER_DOCKER_MS['kubernetes-cold'] / 1_000} s, warm ≤ docker + ${GOAL_OVER_DOCKER_MS['kubernetes-warm'] / 1_000} s, p50 against p50`,
+    'and p95 against p95. "Runtime start" is each agent\'s `starting its sandbox` → its ready sandbox: the runtime\'s start() alone;',
+    'the rest is the request, the run\'s repository and clones, and the slot.',
+    '',
+    '| Configuration | Agents | p50 (ms) | p95 (ms) | p50 − docker | p95 − docker | Goal | Met | Runtime start p50 / p95 (ms) | 202 p50 (ms) | Received by the client, p50 (ms) | Warm pods claimed |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const config of configs) {
+    const ready = all(config.key, (sample) => sample.readyMs);
+    if (ready.length === 0) continue;
+    const [p50, p95] = [percentile(ready, 50), percentile(ready, 95)];
+    const goal = config.key === 'docker' ? undefined : GOAL_OVER_DOCKER_MS[config.key];
+    const over = (value: number, base: number): string => (config.key === 'docker' ? '—' : `${value - base >= 0 ? '+' : ''}${(value - base).toFixed(0)}`);
+    const met = goal === undefined ? '—' : p50 - dockerP50 <= goal && p95 - dockerP95 <= goal ? 'yes' : p50 - dockerP50 <= goal ? 'p50 yes, p95 **no**' : '**no**';
+    const claims = config.key === 'docker' ? '—' : `${config.samples.reduce((sum, sample) => sum + (sample.warmClaims ?? 0), 0)} of ${ready.length}`;
+    const runtime = all(config.key, sandboxMs);
+    const accepted = config.samples.map((sample) => sample.acceptedMs);
+    lines.push(
+      `| ${config.label} | ${ready.length} | ${p50.toFixed(0)} | ${p95.toFixed(0)} | ${over(p50, dockerP50)} | ${over(p95, dockerP95)} | ${goal === undefined ? '—' : `≤ +${goal}`} | ${met} | ` +
+        `${percentile(runtime, 50).toFixed(0)} / ${percentile(runtime, 95).toFixed(0)} | ${percentile(accepted, 50).toFixed(0)} | ${percentile(all(config.key, (sample) => sample.arrivalMs), 50).toFixed(0)} | ${claims} |`,
+    );
+  }
+  const failed = configs.flatMap((config) => config.samples.flatMap((sample) => sample.failed.map((text) => `${config.label}, run ${sample.runId}: ${text}`)));
+  if (failed.length > 0) lines.push('', 'Agents that did not succeed (their sandbox start is counted):', '', ...failed.map((text) => `- ${text}`));
+  return lines.join('\n');
+}
+
 export function renderResults(results: Results): string {
   const { machine } = results;
   const settings = Object.entries(results.settings).map(([key, value]) => `${key}=${String(value)}`).join(', ');
@@ -356,6 +401,7 @@ export function renderResults(results: Results): string {
   if (results.source) sections.push(sourceSection(results.source), '');
   if (results.history) sections.push(historySection(results.history), '');
   if (results.latency) sections.push(latencySection(results.latency), '');
+  if (results.cluster) sections.push(clusterSection(results.cluster), '');
   if (results.profiles.length > 0) sections.push(profileSection(results.profiles), '');
   if (results.analysis.trim()) sections.push(results.analysis.trim(), '');
   return sections.join('\n');

@@ -6,7 +6,10 @@
 // BENCH_SOAK_SECONDS (180), BENCH_HISTORY_SIZES ("100,10000,100000"), BENCH_HISTORY_STORES
 // ("sqlite", plus "postgres" with BENCH_DATABASE_URL: an empty database), BENCH_HISTORY_IDLE_SECONDS (60), BENCH_SOURCE_FILES (50000), BENCH_LOAD_RATE (50 req/s per path), BENCH_LOAD_SECONDS (10), BENCH_TIMEOUT_MS (300000 per run), BENCH_MAX_MINUTES
 // (60: later measures are skipped past it), BENCH_OUTPUT (bench/RESULTS.md), BENCH_KEEP=1 (keep the scratch directory),
-// BENCH_CPU_PROF=1 (profile the orchestrator), BENCH_LATENCY_REPS (BENCH_REPS: runs per configuration of the latency scenario). `--quick`: 1 repetition, N=1,5, 4 scale runs, 5 s of load. `--render`:
+// BENCH_CPU_PROF=1 (profile the orchestrator), BENCH_LATENCY_REPS (BENCH_REPS: runs per configuration of the latency scenario),
+// BENCH_CLUSTER_AGENTS (5) and BENCH_CLUSTER_REPS (4): runs of that many agents per configuration of the cluster measure (measure 10,
+// on the test cluster of MULTICLAUDE_CLUSTER_KUBECONFIG, default scripts/cluster/up.sh's; in the default list it runs when that
+// cluster answers with the deployment on it, and says why not otherwise; named in BENCH_MEASURES, no cluster is an error). `--quick`: 1 repetition, N=1,5, 4 scale runs, 5 s of load. `--render`:
 // rewrite RESULTS.md from RESULTS.json and bench/ANALYSIS.md (the hand-written reading of the figures) without measuring.
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -24,6 +27,8 @@ import { measureBestOfN } from './measures/best-of-n.ts';
 import { measureSource } from './measures/source.ts';
 import { measureHistory } from './measures/history.ts';
 import { renderResults, type Results } from './report.ts';
+import { measureCluster, type ClusterResults } from './measures/cluster.ts';
+import { ClusterUnavailable, DEFAULT_KUBECONFIG, findCluster, type Cluster } from './lib/cluster.ts';
 import { LATENCY_CONFIGS, measureLatencyFloor, measureLatencyOurs, waitForSpares, type LatencyResults } from './measures/latency.ts';
 
 const quick = process.argv.includes('--quick');
@@ -49,7 +54,7 @@ const settings = {
   repetitions: number('BENCH_REPS', quick ? 1 : 3, 20),
   agentCounts: list('BENCH_AGENTS', quick ? '1,5' : '1,5,10').map(Number).filter((n) => n >= 1 && n <= 10),
   runtimes: list('BENCH_RUNTIMES', 'local,docker').filter((name): name is 'local' | 'docker' => name === 'local' || name === 'docker'),
-  measures: list('BENCH_MEASURES', 'agents,api,scale,soak,bestofn,history,source,latency'),
+  measures: list('BENCH_MEASURES', 'agents,api,scale,soak,bestofn,history,source,latency,cluster'),
   bestOfNRepetitions: number('BENCH_BESTOFN_REPS', quick ? 1 : 3, 10),
   sourceFiles: number('BENCH_SOURCE_FILES', quick ? 5_000 : 50_000, 500_000),
   scaleRuns: number('BENCH_SCALE_RUNS', quick ? 4 : 20, 50),
@@ -68,7 +73,11 @@ const settings = {
   maxMinutes: number('BENCH_MAX_MINUTES', 60, 24 * 60),
   cpuProfile: env['BENCH_CPU_PROF'] === '1',
   latencyRepetitions: number('BENCH_LATENCY_REPS', quick ? 1 : 3, 20),
+  clusterAgents: number('BENCH_CLUSTER_AGENTS', 5, 10),
+  clusterRepetitions: number('BENCH_CLUSTER_REPS', quick ? 2 : 4, 20),
 };
+/** Named in BENCH_MEASURES: then a missing cluster is an error, not a note. */
+const clusterAsked = list('BENCH_MEASURES', '').includes('cluster');
 const started = Date.now();
 const deadline = started + settings.maxMinutes * 60_000;
 const log = (line: string): void => console.log(`[bench ${((Date.now() - started) / 1_000).toFixed(0).padStart(4)} s] ${line}`);
@@ -91,6 +100,8 @@ let bestOfN: Results['bestOfN'];
 let source: Results['source'];
 let history: Results['history'];
 let latency: LatencyResults | undefined;
+let cluster: ClusterResults | undefined;
+const notes: string[] = [];
 
 /** Runs one step; a failure is recorded for the report and the bench goes on with the next. */
 async function step(name: string, body: () => Promise<void>): Promise<void> {
@@ -277,6 +288,27 @@ try {
       latency = results;
     });
   }
+  if (settings.measures.includes('cluster')) {
+    await step('cluster', async () => {
+      const kubeconfig = env['MULTICLAUDE_CLUSTER_KUBECONFIG'] || DEFAULT_KUBECONFIG;
+      let found: Cluster;
+      try {
+        found = await findCluster(kubeconfig);
+      } catch (error) {
+        if (error instanceof ClusterUnavailable && !clusterAsked) {
+          notes.push(`cluster: not measured: ${error.message}`);
+          return;
+        }
+        throw error;
+      }
+      if (!(await dockerUsable(image))) throw new Error(`the cluster measure compares with the docker runtime, and image ${image} or the engine is not available (npm run build:images)`);
+      const agents = settings.clusterAgents;
+      await withOrchestrator('cluster-docker', 'docker', agents, async (orchestrator) => {
+        const clusterContext = { prompt: context.prompt, timeoutMs: settings.timeoutMs, log, inTime: () => Date.now() < deadline };
+        cluster = await measureCluster(clusterContext, found, orchestrator, { agents, repetitions: settings.clusterRepetitions });
+      });
+    });
+  }
 } finally {
   await model.close();
   if (env['BENCH_KEEP'] === '1') log(`scratch kept at ${scratch}`);
@@ -286,7 +318,6 @@ try {
 const analysis = await readAnalysis();
 // BENCH_MERGE=1: a run of some measures keeps the others' figures from the last full run, and says so.
 const previous = env['BENCH_MERGE'] === '1' ? ((await readFile(output.replace(/\.md$/, '.json'), 'utf8').then((text) => JSON.parse(text) as Results).catch(() => undefined))) : undefined;
-const notes: string[] = [];
 const carried = (name: string, ours: unknown, theirs: unknown): unknown => {
   if (ours !== undefined || theirs === undefined) return ours;
   notes.push(`${name}: not measured in this run; figures carried over from the previous run (${previous?.machine.date}, BENCH_MERGE=1)`);
@@ -312,6 +343,7 @@ const results: Results = {
   source: carried('source', source, previous?.source) as Results['source'],
   history: carried('history', history, previous?.history) as Results['history'],
   latency: carried('latency', latency, previous?.latency) as Results['latency'],
+  cluster: carried('cluster', cluster, previous?.cluster) as Results['cluster'],
   profiles,
   errors,
   notes,

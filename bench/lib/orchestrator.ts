@@ -111,11 +111,17 @@ export async function submitRun(url: string, prompt: string, agentCount: number,
 export interface ReceivedEvent {
   type: string;
   at: number;
-  data: { agent_id?: number; text?: string; status?: string; run?: { results: Array<{ agent_id: number; status: string; error?: string }> } };
+  /** The event as the orchestrator sent it: `at` is its own ISO time of the event, `detail` an agent_status's. */
+  data: { agent_id?: number; text?: string; status?: string; detail?: string; at?: string; run?: { results: Array<{ agent_id: number; status: string; error?: string }> } };
 }
 
-/** Follows GET /runs/:id/events until run_finished (or the timeout), stamping each event as it arrives. */
-export async function followRun(url: string, runId: string, timeoutMs: number): Promise<{ events: ReceivedEvent[]; finishedAt: number }> {
+/** Follows GET /runs/:id/events until run_finished (or the timeout), stamping each event as it arrives; `onEvent` sees each at once. */
+export async function followRun(
+  url: string,
+  runId: string,
+  timeoutMs: number,
+  onEvent?: (event: ReceivedEvent) => void,
+): Promise<{ events: ReceivedEvent[]; finishedAt: number }> {
   const events: ReceivedEvent[] = [];
   const response = await fetch(`${url}/runs/${runId}/events`, { signal: AbortSignal.timeout(timeoutMs) });
   if (!response.ok || !response.body) throw new Error(`GET /runs/${runId}/events answered ${response.status}`);
@@ -123,7 +129,9 @@ export async function followRun(url: string, runId: string, timeoutMs: number): 
   const parser = createParser({
     onEvent: (event) => {
       const at = now();
-      events.push({ type: event.event ?? 'message', at, data: JSON.parse(event.data) as ReceivedEvent['data'] });
+      const received: ReceivedEvent = { type: event.event ?? 'message', at, data: JSON.parse(event.data) as ReceivedEvent['data'] };
+      events.push(received);
+      onEvent?.(received);
       if (event.event === 'run_finished') finishedAt = at;
     },
   });
