@@ -19,7 +19,7 @@ export interface AgentJob {
   onMessage: (message: AgentMessage) => void;
   /** The session's running totals after each model turn. */
   onUsage?: (totals: UsageTotals) => void;
-  /** Called once the agent's sandbox has started and its session begins. */
+  /** Called as soon as the agent's sandbox has started (its session may still be waiting for a warm spare). */
   onSandboxReady?: () => void;
   /** A follow-up: resume this SDK session with `userPrompt` as the next request, instead of starting anew. */
   resumeSessionId?: string;

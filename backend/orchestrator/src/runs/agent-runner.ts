@@ -66,15 +66,37 @@ async function runAgent(settings: AgentRunnerSettings, job: AgentJob): Promise<A
   const unwatch: Array<() => void> = [];
   try {
     const scope = { runId: job.run.runId, agentId: agent.agentId, ...(job.budgetUsd ? { budgetUsd: job.budgetUsd } : {}) };
-    // A spare's options are fixed when it starts: a follow-up (resume) and an SDK budget need a cold start.
-    spare = job.resumeSessionId || job.budgetUsd ? undefined : await settings.warmPool?.take(job.signal);
+    // The sandbox starts while a spare is awaited (take() waits for one already starting): neither waits
+    // for the other, and the sandbox is reported ready when it is, not when the spare arrives.
+    const sandboxStarted = Date.now();
+    let sandboxMs = 0;
+    const sandboxStart = settings.runtime.start({ run: job.run, agent, logger, signal: job.signal });
+    void sandboxStart
+      .then(
+        () => {
+          sandboxMs = Date.now() - sandboxStarted;
+          job.onSandboxReady?.();
+        },
+        () => undefined,
+      )
+      .catch((error: unknown) => logger.warn({ err: error }, 'could not report the sandbox ready'));
+    const [starting, taking] = await Promise.allSettled([
+      sandboxStart,
+      // A spare's options are fixed when it starts: a follow-up (resume) and an SDK budget need a cold start.
+      job.resumeSessionId || job.budgetUsd ? undefined : settings.warmPool?.take(job.signal),
+    ]);
+    // Taken even when the sandbox failed: the finally below hands it over like any claimed spare.
+    spare = taking.status === 'fulfilled' ? taking.value : undefined;
+    if (starting.status === 'rejected') throw starting.reason;
+    sandbox = starting.value;
     // The spare's token becomes this agent's only now, at claim time: until then the proxy refused it.
     grant = spare ? spare.token.activate(scope) : settings.modelAccess.grant(scope);
-    sandbox = await settings.runtime.start({ run: job.run, agent, logger, signal: job.signal });
     // Commits reach the run repository while the agent works, so a crashed orchestrator keeps them.
     imports = scheduleImports(job.run, agent, { user: sandbox.user });
-    logger.info({ runtime: settings.runtime.name, resumed: job.resumeSessionId !== undefined, warm: spare !== undefined }, 'agent started');
-    job.onSandboxReady?.();
+    logger.info(
+      { runtime: settings.runtime.name, resumed: job.resumeSessionId !== undefined, warm: spare !== undefined, sandbox_ms: sandboxMs, sandbox_and_spare_ms: Date.now() - sandboxStarted },
+      'agent started',
+    );
     const watchDeath = sandbox.watch?.((reason) => stopWith(`the agent's sandbox died while it worked (${reason}); its commits are kept`));
     if (watchDeath) unwatch.push(watchDeath);
     unwatch.push(

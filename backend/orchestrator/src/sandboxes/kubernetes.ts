@@ -242,6 +242,7 @@ export class KubernetesRuntime implements SandboxRuntime {
     const warm: WarmPod | undefined = this.#pool?.take();
     if (!warm) return undefined;
     const { namespace, owner } = this.#options;
+    const started = Date.now();
     try {
       await adoptRepository(request.agent.worktree, warm.slotDirectory);
     } catch (error) {
@@ -249,6 +250,7 @@ export class KubernetesRuntime implements SandboxRuntime {
       await this.#pool?.discard(warm);
       return undefined;
     }
+    const adopted = Date.now();
     const labels = { ...agentLabels(request.run.runId, request.agent.agentId, owner), [LABEL_POOL]: null };
     try {
       await callApi(
@@ -262,7 +264,8 @@ export class KubernetesRuntime implements SandboxRuntime {
       await this.#deletePod(warm.name, request.logger);
       return undefined;
     }
-    request.logger.info({ pod: warm.name, waited_ms: Date.now() - warm.readyAt }, 'sandbox pod claimed from the warm pool');
+    // The times say where a claim's time goes (bench measure 10 reads the whole from the events).
+    request.logger.info({ pod: warm.name, waited_ms: adopted - warm.readyAt, adopt_ms: adopted - started, label_ms: Date.now() - adopted }, 'sandbox pod claimed from the warm pool');
     return warm.name;
   }
 
@@ -284,6 +287,8 @@ export class KubernetesRuntime implements SandboxRuntime {
       network,
     });
     const create = () => callApi(() => this.#core.createNamespacedPod({ namespace, body }), API_TIMEOUT_MS, request.signal);
+    const started = Date.now();
+    let created = started;
     try {
       try {
         await create();
@@ -295,6 +300,7 @@ export class KubernetesRuntime implements SandboxRuntime {
         await this.#waitUntilGone(name);
         await create();
       }
+      created = Date.now();
       await this.#waitUntilRunning(name, request.signal);
     } catch (error) {
       await this.#deletePod(name, request.logger);
@@ -302,7 +308,10 @@ export class KubernetesRuntime implements SandboxRuntime {
       if (request.signal?.aborted) throw new SandboxError('cancelled', 'the agent was cancelled while its sandbox pod was being created');
       throw new SandboxError('sandbox_start_failed', `could not create the sandbox pod ${name} in namespace ${namespace}: ${describeApiError(error)}`, { cause: error });
     }
-    request.logger.info({ pod: name, namespace, image, user: `${uid}:${gid}`, memory, cpus }, 'sandbox pod running');
+    request.logger.info(
+      { pod: name, namespace, image, user: `${uid}:${gid}`, memory, cpus, create_ms: created - started, running_ms: Date.now() - created },
+      'sandbox pod running',
+    );
   }
 
   async #waitUntilGone(name: string): Promise<void> {
