@@ -128,17 +128,21 @@ export class WarmPool {
  */
 export async function adoptRepository(repository: string, slot: string): Promise<void> {
   const moved: string[] = [];
+  let removed = false;
   try {
     for (const entry of await readdir(repository)) {
       await rename(path.join(repository, entry), path.join(slot, entry));
       moved.push(entry);
     }
     await rmdir(repository);
+    removed = true;
+    await rename(slot, repository);
   } catch (error) {
-    // Put back what moved: the repository stays whole where it was, and the agent starts cold.
+    // Put back what moved: the repository stays whole where it was (the slot, which the caller removes, is
+    // left empty), and the agent starts cold.
+    if (removed) await mkdir(repository, { mode: 0o700 }).catch(() => undefined);
     for (const entry of moved) await rename(path.join(slot, entry), path.join(repository, entry)).catch(() => undefined);
     throw error;
   }
-  await rename(slot, repository);
   await chmod(repository, 0o700);
 }

@@ -236,36 +236,34 @@ export class KubernetesRuntime implements SandboxRuntime {
 
   /**
    * Claims a warm pod for the agent: its slot becomes the agent's repository, and its labels name the run
-   * and agent. Undefined (the agent starts cold) when none is ready or the claim fails.
+   * and agent. Both at once (a rename on the claim, a patch at the API server): neither needs the other,
+   * and a claim that fails either way leaves the repository where it was or where it belongs, and no pod.
+   * Undefined (the agent starts cold) when none is ready or the claim fails.
    */
   async #claimWarmPod(request: SandboxRequest): Promise<string | undefined> {
     const warm: WarmPod | undefined = this.#pool?.take();
     if (!warm) return undefined;
     const { namespace, owner } = this.#options;
     const started = Date.now();
-    try {
-      await adoptRepository(request.agent.worktree, warm.slotDirectory);
-    } catch (error) {
-      request.logger.warn({ err: error, pod: warm.name }, 'could not give a warm pod the repository; starting a pod for it');
-      await this.#pool?.discard(warm);
-      return undefined;
-    }
-    const adopted = Date.now();
     const labels = { ...agentLabels(request.run.runId, request.agent.agentId, owner), [LABEL_POOL]: null };
-    try {
-      await callApi(
+    const [adopted, labelled] = await Promise.allSettled([
+      adoptRepository(request.agent.worktree, warm.slotDirectory).then(() => Date.now() - started),
+      callApi(
         () => this.#core.patchNamespacedPod({ name: warm.name, namespace, body: { metadata: { labels } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)),
         API_TIMEOUT_MS,
         request.signal,
-      );
-    } catch (error) {
-      // The repository is already where it belongs (the slot became it): only the pod goes.
-      request.logger.warn({ pod: warm.name, detail: describeApiError(error) }, 'could not label a claimed warm pod; starting a pod for the agent');
-      await this.#deletePod(warm.name, request.logger);
+      ).then(() => Date.now() - started),
+    ]);
+    if (adopted.status === 'rejected' || labelled.status === 'rejected') {
+      // A failed adoption put the repository back (adoptRepository); a done one made the slot the repository,
+      // so removing the slot's path touches nothing of it. Either way the pod goes.
+      if (adopted.status === 'rejected') request.logger.warn({ err: adopted.reason, pod: warm.name }, 'could not give a warm pod the repository; starting a pod for it');
+      if (labelled.status === 'rejected') request.logger.warn({ pod: warm.name, detail: describeApiError(labelled.reason) }, 'could not label a claimed warm pod; starting a pod for the agent');
+      await this.#pool?.discard(warm);
       return undefined;
     }
     // The times say where a claim's time goes (bench measure 10 reads the whole from the events).
-    request.logger.info({ pod: warm.name, waited_ms: adopted - warm.readyAt, adopt_ms: adopted - started, label_ms: Date.now() - adopted }, 'sandbox pod claimed from the warm pool');
+    request.logger.info({ pod: warm.name, waited_ms: started - warm.readyAt, adopt_ms: adopted.value, label_ms: labelled.value }, 'sandbox pod claimed from the warm pool');
     return warm.name;
   }
 
