@@ -2,7 +2,7 @@
 // rendered by `kubectl kustomize`, validated with the kubernetes-models API schemas, then asserted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
@@ -338,6 +338,21 @@ test('deploy.sh --render-only --docker-socket sets the docker socket group and t
   assert.ok(backendPods.metadata.annotations['multiclaude/secrets-checksum']);
   assert.doesNotMatch(output, new RegExp(FAKE_KEY));
   assert.equal(rendered.length, objects.length);
+});
+
+test("deploy.sh --runtime-class puts the agents' pods under that RuntimeClass (KUBERNETES_RUNTIME_CLASS) and rolls the orchestrator out when it changes", { skip: noKubectl }, () => {
+  const deploy = (...args: string[]) =>
+    spawnSync('bash', [path.join(ROOT, 'scripts', 'deploy.sh'), '--render-only', ...args], { encoding: 'utf8', env: process.env, timeout: 60_000 });
+  const rendered = parseDocuments(deploy('--runtime-class', 'no-network').stdout, 'deploy.sh --render-only --runtime-class');
+  assert.equal(find(rendered, 'ConfigMap', 'backend', 'workspace-config')['data'].KUBERNETES_RUNTIME_CLASS, 'no-network');
+  assert.equal(find(rendered, 'Deployment', 'backend', 'orchestrator')['spec'].template.metadata.annotations['multiclaude/runtime-class'], 'no-network');
+  assert.equal(find(objects, 'ConfigMap', 'backend', 'workspace-config')['data'].KUBERNETES_RUNTIME_CLASS, undefined, "by default the cluster's own runtime");
+  const bad = deploy('--runtime-class', 'Not_A_Name');
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /--runtime-class must be a RuntimeClass name/);
+  assert.equal(bad.stdout, '', 'nothing rendered');
+  const withSocket = deploy('--runtime-class', 'gvisor', '--docker-socket', '--docker-gid', '1');
+  assert.match(withSocket.stderr, /--runtime-class is for agents as pods/);
 });
 
 const postgres = find(objects, 'StatefulSet', 'backend', 'postgres');
