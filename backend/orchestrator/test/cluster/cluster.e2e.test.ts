@@ -217,6 +217,13 @@ test('deploy.sh --demo deploys to the cluster as to Minikube: images through the
   assert.equal(diagnostics.checks['kubernetes_api']?.status, 'ok', JSON.stringify(diagnostics.checks['kubernetes_api']));
   assert.equal(diagnostics.checks['kubernetes_rights']?.status, 'ok', JSON.stringify(diagnostics.checks['kubernetes_rights']));
   assert.equal(diagnostics.checks['kubernetes_workspace_claim']?.['phase'], 'Bound');
+  // /test-docker's counterpart for any runtime: here a throwaway pod (RuntimeClass no-network) runs a probe and claude.
+  const probed = await fetchOnFreshConnection(`${direct}/test-sandbox`, 120_000, { headers: { authorization: `Bearer ${token}` } });
+  const sandbox = (await probed.json()) as { success: boolean; runtime: string; output: string; error?: string };
+  assert.equal(probed.status, 200, JSON.stringify(sandbox));
+  assert.equal(sandbox.runtime, 'kubernetes');
+  assert.match(sandbox.output, /sandbox ok: user \S* \(\d+\), Linux /);
+  assert.match(sandbox.output, /Claude Code/);
   // Least privilege: nothing outside the agents namespace, no secrets there either.
   const can = (verb: string, resource: string, namespace: string) =>
     spawnSync('kubectl', ['auth', 'can-i', verb, resource, '-n', namespace, '--as', 'system:serviceaccount:backend:orchestrator'], { encoding: 'utf8', env: environment }).stdout.trim();
