@@ -13,20 +13,13 @@ import { DockerRuntime } from '../src/sandboxes/docker.ts';
 import { LocalRuntime } from '../src/sandboxes/local.ts';
 import { memoryLogger, searchPath } from './support/harness.ts';
 import { skipUnlessRequired } from './support/required.ts';
+import { dockerUnavailable } from './support/docker.ts';
 
 const IMAGE = 'claude-mcp:latest';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 
-function dockerUnavailable(): string | undefined {
-  try {
-    execFileSync('docker', ['image', 'inspect', IMAGE], { stdio: 'ignore', timeout: 15_000 });
-    return undefined;
-  } catch {
-    return `no Docker engine answers, or ${IMAGE} is missing (npm run build:images)`;
-  }
-}
-const skipDocker = skipUnlessRequired(dockerUnavailable());
+const skipDocker = skipUnlessRequired(dockerUnavailable(IMAGE));
 
 let workspace: string;
 const config = loadConfig({ HOME: os.tmpdir() });
@@ -91,7 +84,7 @@ test('test-sandbox runs the probe in a throwaway docker sandbox (the MCP image, 
   assert.match(body.output, /sandbox ok: user \S+ \(\d+\), Linux /);
   assert.match(body.output, /Claude Code/);
   assert.deepEqual(await leftovers(), []);
-  const left = execFileSync('docker', ['ps', '--all', '--quiet', '--filter', 'label=multiclaude.managed=true', '--filter', 'name=agent-0-check'], { encoding: 'utf8' });
+  const left = execFileSync('docker', ['ps', '--all', '--quiet', '--filter', 'label=multiclaude.managed=true', '--filter', 'name=-setup-check'], { encoding: 'utf8' });
   assert.equal(left.trim(), '', 'no check container left');
 });
 
