@@ -19,11 +19,12 @@ DEMO=0
 RENDER_ONLY=0
 DOCKER_GID=""
 DOCKER_SOCKET=0
+RUNTIME_CLASS=""
 TIMEOUT="${ROLLOUT_TIMEOUT:-300s}"
 
 usage() {
   cat <<EOF
-Usage: scripts/deploy.sh [--skip-build] [--demo] [--profile NAME] [--docker-socket [--docker-gid GID]] [--render-only]
+Usage: scripts/deploy.sh [--skip-build] [--demo] [--profile NAME] [--runtime-class NAME] [--docker-socket [--docker-gid GID]] [--render-only]
 
 Deploys to the running Minikube cluster (docker driver):
   1. builds ${MCP_IMAGE}, ${ORCHESTRATOR_IMAGE}, ${FRONTEND_IMAGE} and ${POSTGRES_IMAGE} (scripts/build-images.sh)
@@ -43,6 +44,10 @@ Deploys to the running Minikube cluster (docker driver):
   --skip-build      use the images already built on this machine
   --demo            deploy without ANTHROPIC_API_KEY: agents talk to the offline scripted model, not Claude
   --profile NAME    Minikube profile (env MINIKUBE_PROFILE; default minikube)
+  --runtime-class NAME
+                    run the agents' pods (and checks', never the setup step's) under this RuntimeClass
+                    (KUBERNETES_RUNTIME_CLASS), e.g. gVisor's; the test cluster's no-network
+                    (scripts/cluster/up.sh) gives them no network at all
   --docker-socket   MINIKUBE ONLY: apply kubernetes-minikube-docker/ instead, the design's seed: the
                     orchestrator mounts the node's /var/run/docker.sock (root on the node) and runs
                     agents as Docker containers (needs minikube start --container-runtime=docker)
@@ -72,6 +77,7 @@ while [ $# -gt 0 ]; do
     --profile) [ $# -ge 2 ] || die "--profile needs a value"; PROFILE="$2"; shift ;;
     --docker-socket) DOCKER_SOCKET=1 ;;
     --docker-gid) [ $# -ge 2 ] || die "--docker-gid needs a value"; DOCKER_GID="$2"; shift ;;
+    --runtime-class) [ $# -ge 2 ] || die "--runtime-class needs a value"; RUNTIME_CLASS="$2"; shift ;;
     --render-only) RENDER_ONLY=1 ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument: $1" ;;
@@ -82,6 +88,10 @@ if [ -n "$DOCKER_GID" ]; then
   case "$DOCKER_GID" in *[!0-9]*) die "--docker-gid must be a number, got '${DOCKER_GID}'" ;; esac
 fi
 
+if [ -n "$RUNTIME_CLASS" ]; then
+  [[ "$RUNTIME_CLASS" =~ ^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$ ]] || die "--runtime-class must be a RuntimeClass name (lower-case letters, digits, - and .), got '${RUNTIME_CLASS}'"
+  [ "$DOCKER_SOCKET" -eq 0 ] || die "--runtime-class is for agents as pods; with --docker-socket agents are Docker containers"
+fi
 if [ -n "$DOCKER_GID" ] && [ "$DOCKER_SOCKET" -eq 0 ]; then
   die "--docker-gid goes with --docker-socket (the default deployment mounts no docker socket)"
 fi
@@ -129,7 +139,14 @@ patches:
         value: [${gid}]}
       - op: add
         path: /spec/template/metadata/annotations
-        value: {multiclaude/secrets-checksum: "${checksum}"}
+        value: {multiclaude/secrets-checksum: "${checksum}"${RUNTIME_CLASS:+, multiclaude/runtime-class: "${RUNTIME_CLASS}"}}${RUNTIME_CLASS:+
+  - target:
+      kind: ConfigMap
+      name: workspace-config
+    patch: |-
+      - op: add
+        path: /data/KUBERNETES_RUNTIME_CLASS
+        value: "${RUNTIME_CLASS}"}
   - target:
       kind: Deployment
       name: frontend

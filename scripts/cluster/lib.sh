@@ -34,6 +34,10 @@ NODE_PREFIX=30
 NODE_NAME="multiclaude-node"
 POD_CIDR="10.244.0.0/16"
 NODE_POD_SUBNET="10.244.0.0/24"
+# Pods of the RuntimeClass no-network (the agents' pods, deploy.sh --runtime-class no-network): a
+# macvlan device in private mode on a bridge of the node with no port and no address: nothing gets anywhere.
+NO_NETWORK_LINK="mcnone0"
+NO_NETWORK_SUBNET="10.245.0.0/24"
 SERVICE_CIDR="10.96.0.0/16"
 KUBERNETES_SERVICE_IP="10.96.0.1"
 DNS_SERVICE_IP="10.96.0.10"

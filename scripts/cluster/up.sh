@@ -10,6 +10,9 @@
 #     veth pair at NODE_ADDRESS; every daemon runs in it, so nothing listens beyond this machine;
 #   - a pause image built here (pause.c) and CoreDNS imported into the node's containerd;
 #   - a default StorageClass served by provisioner.sh (a hostPath directory per claim);
+#   - RuntimeClass no-network: runc, with a CNI network of its own that reaches nothing (a macvlan
+#     device in private mode on a bridge with no port and no address): the agents' pods, since nothing
+#     here can enforce a NetworkPolicy (see the README);
 #   - /data/claude-workspace, owned by uid 10001, for the project's workspace hostPath.
 # Its last two lines are KUBECONFIG=<path> and NODE_ADDRESS=<address>. kubectl is linked into
 # /usr/local/bin. Undo everything with npm run cluster:down.
@@ -76,6 +79,9 @@ else
   ip addr add "$HOST_ADDRESS/$NODE_PREFIX" dev "$HOST_IF"
   ip link set "$HOST_IF" up
   in_node ip link set lo up
+  # A bridge with no port and no address: what is sent through it goes nowhere (the kernel has no dummy links).
+  in_node ip link add "$NO_NETWORK_LINK" type bridge
+  in_node ip link set "$NO_NETWORK_LINK" up
   in_node ip link set "mck8s-node" name "$NODE_IF"
   in_node ip addr add "$NODE_ADDRESS/$NODE_PREFIX" dev "$NODE_IF"
   in_node ip link set "$NODE_IF" up
@@ -159,7 +165,7 @@ else
     --initial-cluster node=http://127.0.0.1:2380 --initial-cluster-state new --log-level warn
 
   # containerd: a second instance beside Docker's own, with its own root, state and socket.
-  mkdir -p "$STATE/containerd" "$STATE/cni/net.d" "$STATE/cni/ipam" "$RUNDIR/containerd"
+  mkdir -p "$STATE/containerd" "$STATE/cni/net.d" "$STATE/cni/ipam" "$STATE/cni/no-network.d" "$STATE/cni/no-network-ipam" "$RUNDIR/containerd"
   cat >"$STATE/containerd/config.toml" <<TOML
 version = 2
 root = "$STATE/containerd/root"
@@ -182,6 +188,13 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+    # RuntimeClass no-network: runc, with the CNI network of no-network.d instead of the pod network.
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc-no-network]
+      runtime_type = "io.containerd.runc.v2"
+      cni_conf_dir = "$STATE/cni/no-network.d"
+      cni_max_conf_num = 1
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc-no-network.options]
         SystemdCgroup = false
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
@@ -206,6 +219,27 @@ TOML
       }
     },
     { "type": "portmap", "capabilities": { "portMappings": true } }
+  ]
+}
+JSON
+  # The pod gets an address (the CRI wants one) on a device that can send to nothing: macvlan in private
+  # mode talks neither to its siblings nor to the node, its parent bridge has no port to send to, and
+  # there is no route but the device's own /24.
+  cat >"$STATE/cni/no-network.d/10-no-network.conflist" <<JSON
+{
+  "cniVersion": "0.4.0",
+  "name": "multiclaude-no-network",
+  "plugins": [
+    {
+      "type": "macvlan",
+      "master": "$NO_NETWORK_LINK",
+      "mode": "private",
+      "ipam": {
+        "type": "host-local",
+        "dataDir": "$STATE/cni/no-network-ipam",
+        "ranges": [[{ "subnet": "$NO_NETWORK_SUBNET" }]]
+      }
+    }
   ]
 }
 JSON
@@ -328,7 +362,7 @@ YAML
 fi
 
 # -----------------------------------------------------------------------------------------------------
-# Cluster add-ons: DNS and the default StorageClass (applied every time; unchanged objects stay as they are).
+# Cluster add-ons: DNS, the default StorageClass and RuntimeClass no-network (applied every time; unchanged objects stay as they are).
 sed -e "s|@DNS_SERVICE_IP@|${DNS_SERVICE_IP}|g" -e "s|@COREDNS_IMAGE@|${COREDNS_IMAGE}|g" -e "s|@CLUSTER_DOMAIN@|${CLUSTER_DOMAIN}|g" \
   "$HERE/addons.yaml" | kube apply -f - >/dev/null
 if ! kube rollout status deployment/coredns -n kube-system --timeout=180s >/dev/null; then

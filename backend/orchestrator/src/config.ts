@@ -90,6 +90,12 @@ const EnvironmentSchema = z.object({
     .min(0, { message: 'KUBERNETES_WARM_PODS must be 0 or more' })
     .max(50, { message: 'KUBERNETES_WARM_PODS must be at most 50' })
     .default(0),
+  KUBERNETES_RUNTIME_CLASS: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/, { message: 'KUBERNETES_RUNTIME_CLASS must be a RuntimeClass name (lower-case letters, digits, - and .)' })
+      .optional(),
+  ),
   KUBERNETES_WORKSPACE_CLAIM: optionalString.transform((value) => value ?? 'workspace').pipe(
     z.string().regex(/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/, { message: 'KUBERNETES_WORKSPACE_CLAIM must be a PersistentVolumeClaim name' }),
   ),
@@ -153,7 +159,7 @@ export interface Config {
   /** uidRange: each sandbox's own user when the orchestrator runs as root (SANDBOX_UID_RANGE). */
   sandbox: { memory: string; cpus: string; pidsLimit: number; uidRange: UidRange; diskBytes: number };
   /** The kubernetes runtime: the agents' namespace and the claim there holding the workspace (the same storage as WORKSPACE_LOCAL). */
-  kubernetes: { namespace: string; workspaceClaim: string; warmPods: number };
+  kubernetes: { namespace: string; workspaceClaim: string; warmPods: number; runtimeClass?: string };
   /** New runs are refused (507) below this much free space on the workspace's file system. */
   minFreeDiskBytes: number;
   claudeExecutable: string;
@@ -218,7 +224,12 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
       uidRange: env.SANDBOX_UID_RANGE,
       diskBytes: env.SANDBOX_DISK,
     },
-    kubernetes: { namespace: env.KUBERNETES_NAMESPACE, workspaceClaim: env.KUBERNETES_WORKSPACE_CLAIM, warmPods: env.KUBERNETES_WARM_PODS },
+    kubernetes: {
+      namespace: env.KUBERNETES_NAMESPACE,
+      workspaceClaim: env.KUBERNETES_WORKSPACE_CLAIM,
+      warmPods: env.KUBERNETES_WARM_PODS,
+      ...(env.KUBERNETES_RUNTIME_CLASS ? { runtimeClass: env.KUBERNETES_RUNTIME_CLASS } : {}),
+    },
     minFreeDiskBytes: env.MIN_FREE_DISK,
     claudeExecutable: env.CLAUDE_CODE_EXECUTABLE ?? defaultClaudeExecutable(),
     orchestratorToken: env.ORCHESTRATOR_TOKEN,

@@ -13,21 +13,14 @@ import type { SandboxRuntime } from '../src/sandboxes/runtime.ts';
 import { DockerRuntime } from '../src/sandboxes/docker.ts';
 import { memoryLogger } from './support/harness.ts';
 import { skipUnlessRequired } from './support/required.ts';
+import { dockerUnavailable } from './support/docker.ts';
 
 const IMAGE = 'claude-mcp:latest';
 // The answers are checked field by field below; a loose type keeps that readable.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 
-function dockerUnavailable(): string | undefined {
-  try {
-    execFileSync('docker', ['image', 'inspect', IMAGE], { stdio: 'ignore', timeout: 15_000 });
-    return undefined;
-  } catch {
-    return `no Docker engine answers, or ${IMAGE} is missing (npm run build:images)`;
-  }
-}
-const skipDocker = skipUnlessRequired(dockerUnavailable());
+const skipDocker = skipUnlessRequired(dockerUnavailable(IMAGE));
 if (skipDocker) console.log(`# Docker-backed operations tests skipped: ${skipDocker}`);
 
 let scratch: string;

@@ -92,6 +92,7 @@ export function createApp(dependencies: AppDependencies): Hono {
   registerRunRoutes(app, machinery.runs);
   registerOperationsRoutes(app, {
     runtime: dependencies.runtime,
+    sandboxRuntime: dependencies.runtime,
     ...(dependencies.otherRuntimes ? { otherRuntimes: dependencies.otherRuntimes } : {}),
     runtimeReason: dependencies.runtimeReason,
     dockerImage: dependencies.operations.dockerImage,

@@ -45,6 +45,11 @@ export interface PodSpecOptions {
   homeSize?: string;
   /** Only the run's setup step: the pod may connect out (LABEL_NETWORK); agents and checks never. */
   network?: boolean;
+  /**
+   * KUBERNETES_RUNTIME_CLASS for the pods of agents and checks (e.g. gVisor); never for the setup step, whose
+   * pod needs the network that a class such as the test cluster's no-network takes away.
+   */
+  runtimeClass?: string;
 }
 
 /** Pod names are DNS labels: lower case, [a-z0-9-], at most 63 characters. Run ids are `YYYYMMDD_HHMMSS_hex`. */
@@ -146,6 +151,7 @@ export function buildSandboxPod(options: PodSpecOptions): V1Pod {
       labels: { ...COMPONENT_LABELS, [LABEL_MANAGED]: 'true', ...options.labels, ...(options.network ? { [LABEL_NETWORK]: 'egress' } : {}) },
     },
     spec: {
+      ...(options.runtimeClass && !options.network ? { runtimeClassName: options.runtimeClass } : {}),
       restartPolicy: 'Never',
       automountServiceAccountToken: false,
       enableServiceLinks: false,

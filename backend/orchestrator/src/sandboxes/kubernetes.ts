@@ -57,6 +57,8 @@ export interface KubernetesRuntimeOptions {
    * namespace alone: the pods there belong to a deployment whose run store this process does not see.
    */
   active: boolean;
+  /** KUBERNETES_RUNTIME_CLASS: the RuntimeClass of agents' and checks' pods (none: the cluster's default). */
+  runtimeClass?: string;
   /** KUBERNETES_WARM_PODS: running pods kept unclaimed for the next agents (0: none). */
   warmPods?: number;
   logger: Logger;
@@ -144,7 +146,8 @@ export class KubernetesRuntime implements SandboxRuntime {
     } catch (error) {
       return { ok: false, detail: `kubernetes runtime: the cluster at ${this.#server} is not usable: ${describeApiError(error)}` };
     }
-    return { ok: true, detail: `kubernetes runtime: cluster ${this.#server}, namespace ${namespace}, image ${image}, rights granted` };
+    const runtimeClass = this.#options.runtimeClass ? `, runtime class ${this.#options.runtimeClass}` : '';
+    return { ok: true, detail: `kubernetes runtime: cluster ${this.#server}, namespace ${namespace}, image ${image}, rights granted${runtimeClass}` };
   }
 
   #podExec(name: string): PodExec {
@@ -228,8 +231,8 @@ export class KubernetesRuntime implements SandboxRuntime {
 
   /** Creates a pod over `subPath` of the claim and waits until it runs (the warm pool's pods). */
   async #createPod(name: string, subPath: string, labels: Record<string, string>, uid: number, gid: number, signal?: AbortSignal): Promise<void> {
-    const { namespace, image, workspaceClaim, memory, cpus } = this.#options;
-    const body = buildSandboxPod({ name, namespace, image, workspaceClaim, subPath, labels, uid, gid, memory, cpus });
+    const { namespace, image, workspaceClaim, memory, cpus, runtimeClass } = this.#options;
+    const body = buildSandboxPod({ name, namespace, image, workspaceClaim, subPath, labels, uid, gid, memory, cpus, runtimeClass });
     await callApi(() => this.#core.createNamespacedPod({ namespace, body }), API_TIMEOUT_MS, signal);
     await this.#waitUntilRunning(name, signal);
   }
@@ -270,7 +273,7 @@ export class KubernetesRuntime implements SandboxRuntime {
   /** Creates the pod (replacing a leftover of the same name once) and waits until it runs; on failure nothing is left. */
   async #startPod(request: SandboxRequest, name: string, uid: number, gid: number, network = false): Promise<void> {
     if (request.signal?.aborted) throw new SandboxError('cancelled', 'the agent was cancelled before its sandbox started');
-    const { namespace, image, workspaceClaim, workspaceLocal, memory, cpus, owner } = this.#options;
+    const { namespace, image, workspaceClaim, workspaceLocal, memory, cpus, owner, runtimeClass } = this.#options;
     const body = buildSandboxPod({
       name,
       namespace,
@@ -283,6 +286,7 @@ export class KubernetesRuntime implements SandboxRuntime {
       memory,
       cpus,
       network,
+      runtimeClass,
     });
     const create = () => callApi(() => this.#core.createNamespacedPod({ namespace, body }), API_TIMEOUT_MS, request.signal);
     const started = Date.now();
@@ -441,11 +445,12 @@ export class KubernetesRuntime implements SandboxRuntime {
 
   diagnostics(): Record<string, DiagnosticCheck> {
     const { namespace, workspaceClaim, image } = this.#options;
+    const runtimeClass = this.#options.runtimeClass ?? null;
     return {
       kubernetes_api: async (signal) => {
         try {
           const version = await callApi(() => this.#options.kubeConfig.makeApiClient(VersionApi).getCode(), CHECK_TIMEOUT_MS, signal);
-          return { reachable: true, server: this.#server, version: version.gitVersion, namespace, image };
+          return { reachable: true, server: this.#server, version: version.gitVersion, namespace, image, runtime_class: runtimeClass };
         } catch (error) {
           return { status: 'error', reachable: false, server: this.#server, error: describeApiError(error) };
         }
@@ -530,6 +535,7 @@ export function createKubernetesRuntime(config: Config, logger: Logger): Kuberne
     store: storeIdentity(config.databaseUrl, config.workspaceLocal),
     kubeConfig,
     warmPods: config.kubernetes.warmPods,
+    ...(config.kubernetes.runtimeClass ? { runtimeClass: config.kubernetes.runtimeClass } : {}),
     logger,
   });
 }

@@ -127,15 +127,21 @@ function leaseHost(runId: string): string | undefined {
 }
 
 /** The agent sandbox pods of a run (namespace agents, by the run's label), with their phase. */
-function agentPods(runId: string): Array<{ name: string; agentId: string; phase: string; deleting: boolean }> {
-  return jsonOf<{ items: Array<{ metadata: { name: string; labels: Record<string, string>; deletionTimestamp?: string }; status: { phase: string } }> }>(
+function agentPods(runId: string): Array<{ name: string; agentId: string; phase: string; deleting: boolean; runtimeClass: string | undefined }> {
+  return jsonOf<{ items: Array<{ metadata: { name: string; labels: Record<string, string>; deletionTimestamp?: string }; spec: { runtimeClassName?: string }; status: { phase: string } }> }>(
     'get',
     'pods',
     '-n',
     'agents',
     '-l',
     `multiclaude.run_id=${runId}`,
-  ).items.map((pod) => ({ name: pod.metadata.name, agentId: pod.metadata.labels['multiclaude.agent_id'] ?? '', phase: pod.status.phase, deleting: Boolean(pod.metadata.deletionTimestamp) }));
+  ).items.map((pod) => ({
+    name: pod.metadata.name,
+    agentId: pod.metadata.labels['multiclaude.agent_id'] ?? '',
+    phase: pod.status.phase,
+    deleting: Boolean(pod.metadata.deletionTimestamp),
+    runtimeClass: pod.spec.runtimeClassName,
+  }));
 }
 
 async function waitForNoAgentPods(runId: string, seconds = 60): Promise<void> {
@@ -164,7 +170,9 @@ after(() => {
 let completedRun: RunState | undefined;
 
 test('deploy.sh --demo deploys to the cluster as to Minikube: images through the node containerd, 2+2 replicas ready, the PVC bound, secrets and config in use', { skip, timeout: 900_000 }, async () => {
-  const deployed = script('deploy.sh', ['--demo', '--skip-build'], 900_000);
+  // The agents' pods run under RuntimeClass no-network (scripts/cluster/up.sh: a CNI network that reaches
+  // nothing), since this cluster cannot enforce the agents' NetworkPolicy.
+  const deployed = script('deploy.sh', ['--demo', '--skip-build', '--runtime-class', 'no-network'], 900_000);
   console.log(deployed.output.split('\n').map((line) => `# ${line}`).join('\n'));
   assert.equal(deployed.status, 0, deployed.output);
   assert.match(deployed.output, /its one node is this machine .*images go in with docker save \| ctr images import/);
@@ -203,12 +211,19 @@ test('deploy.sh --demo deploys to the cluster as to Minikube: images through the
   assert.equal(ready.runtime, 'kubernetes', 'AGENT_RUNTIME=kubernetes from workspace-config');
   assert.match(ready.model, /offline/i, 'demo mode: no anthropic-api-key secret');
   assert.equal(ready.checks['workspace']?.ok, true);
-  assert.match(ready.checks['runtime']?.detail ?? '', /kubernetes runtime: cluster https:\/\/.*, namespace agents, image claude-mcp:latest, rights granted/, 'the service account may manage pods in agents');
+  assert.match(ready.checks['runtime']?.detail ?? '', /kubernetes runtime: cluster https:\/\/.*, namespace agents, image claude-mcp:latest, rights granted, runtime class no-network/, 'the service account may manage pods in agents');
   await getJson(`${direct}/runs?limit=1`, { authorization: `Bearer ${token}` });
   const diagnostics = await getJson<{ checks: Record<string, { status: string; [fact: string]: unknown }> }>(`${direct}/diagnostics`, { authorization: `Bearer ${token}` });
   assert.equal(diagnostics.checks['kubernetes_api']?.status, 'ok', JSON.stringify(diagnostics.checks['kubernetes_api']));
   assert.equal(diagnostics.checks['kubernetes_rights']?.status, 'ok', JSON.stringify(diagnostics.checks['kubernetes_rights']));
   assert.equal(diagnostics.checks['kubernetes_workspace_claim']?.['phase'], 'Bound');
+  // /test-docker's counterpart for any runtime: here a throwaway pod (RuntimeClass no-network) runs a probe and claude.
+  const probed = await fetchOnFreshConnection(`${direct}/test-sandbox`, 120_000, { headers: { authorization: `Bearer ${token}` } });
+  const sandbox = (await probed.json()) as { success: boolean; runtime: string; output: string; error?: string };
+  assert.equal(probed.status, 200, JSON.stringify(sandbox));
+  assert.equal(sandbox.runtime, 'kubernetes');
+  assert.match(sandbox.output, /sandbox ok: user \S* \(\d+\), Linux /);
+  assert.match(sandbox.output, /Claude Code/);
   // Least privilege: nothing outside the agents namespace, no secrets there either.
   const can = (verb: string, resource: string, namespace: string) =>
     spawnSync('kubectl', ['auth', 'can-i', verb, resource, '-n', namespace, '--as', 'system:serviceaccount:backend:orchestrator'], { encoding: 'utf8', env: environment }).stdout.trim();
@@ -290,12 +305,16 @@ test('through the NodePort 10 agents run at once, each in its own pod of the age
   // Slow answers keep every agent working long enough for all ten pods to be seen together.
   const runId = await submit('Write a haiku about git. [[slow ms=8000]]', 10);
   const seen = new Map<string, string>();
+  const classes = new Set<string | undefined>();
   let most = 0;
   const deadline = Date.now() + 540_000;
   let run: RunState | undefined;
   while (Date.now() < deadline) {
     const running = agentPods(runId).filter((pod) => pod.phase === 'Running' && !pod.deleting);
-    for (const pod of running) seen.set(pod.agentId, pod.name);
+    for (const pod of running) {
+      seen.set(pod.agentId, pod.name);
+      classes.add(pod.runtimeClass);
+    }
     most = Math.max(most, running.length);
     run = RunStateSchema.parse(await getJson(`${nodeUrl}/api/runs/${runId}`));
     if (TERMINAL.includes(run.status)) break;
@@ -306,6 +325,7 @@ test('through the NodePort 10 agents run at once, each in its own pod of the age
   assert.deepEqual(run.summary, { total_agents: 10, successful: 10, failed: 0, cancelled: 0 }, JSON.stringify(run.results.map((result) => result.error)));
   assert.deepEqual([...seen.keys()].map(Number).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 'every agent had a pod, seen with kubectl get pods -n agents');
   assert.equal(most, 10, 'all ten pods ran at once');
+  assert.deepEqual([...classes], ['no-network'], 'every agent pod ran under RuntimeClass no-network (deploy.sh --runtime-class)');
   const runDirectory = path.join(WORKSPACE, run.run_info.run_dir);
   for (let agentId = 1; agentId <= 10; agentId++) assert.deepEqual(filesChangedOn(runDirectory, `agent-${agentId}`), [`agent-${agentId}.md`]);
   await waitForNoAgentPods(runId);
@@ -345,6 +365,7 @@ test("inside an agent's pod: no other agent's files, nothing else of the workspa
     'ls /var/run/secrets 2>/dev/null | sed "s/^/SECRET-DIR:/"',
     `env | grep -iE '^[^=]*(key|token|secret|password|database)[^=]*=' | sed 's/=.*//; s/^/ENV:/'`,
     `for target in "$KUBERNETES_SERVICE_HOST:443" ${NODE_ADDRESS}:6443 ${NODE_ADDRESS}:${nodePort} 10.96.0.10:53 10.213.0.1:22; do timeout 5 bash -c "exec 3<>/dev/tcp/\${target%:*}/\${target#*:}" 2>/dev/null && echo "OPEN:$target" || echo "CLOSED:$target"; done`,
+    `tail -n +2 /proc/net/route | cut -f2 | sed 's/^/ROUTE:/'`,
     'echo PROBE-DONE',
   ].join('; ');
   const runId = await submit(`Look around. [[bash agent=1 cmd=${JSON.stringify(probe)}]] [[slow ms=2000 agent=2]]`, 2);
@@ -359,16 +380,15 @@ test("inside an agent's pod: no other agent's files, nothing else of the workspa
   await waitForNoAgentPods(runId);
 });
 
-// A known gap, reported rather than hidden: the agents' NetworkPolicy denies all traffic, but this
-// cluster enforces no NetworkPolicy (Debian's bridge CNI plugin does not; kube-network-policies, built
-// from the Go module proxy, cannot program its rules here: the kernel lacks nftables' queue expression).
-test("inside an agent's pod: no network (the API server, the node, the frontend, DNS, the host)", {
-  skip,
-  todo: 'needs a NetworkPolicy enforcer on the test cluster (see the README: A real cluster in the tests)',
-}, () => {
+// The agents' NetworkPolicy denies all traffic, but nothing on this cluster enforces a NetworkPolicy
+// (Debian's bridge CNI plugin does not; kube-network-policies needs nftables' queue expression, which this
+// kernel lacks). The agents' pods run under the RuntimeClass no-network instead: their one device is a
+// macvlan in private mode on a bridge with no port, with no route beyond its own subnet.
+test("inside an agent's pod: no network (the API server, the node, the frontend, DNS, the host): nothing answers, no route out", { skip }, () => {
   assert.match(probeOutput, /PROBE-DONE/, 'the probe ran');
   assert.doesNotMatch(probeOutput, /OPEN:/, 'no address answers');
   assert.equal((probeOutput.match(/CLOSED:/g) ?? []).length, 5);
+  assert.deepEqual(probeOutput.match(/ROUTE:\S+/g), ['ROUTE:0000F50A'], 'one route: its own subnet (10.245.0.0/24), no default route');
 });
 
 /**

@@ -2,7 +2,7 @@
 // rendered by `kubectl kustomize`, validated with the kubernetes-models API schemas, then asserted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
@@ -103,8 +103,8 @@ test('each kustomization lists only files that exist and parse, and every object
 test('the orchestrator runs 2 replicas with the design requests and limits and probes /health and /ready on 8080', () => {
   assert.equal(orchestrator['spec'].replicas, 2);
   const main = container(orchestrator);
-  // 5Gi rather than the design's 2Gi: each running agent's claude process lives here, and a 10-agent run runs at once.
-  assert.deepEqual(main['resources'], { requests: { memory: '512Mi', cpu: '250m' }, limits: { memory: '5Gi', cpu: '1000m' } });
+  // 8Gi rather than the design's 2Gi: each running agent's claude process lives here, and two 10-agent runs run at once.
+  assert.deepEqual(main['resources'], { requests: { memory: '512Mi', cpu: '250m' }, limits: { memory: '8Gi', cpu: '2000m' } });
   assert.deepEqual(main['ports'], [{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
   assert.equal(main['livenessProbe'].httpGet.path, '/health');
   assert.equal(main['readinessProbe'].httpGet.path, '/ready');
@@ -159,8 +159,9 @@ test('the agent cap follows the pod’s memory limit: no MAX_CONCURRENT_AGENTS, 
     override: undefined,
   });
   const spares = Number(config['data'].WARM_POOL_SIZE);
-  assert.equal(capacity.agents, 14, 'the kubernetes runtime: 5Gi less 512 MiB on the 320 MiB estimate (tool servers run in their pods)');
-  assert.ok(capacity.agents >= 10 + spares, 'a 10-agent run at once beside the warm spare');
+  assert.equal(capacity.agents, 23, 'the kubernetes runtime: 8Gi less a tenth on the 320 MiB estimate (tool servers run in their pods)');
+  // Three concurrent 10-agent runs on the 2 replicas: whichever way the Service spreads them, one replica holds two.
+  assert.ok(capacity.agents >= 2 * 10 + spares, 'two 10-agent runs at once beside the warm spare, on one replica');
   assert.ok(spares >= 1 && spares < capacity.agents, `${spares} spare(s) leave room for agents in a cap of ${capacity.agents}`);
 });
 
@@ -338,6 +339,21 @@ test('deploy.sh --render-only --docker-socket sets the docker socket group and t
   assert.ok(backendPods.metadata.annotations['multiclaude/secrets-checksum']);
   assert.doesNotMatch(output, new RegExp(FAKE_KEY));
   assert.equal(rendered.length, objects.length);
+});
+
+test("deploy.sh --runtime-class puts the agents' pods under that RuntimeClass (KUBERNETES_RUNTIME_CLASS) and rolls the orchestrator out when it changes", { skip: noKubectl }, () => {
+  const deploy = (...args: string[]) =>
+    spawnSync('bash', [path.join(ROOT, 'scripts', 'deploy.sh'), '--render-only', ...args], { encoding: 'utf8', env: process.env, timeout: 60_000 });
+  const rendered = parseDocuments(deploy('--runtime-class', 'no-network').stdout, 'deploy.sh --render-only --runtime-class');
+  assert.equal(find(rendered, 'ConfigMap', 'backend', 'workspace-config')['data'].KUBERNETES_RUNTIME_CLASS, 'no-network');
+  assert.equal(find(rendered, 'Deployment', 'backend', 'orchestrator')['spec'].template.metadata.annotations['multiclaude/runtime-class'], 'no-network');
+  assert.equal(find(objects, 'ConfigMap', 'backend', 'workspace-config')['data'].KUBERNETES_RUNTIME_CLASS, undefined, "by default the cluster's own runtime");
+  const bad = deploy('--runtime-class', 'Not_A_Name');
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /--runtime-class must be a RuntimeClass name/);
+  assert.equal(bad.stdout, '', 'nothing rendered');
+  const withSocket = deploy('--runtime-class', 'gvisor', '--docker-socket', '--docker-gid', '1');
+  assert.match(withSocket.stderr, /--runtime-class is for agents as pods/);
 });
 
 const postgres = find(objects, 'StatefulSet', 'backend', 'postgres');

@@ -103,6 +103,12 @@ test("only the setup step's pod is labelled to reach the network; an agent's or 
   assert.equal(buildSandboxPod(options({ network: false })).metadata!.labels!['multiclaude.network'], undefined);
 });
 
+test("KUBERNETES_RUNTIME_CLASS is the agents' and checks' pods' runtime class, never the setup step's (it needs the network)", () => {
+  assert.equal(buildSandboxPod(options({ runtimeClass: 'no-network' })).spec!.runtimeClassName, 'no-network');
+  assert.equal(buildSandboxPod(options({ runtimeClass: 'no-network', network: true })).spec!.runtimeClassName, undefined);
+  assert.equal(buildSandboxPod(options()).spec!.runtimeClassName, undefined, "none set: the cluster's default");
+});
+
 test('the sandbox environment holds no secret of the orchestrator', () => {
   const env = buildSandboxPod(options()).spec!.containers[0]!.env!;
   const names = env.map((variable) => variable.name);

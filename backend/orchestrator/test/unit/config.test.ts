@@ -62,3 +62,10 @@ test('the run store is embedded unless DATABASE_URL names PostgreSQL; retention 
     },
   );
 });
+
+test("KUBERNETES_RUNTIME_CLASS names the agents' pods' RuntimeClass; unset is the cluster's default; a bad name is refused", () => {
+  assert.equal(loadConfig({ HOME: '/home/dev' }).kubernetes.runtimeClass, undefined);
+  assert.equal(loadConfig({ HOME: '/home/dev', KUBERNETES_RUNTIME_CLASS: '' }).kubernetes.runtimeClass, undefined);
+  assert.equal(loadConfig({ HOME: '/home/dev', KUBERNETES_RUNTIME_CLASS: 'gvisor' }).kubernetes.runtimeClass, 'gvisor');
+  assert.throws(() => loadConfig({ HOME: '/home/dev', KUBERNETES_RUNTIME_CLASS: 'G Visor' }), /KUBERNETES_RUNTIME_CLASS must be a RuntimeClass name/);
+});
