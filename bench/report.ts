@@ -328,7 +328,7 @@ function latencySection(latency: NonNullable<Results['latency']>): string {
 }
 
 function clusterSection({ settings, configs }: ClusterResults): string {
-  const { agents, repetitions, replicas, warmPods } = settings;
+  const { agents, repetitions, replicas, warmPods, runtimeClass } = settings;
   const all = (key: string, read: (sample: ClusterResults['configs'][0]['samples'][0]) => number[]): number[] =>
     configs.filter((config) => config.key === key).flatMap((config) => config.samples.flatMap(read));
   const docker = all('docker', (sample) => sample.readyMs);
@@ -339,7 +339,7 @@ function clusterSection({ settings, configs }: ClusterResults): string {
     `Time from \`POST /runs\` sent to each agent's ready sandbox: the \`agent_status\` \`running\` with no detail that follows`,
     `\`starting its sandbox\` (the runtime's start has returned), by the event's own time (the cluster's node is this machine: one`,
     `clock). Kubernetes: the test cluster's deployment (\`npm run cluster:up\`, \`scripts/deploy.sh --demo\`; ${replicas} orchestrator`,
-    `replicas; runs through the frontend's NodePort), KUBERNETES_WARM_PODS=0, then ${warmPods} per replica (ConfigMap patch and rollout`,
+    `replicas; agents' pods under ${runtimeClass ? `RuntimeClass ${runtimeClass}` : "the node's default runtime"}; runs through the frontend's NodePort), KUBERNETES_WARM_PODS=0, then ${warmPods} per replica (ConfigMap patch and rollout`,
     `restart; before each run the pool is full and the earlier run's pods are gone). Docker: a local orchestrator with`,
     `AGENT_RUNTIME=docker, one run after each cluster run. ${repetitions} runs of ${agents} agents per configuration after a warm-up run;`,
     `p50 and p95 over every agent of every run. Goals (issue 19): cold ≤ docker + ${GOAL_OVER_DOCKER_MS['kubernetes-cold'] / 1_000} s, warm ≤ docker + ${GOAL_OVER_DOCKER_MS['kubernetes-warm'] / 1_000} s, p50 against p50`,

@@ -21,6 +21,8 @@ export interface Cluster {
   replicas: number;
   /** KUBERNETES_WARM_PODS as found, restored when the measure ends. */
   warmPodsBefore: string | undefined;
+  /** KUBERNETES_RUNTIME_CLASS of the agents' pods (deploy.sh --runtime-class), if any. */
+  runtimeClass: string | undefined;
 }
 
 async function kubectl(kubeconfig: string, args: string[], timeoutMs = 30_000): Promise<string> {
@@ -54,7 +56,13 @@ export async function findCluster(kubeconfig: string): Promise<Cluster> {
   const nodeAddress = await kubectl(kubeconfig, ['get', 'nodes', '-o', 'jsonpath={.items[0].status.addresses[?(@.type=="InternalIP")].address}']);
   const nodePort = await kubectl(kubeconfig, ['get', 'service', 'frontend-service', '-n', 'frontend', '-o', 'jsonpath={.spec.ports[0].nodePort}']);
   if (!nodeAddress || !nodePort) throw new ClusterUnavailable('the frontend has no NodePort on the cluster (scripts/deploy.sh --demo)');
-  return { kubeconfig, frontendUrl: `http://${nodeAddress}:${nodePort}`, replicas: deployment.spec?.replicas ?? 1, warmPodsBefore: config.data['KUBERNETES_WARM_PODS'] };
+  return {
+    kubeconfig,
+    frontendUrl: `http://${nodeAddress}:${nodePort}`,
+    replicas: deployment.spec?.replicas ?? 1,
+    warmPodsBefore: config.data['KUBERNETES_WARM_PODS'],
+    runtimeClass: config.data['KUBERNETES_RUNTIME_CLASS'] || undefined,
+  };
 }
 
 /**

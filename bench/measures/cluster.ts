@@ -35,6 +35,8 @@ export interface ClusterSettings {
   replicas: number;
   /** KUBERNETES_WARM_PODS of each orchestrator replica in the warm configuration. */
   warmPods: number;
+  /** The agents' pods' RuntimeClass (KUBERNETES_RUNTIME_CLASS); absent: the node's default runtime. */
+  runtimeClass?: string;
 }
 
 export interface ClusterResults {
@@ -118,7 +120,7 @@ export async function measureCluster(
 ): Promise<ClusterResults> {
   const { agents, repetitions } = settings;
   const results: ClusterResults = {
-    settings: { agents, repetitions, replicas: cluster.replicas, warmPods: agents },
+    settings: { agents, repetitions, replicas: cluster.replicas, warmPods: agents, ...(cluster.runtimeClass ? { runtimeClass: cluster.runtimeClass } : {}) },
     configs: [
       { key: 'kubernetes-cold', label: 'kubernetes, cold pods (KUBERNETES_WARM_PODS=0)', samples: [] },
       { key: 'kubernetes-warm', label: `kubernetes, warm pods (KUBERNETES_WARM_PODS=${agents} per replica)`, samples: [] },
