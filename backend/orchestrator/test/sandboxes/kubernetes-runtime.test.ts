@@ -152,7 +152,7 @@ test('check() and /diagnostics name each right the orchestrator lacks (here pods
   assert.equal(rights.status, 'error');
   assert.deepEqual(rights['missing'], ['delete pods', 'create pods/exec']);
   const reachability = await runtime.diagnostics()['kubernetes_api']!(AbortSignal.timeout(10_000));
-  assert.deepEqual(reachability, { reachable: true, server: api.url, version: 'v1.35.4', namespace: 'agents', image: 'claude-mcp:latest' });
+  assert.deepEqual(reachability, { reachable: true, server: api.url, version: 'v1.35.4', namespace: 'agents', image: 'claude-mcp:latest', runtime_class: null });
 });
 
 test('an unreachable API server is a failed check saying so, never a throw', async () => {
