@@ -13,11 +13,9 @@
 import { randomBytes } from 'node:crypto';
 import { lstat } from 'node:fs/promises';
 import os from 'node:os';
-import { PassThrough } from 'node:stream';
 import type { Logger } from 'pino';
-import { AuthorizationV1Api, CoreV1Api, Exec, KubeConfig, PatchStrategy, VersionApi, Watch, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
+import { AuthorizationV1Api, KubeConfig, VersionApi, type V1Pod } from '@kubernetes/client-node';
 import type { Config } from '../config.ts';
-import { tail } from '../process/run-cli.ts';
 import {
   SandboxError,
   type CommandOptions,
@@ -30,11 +28,12 @@ import {
 } from './runtime.ts';
 import { SandboxUsers, claimRepository, returnRepository, type UidRange } from './sandbox-users.ts';
 import { CONTAINER_WORKSPACE, LABEL_RUN_ID } from './docker-spec.ts';
-import { agentLabels, buildSandboxPod, sandboxPodName, storeIdentity, workspaceSubPath, LABEL_OWNER, LABEL_POOL, LABEL_STORE, SANDBOX_CONTAINER, SANDBOX_SELECTOR } from './kubernetes-spec.ts';
+import { agentLabels, buildSandboxPod, sandboxPodName, storeIdentity, workspaceSubPath, LABEL_OWNER, LABEL_POOL, LABEL_STORE, SANDBOX_SELECTOR } from './kubernetes-spec.ts';
 import { STALE_POOL_MS, WarmPool, adoptRepository, type WarmPod } from './kubernetes-pool.ts';
-import { deathOf, readPod } from './kubernetes-status.ts';
-import { BRIDGE_SCRIPT, McpRelay, describeExecEnd, exitCodeOf, type PodExec } from './kubernetes-relay.ts';
+import { deathOf } from './kubernetes-status.ts';
+import { BRIDGE_SCRIPT, McpRelay, describeExecEnd, exitCodeOf } from './kubernetes-relay.ts';
 import { callApi, describeApiError, isNotFound, isConflict } from './kubernetes-api.ts';
+import { CHECK_TIMEOUT_MS, SandboxPods } from './kubernetes-pods.ts';
 
 export interface KubernetesRuntimeOptions {
   namespace: string;
@@ -65,9 +64,6 @@ export interface KubernetesRuntimeOptions {
   startTimeoutMs?: number;
 }
 
-const CHECK_TIMEOUT_MS = 15_000;
-const API_TIMEOUT_MS = 30_000;
-const START_TIMEOUT_MS = 180_000;
 /** What the orchestrator must be allowed in the agents namespace (kubernetes/agents/orchestrator-role.yaml). */
 export const REQUIRED_RIGHTS = [
   { resource: 'pods', verb: 'create' },
@@ -82,15 +78,18 @@ export const REQUIRED_RIGHTS = [
 export class KubernetesRuntime implements SandboxRuntime {
   readonly name = 'kubernetes';
   readonly #options: KubernetesRuntimeOptions;
-  readonly #core: CoreV1Api;
-  readonly #exec: Exec;
+  readonly #pods: SandboxPods;
   readonly #users: SandboxUsers | undefined;
   readonly #pool: WarmPool | undefined;
 
   constructor(options: KubernetesRuntimeOptions) {
     this.#options = options;
-    this.#core = options.kubeConfig.makeApiClient(CoreV1Api);
-    this.#exec = new Exec(options.kubeConfig);
+    this.#pods = new SandboxPods({
+      kubeConfig: options.kubeConfig,
+      namespace: options.namespace,
+      memory: options.memory,
+      ...(options.startTimeoutMs ? { startTimeoutMs: options.startTimeoutMs } : {}),
+    });
     this.#users = process.getuid?.() === 0 ? new SandboxUsers(options.uidRange) : undefined;
     // Warm pods run as this process's user: a root orchestrator gives each sandbox a user of its own, known only at claim time.
     if (options.active && !options.configError && (options.warmPods ?? 0) > 0 && !this.#users) {
@@ -100,7 +99,7 @@ export class KubernetesRuntime implements SandboxRuntime {
         nextName: () => `mc-warm-${randomBytes(6).toString('hex')}`,
         create: (name, subPath) =>
           this.#createPod(name, subPath, { [LABEL_POOL]: 'true', [LABEL_OWNER]: options.owner, [LABEL_STORE]: options.store }, process.getuid?.() ?? 1, process.getgid?.() ?? 1),
-        remove: (name) => this.#deletePod(name, options.logger),
+        remove: (name) => this.#pods.delete(name, options.logger),
         logger: options.logger.child({ component: 'warm-pool' }),
       });
       this.#pool.fill();
@@ -142,7 +141,7 @@ export class KubernetesRuntime implements SandboxRuntime {
       if (missing.length > 0) {
         return { ok: false, detail: `kubernetes runtime: the orchestrator may not ${missing.join(', ')} in namespace ${namespace} (kubernetes/agents/orchestrator-role.yaml grants them)` };
       }
-      await callApi(() => this.#core.listNamespacedPod({ namespace, labelSelector: SANDBOX_SELECTOR, limit: 1 }), CHECK_TIMEOUT_MS, signal);
+      await callApi(() => this.#pods.core.listNamespacedPod({ namespace, labelSelector: SANDBOX_SELECTOR, limit: 1 }), CHECK_TIMEOUT_MS, signal);
     } catch (error) {
       return { ok: false, detail: `kubernetes runtime: the cluster at ${this.#server} is not usable: ${describeApiError(error)}` };
     }
@@ -150,91 +149,12 @@ export class KubernetesRuntime implements SandboxRuntime {
     return { ok: true, detail: `kubernetes runtime: cluster ${this.#server}, namespace ${namespace}, image ${image}, rights granted${runtimeClass}` };
   }
 
-  #podExec(name: string): PodExec {
-    return async (command, streams, onStatus) => {
-      const socket = await this.#exec.exec(this.#options.namespace, name, SANDBOX_CONTAINER, command, streams.stdout as never, streams.stderr as never, streams.stdin as never, false, onStatus);
-      return { close: () => socket.close(), onClose: (listener) => socket.on('close', listener) };
-    };
-  }
-
-  async #deletePod(name: string, logger: Logger): Promise<void> {
-    try {
-      await callApi(() => this.#core.deleteNamespacedPod({ name, namespace: this.#options.namespace, gracePeriodSeconds: 0 }), API_TIMEOUT_MS);
-    } catch (error) {
-      if (!isNotFound(error)) logger.warn({ pod: name, detail: describeApiError(error) }, 'could not delete sandbox pod');
-    }
-  }
-
-  async #readPod(name: string): Promise<V1Pod | undefined> {
-    try {
-      return await callApi(() => this.#core.readNamespacedPod({ name, namespace: this.#options.namespace }), CHECK_TIMEOUT_MS);
-    } catch {
-      return undefined;
-    }
-  }
-
-  /**
-   * Follows one pod with the API's watch (re-opened when the server ends it) and calls `onPod` with each
-   * state (deleted: true once it is gone). Returns the function that stops following.
-   */
-  #follow(name: string, onPod: (pod: V1Pod | undefined, deleted: boolean) => void): () => void {
-    const watch = new Watch(this.#options.kubeConfig);
-    let controller: AbortController | undefined;
-    let following = true;
-    const open = () => {
-      if (!following) return;
-      watch
-        .watch(
-          `/api/v1/namespaces/${this.#options.namespace}/pods`,
-          { fieldSelector: `metadata.name=${name}` },
-          (type, pod: V1Pod) => following && onPod(pod, type === 'DELETED'),
-          () => following && setTimeout(open, 1_000),
-        )
-        .then((opened) => (following ? (controller = opened) : opened.abort()))
-        .catch(() => following && setTimeout(open, 1_000));
-    };
-    open();
-    return () => {
-      following = false;
-      controller?.abort();
-    };
-  }
-
-  /** Resolves once the pod's container runs; throws a SandboxError with the cluster's words when it cannot. */
-  async #waitUntilRunning(name: string, signal?: AbortSignal): Promise<void> {
-    const timeoutMs = this.#options.startTimeoutMs ?? START_TIMEOUT_MS;
-    let lastDetail = 'Pending';
-    await new Promise<void>((resolve, reject) => {
-      const finish = (error?: Error) => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        stop();
-        if (error) reject(error);
-        else resolve();
-      };
-      const onAbort = () => finish(new SandboxError('cancelled', 'the agent was cancelled while its sandbox pod was starting'));
-      const timer = setTimeout(
-        () => finish(new SandboxError('sandbox_start_failed', `the sandbox pod ${name} did not start in ${Math.round(timeoutMs / 1000)} s (${lastDetail})`)),
-        timeoutMs,
-      );
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const stop = this.#follow(name, (pod, deleted) => {
-        if (deleted || !pod) return finish(new SandboxError('sandbox_start_failed', `the sandbox pod ${name} was deleted while it started`));
-        const reading = readPod(pod, this.#options.memory);
-        if (reading.state === 'ready') return finish();
-        if (reading.state === 'failed') return finish(new SandboxError(reading.code, reading.reason));
-        lastDetail = reading.detail;
-      });
-      if (signal?.aborted) onAbort();
-    });
-  }
-
   /** Creates a pod over `subPath` of the claim and waits until it runs (the warm pool's pods). */
   async #createPod(name: string, subPath: string, labels: Record<string, string>, uid: number, gid: number, signal?: AbortSignal): Promise<void> {
     const { namespace, image, workspaceClaim, memory, cpus, runtimeClass } = this.#options;
     const body = buildSandboxPod({ name, namespace, image, workspaceClaim, subPath, labels, uid, gid, memory, cpus, runtimeClass });
-    await callApi(() => this.#core.createNamespacedPod({ namespace, body }), API_TIMEOUT_MS, signal);
-    await this.#waitUntilRunning(name, signal);
+    await this.#pods.create(body, signal);
+    await this.#pods.waitUntilRunning(name, signal);
   }
 
   /**
@@ -246,16 +166,12 @@ export class KubernetesRuntime implements SandboxRuntime {
   async #claimWarmPod(request: SandboxRequest): Promise<string | undefined> {
     const warm: WarmPod | undefined = this.#pool?.take();
     if (!warm) return undefined;
-    const { namespace, owner } = this.#options;
+    const { owner } = this.#options;
     const started = Date.now();
     const labels = { ...agentLabels(request.run.runId, request.agent.agentId, owner), [LABEL_POOL]: null };
     const [adopted, labelled] = await Promise.allSettled([
       adoptRepository(request.agent.worktree, warm.slotDirectory).then(() => Date.now() - started),
-      callApi(
-        () => this.#core.patchNamespacedPod({ name: warm.name, namespace, body: { metadata: { labels } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)),
-        API_TIMEOUT_MS,
-        request.signal,
-      ).then(() => Date.now() - started),
+      this.#pods.relabel(warm.name, labels, request.signal).then(() => Date.now() - started),
     ]);
     if (adopted.status === 'rejected' || labelled.status === 'rejected') {
       // A failed adoption put the repository back (adoptRepository); a done one made the slot the repository,
@@ -288,7 +204,7 @@ export class KubernetesRuntime implements SandboxRuntime {
       network,
       runtimeClass,
     });
-    const create = () => callApi(() => this.#core.createNamespacedPod({ namespace, body }), API_TIMEOUT_MS, request.signal);
+    const create = () => this.#pods.create(body, request.signal);
     const started = Date.now();
     let created = started;
     try {
@@ -298,14 +214,14 @@ export class KubernetesRuntime implements SandboxRuntime {
         if (!isConflict(error)) throw error;
         // A leftover of an earlier attempt for this very run and agent: replace it once.
         request.logger.warn({ pod: name }, 'replacing a leftover sandbox pod');
-        await this.#deletePod(name, request.logger);
-        await this.#waitUntilGone(name);
+        await this.#pods.delete(name, request.logger);
+        await this.#pods.waitUntilGone(name);
         await create();
       }
       created = Date.now();
-      await this.#waitUntilRunning(name, request.signal);
+      await this.#pods.waitUntilRunning(name, request.signal);
     } catch (error) {
-      await this.#deletePod(name, request.logger);
+      await this.#pods.delete(name, request.logger);
       if (error instanceof SandboxError) throw error;
       if (request.signal?.aborted) throw new SandboxError('cancelled', 'the agent was cancelled while its sandbox pod was being created');
       throw new SandboxError('sandbox_start_failed', `could not create the sandbox pod ${name} in namespace ${namespace}: ${describeApiError(error)}`, { cause: error });
@@ -314,10 +230,6 @@ export class KubernetesRuntime implements SandboxRuntime {
       { pod: name, namespace, image, user: `${uid}:${gid}`, memory, cpus, create_ms: created - started, running_ms: Date.now() - created },
       'sandbox pod running',
     );
-  }
-
-  async #waitUntilGone(name: string): Promise<void> {
-    for (let attempt = 0; attempt < 60 && (await this.#readPod(name)); attempt++) await new Promise((resolve) => setTimeout(resolve, 500));
   }
 
   async start(request: SandboxRequest): Promise<Sandbox> {
@@ -330,9 +242,9 @@ export class KubernetesRuntime implements SandboxRuntime {
       const warm = user ? undefined : await this.#claimWarmPod(request);
       if (warm) name = warm;
       else await this.#startPod(request, name, uid, gid);
-      relay = await McpRelay.open(this.#podExec(name), request.logger.child({ pod: name }));
+      relay = await McpRelay.open(this.#pods.exec(name), request.logger.child({ pod: name }));
     } catch (error) {
-      await this.#deletePod(name, request.logger);
+      await this.#pods.delete(name, request.logger);
       await returnRepository(this.#users, request.agent.worktree, user);
       throw error;
     }
@@ -351,7 +263,7 @@ export class KubernetesRuntime implements SandboxRuntime {
           request.logger.warn({ pod: name, reason }, 'sandbox died while the agent worked');
           onDeath(reason);
         };
-        const unfollow = this.#follow(name, (pod, deleted) => {
+        const unfollow = this.#pods.follow(name, (pod, deleted) => {
           const reason = deathOf(pod, deleted, this.#options.memory);
           if (reason) died(reason);
         });
@@ -360,7 +272,7 @@ export class KubernetesRuntime implements SandboxRuntime {
           if (reason) return died(reason);
           // A stream that broke without a status: the pod went away, or the API server's connection did.
           if (exitCodeOf(status) === undefined) {
-            void this.#readPod(name).then((pod) => died(deathOf(pod, false, this.#options.memory) ?? 'the stream to the sandbox pod broke'));
+            void this.#pods.read(name).then((pod) => died(deathOf(pod, false, this.#options.memory) ?? 'the stream to the sandbox pod broke'));
           }
         });
         return () => {
@@ -370,14 +282,14 @@ export class KubernetesRuntime implements SandboxRuntime {
       },
       describeExit: async () => {
         if (death) return death;
-        const pod = stopping ? undefined : await this.#readPod(name);
+        const pod = stopping ? undefined : await this.#pods.read(name);
         return pod ? deathOf(pod, false, this.#options.memory) : undefined;
       },
       stop: () =>
         (stopping ??= (async () => {
           try {
             await relay.close();
-            await this.#deletePod(name, request.logger);
+            await this.#pods.delete(name, request.logger);
             request.logger.debug({ pod: name }, 'sandbox pod deleted');
           } catch (error) {
             request.logger.warn({ err: error, pod: name }, 'sandbox stop failed');
@@ -406,39 +318,10 @@ export class KubernetesRuntime implements SandboxRuntime {
     const { uid, gid, user } = await claimRepository(this.#users, request.agent.worktree, request.signal);
     try {
       await this.#startPod(request, name, uid, gid, options.network === true);
-      let output = '';
-      const collector = new PassThrough();
-      collector.setEncoding('utf8');
-      collector.on('data', (text: string) => (output = tail(output + text, Math.max(options.tailBytes ?? 4_000, 4_000) * 2)));
-      let exitCode: number | undefined;
-      const timedOut = await new Promise<boolean>((resolve) => {
-        let connection: { close(): void } | undefined;
-        let settled = false;
-        const done = (timedOut: boolean) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          request.signal?.removeEventListener('abort', onAbort);
-          connection?.close();
-          resolve(timedOut);
-        };
-        const timer = setTimeout(() => done(true), options.timeoutMs);
-        const onAbort = () => done(false);
-        request.signal?.addEventListener('abort', onAbort, { once: true });
-        this.#podExec(name)(['bash', '-c', command], { stdout: collector, stderr: collector, stdin: null }, (status) => (exitCode = exitCodeOf(status)))
-          .then((opened) => {
-            connection = opened;
-            opened.onClose(() => done(false));
-            if (settled) opened.close();
-          })
-          .catch((error: Error) => {
-            output += `could not run the check in its pod: ${error.message}`;
-            done(false);
-          });
-      });
-      return { exitCode: timedOut ? null : (exitCode ?? null), timedOut, durationMs: Date.now() - started, outputTail: tail(output, options.tailBytes) };
+      const outcome = await this.#pods.run(name, command, { timeoutMs: options.timeoutMs, tailBytes: options.tailBytes, signal: request.signal });
+      return { exitCode: outcome.exitCode, timedOut: outcome.timedOut, durationMs: Date.now() - started, outputTail: outcome.output };
     } finally {
-      await this.#deletePod(name, request.logger);
+      await this.#pods.delete(name, request.logger);
       await returnRepository(this.#users, request.agent.worktree, user);
     }
   }
@@ -467,7 +350,7 @@ export class KubernetesRuntime implements SandboxRuntime {
       kubernetes_warm_pods: async () => ({ size: this.#pool?.size ?? 0, ready: this.#pool?.readyCount ?? 0 }),
       kubernetes_workspace_claim: async (signal) => {
         try {
-          const claim = await callApi(() => this.#core.readNamespacedPersistentVolumeClaim({ name: workspaceClaim, namespace }), CHECK_TIMEOUT_MS, signal);
+          const claim = await callApi(() => this.#pods.core.readNamespacedPersistentVolumeClaim({ name: workspaceClaim, namespace }), CHECK_TIMEOUT_MS, signal);
           const phase = claim.status?.phase ?? 'unknown';
           return phase === 'Bound' ? { claim: workspaceClaim, namespace, phase } : { status: 'error', claim: workspaceClaim, namespace, phase, error: `the workspace claim ${namespace}/${workspaceClaim} is ${phase}, not Bound` };
         } catch (error) {
@@ -485,7 +368,7 @@ export class KubernetesRuntime implements SandboxRuntime {
     try {
       // Only this run store's pods: another deployment's (or a developer's orchestrator's) runs are not ours to judge.
       const labelSelector = `${SANDBOX_SELECTOR},${LABEL_STORE}=${this.#options.store}`;
-      pods = (await callApi(() => this.#core.listNamespacedPod({ namespace, labelSelector }), CHECK_TIMEOUT_MS, signal)).items;
+      pods = (await callApi(() => this.#pods.core.listNamespacedPod({ namespace, labelSelector }), CHECK_TIMEOUT_MS, signal)).items;
     } catch (error) {
       logger.debug({ detail: describeApiError(error) }, 'no stale sandbox pods removed: cannot list pods');
       return [];
@@ -499,7 +382,7 @@ export class KubernetesRuntime implements SandboxRuntime {
       const age = Date.now() - (pod.metadata?.creationTimestamp ? new Date(pod.metadata.creationTimestamp).getTime() : Date.now());
       const stalePoolPod = labels[LABEL_POOL] === 'true' && labels[LABEL_OWNER] !== this.#options.owner && age > STALE_POOL_MS;
       if (!name || (!stalePoolPod && (!runId || isRunLive(runId)))) continue;
-      await this.#deletePod(name, logger);
+      await this.#pods.delete(name, logger);
       removed.push(name);
     }
     return removed;
