@@ -41,6 +41,9 @@ function defaultClaudeExecutable(): string {
   }
 }
 
+/** A Kubernetes object name such as a RuntimeClass's or a PersistentVolumeClaim's (RFC 1123 subdomain). */
+const DNS_SUBDOMAIN = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/;
+
 const EnvironmentSchema = z.object({
   ANTHROPIC_API_KEY: optionalString,
   ANTHROPIC_AUTH_TOKEN: optionalString,
@@ -93,11 +96,11 @@ const EnvironmentSchema = z.object({
   KUBERNETES_RUNTIME_CLASS: optionalString.pipe(
     z
       .string()
-      .regex(/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/, { message: 'KUBERNETES_RUNTIME_CLASS must be a RuntimeClass name (lower-case letters, digits, - and .)' })
+      .regex(DNS_SUBDOMAIN, { message: 'KUBERNETES_RUNTIME_CLASS must be a RuntimeClass name (lower-case letters, digits, - and .)' })
       .optional(),
   ),
   KUBERNETES_WORKSPACE_CLAIM: optionalString.transform((value) => value ?? 'workspace').pipe(
-    z.string().regex(/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/, { message: 'KUBERNETES_WORKSPACE_CLAIM must be a PersistentVolumeClaim name' }),
+    z.string().regex(DNS_SUBDOMAIN, { message: 'KUBERNETES_WORKSPACE_CLAIM must be a PersistentVolumeClaim name' }),
   ),
   MIN_FREE_DISK: byteSize('MIN_FREE_DISK', '1G'),
   CLAUDE_CODE_EXECUTABLE: optionalString,

@@ -28,7 +28,7 @@ import {
 } from './runtime.ts';
 import { SandboxUsers, claimRepository, returnRepository, type UidRange } from './sandbox-users.ts';
 import { CONTAINER_WORKSPACE, LABEL_RUN_ID } from './docker-spec.ts';
-import { agentLabels, buildSandboxPod, sandboxPodName, storeIdentity, workspaceSubPath, LABEL_OWNER, LABEL_POOL, LABEL_STORE, SANDBOX_SELECTOR } from './kubernetes-spec.ts';
+import { agentLabels, buildSandboxPod, sandboxPodName, storeIdentity, workspaceSubPath, LABEL_OWNER, LABEL_POOL, LABEL_STORE, SANDBOX_SELECTOR, type PodSpecOptions } from './kubernetes-spec.ts';
 import { STALE_POOL_MS, WarmPool, adoptRepository, type WarmPod } from './kubernetes-pool.ts';
 import { deathOf } from './kubernetes-status.ts';
 import { BRIDGE_SCRIPT, McpRelay, describeExecEnd, exitCodeOf } from './kubernetes-relay.ts';
@@ -151,10 +151,14 @@ export class KubernetesRuntime implements SandboxRuntime {
 
   /** Creates a pod over `subPath` of the claim and waits until it runs (the warm pool's pods). */
   async #createPod(name: string, subPath: string, labels: Record<string, string>, uid: number, gid: number, signal?: AbortSignal): Promise<void> {
-    const { namespace, image, workspaceClaim, memory, cpus, runtimeClass } = this.#options;
-    const body = buildSandboxPod({ name, namespace, image, workspaceClaim, subPath, labels, uid, gid, memory, cpus, runtimeClass });
-    await this.#pods.create(body, signal);
+    await this.#pods.create(this.#podBody({ name, subPath, labels, uid, gid }), signal);
     await this.#pods.waitUntilRunning(name, signal);
+  }
+
+  /** Every pod of this runtime (warm, agent, check, setup) from this runtime's settings and the pod's own. */
+  #podBody(pod: Pick<PodSpecOptions, 'name' | 'subPath' | 'labels' | 'uid' | 'gid' | 'network'>): V1Pod {
+    const { namespace, image, workspaceClaim, memory, cpus, runtimeClass } = this.#options;
+    return buildSandboxPod({ ...pod, namespace, image, workspaceClaim, memory, cpus, ...(runtimeClass ? { runtimeClass } : {}) });
   }
 
   /**
@@ -189,20 +193,14 @@ export class KubernetesRuntime implements SandboxRuntime {
   /** Creates the pod (replacing a leftover of the same name once) and waits until it runs; on failure nothing is left. */
   async #startPod(request: SandboxRequest, name: string, uid: number, gid: number, network = false): Promise<void> {
     if (request.signal?.aborted) throw new SandboxError('cancelled', 'the agent was cancelled before its sandbox started');
-    const { namespace, image, workspaceClaim, workspaceLocal, memory, cpus, owner, runtimeClass } = this.#options;
-    const body = buildSandboxPod({
+    const { namespace, image, workspaceLocal, memory, cpus, owner } = this.#options;
+    const body = this.#podBody({
       name,
-      namespace,
-      image,
-      workspaceClaim,
       subPath: workspaceSubPath(request.agent.worktree, workspaceLocal),
       labels: { ...agentLabels(request.run.runId, request.agent.agentId, owner), [LABEL_STORE]: this.#options.store },
       uid,
       gid,
-      memory,
-      cpus,
       network,
-      runtimeClass,
     });
     const create = () => this.#pods.create(body, request.signal);
     const started = Date.now();
