@@ -152,9 +152,11 @@ function apiSection(api: NonNullable<Results['api']>): string {
   const lines = [
     '## 3. API under load',
     '',
-    'autocannon in its own process, at a fixed rate on `GET /health` and `GET /runs/:id` at once, while runs of 10 agents run back to',
-    'back. Floor: a plain `node:http` server answering the same bodies, under the same load, while bare sessions of 10 run. Latency',
-    'is autocannon\'s (1 ms resolution), recorded as measured (no coordinated-omission correction).',
+    '`bench/load.ts` in its own process on `GET /health` and `GET /runs/:id` at once, while runs of 10 agents run back to back: by',
+    'default one request every 1/rate s on each path (two keep-alive connections each), timed from the moment the client sends it,',
+    'a wait for a free connection included; `BENCH_LOAD_PATTERN=burst` is autocannon\'s rate limit instead (each second\'s requests back',
+    'to back, then a wait: the pattern of figures before 2026-12-01 21:00 UTC). Floor: a plain `node:http` server answering the same',
+    'bodies, under the same load, while bare sessions of 10 run.',
     '',
     HEADER,
   ];

@@ -4,7 +4,7 @@
 // is missing), BENCH_MEASURES ("agents,api,scale,soak,bestofn,history,source"), BENCH_SCALE_RUNS (20), BENCH_SCALE_AGENTS (5), BENCH_SCALE_CONCURRENCY
 // (10), BENCH_BESTOFN_REPS (BENCH_REPS), BENCH_MERGE=1 (keep the sections of bench/RESULTS.json this run did not measure), BENCH_SOAK_RUNS (200),
 // BENCH_SOAK_SECONDS (180), BENCH_HISTORY_SIZES ("100,10000,100000"), BENCH_HISTORY_STORES
-// ("sqlite", plus "postgres" with BENCH_DATABASE_URL: an empty database), BENCH_HISTORY_IDLE_SECONDS (60), BENCH_SOURCE_FILES (50000), BENCH_LOAD_RATE (50 req/s per path), BENCH_LOAD_SECONDS (10), BENCH_TIMEOUT_MS (300000 per run), BENCH_MAX_MINUTES
+// ("sqlite", plus "postgres" with BENCH_DATABASE_URL: an empty database), BENCH_HISTORY_IDLE_SECONDS (60), BENCH_SOURCE_FILES (50000), BENCH_LOAD_RATE (50 req/s per path), BENCH_LOAD_SECONDS (10), BENCH_LOAD_PATTERN ("paced"; "burst": autocannon's each-second bursts), BENCH_TIMEOUT_MS (300000 per run), BENCH_MAX_MINUTES
 // (60: later measures are skipped past it), BENCH_OUTPUT (bench/RESULTS.md), BENCH_KEEP=1 (keep the scratch directory),
 // BENCH_CPU_PROF=1 (profile the orchestrator), BENCH_LATENCY_REPS (BENCH_REPS: runs per configuration of the latency scenario),
 // BENCH_CLUSTER_AGENTS (5) and BENCH_CLUSTER_REPS (4): runs of that many agents per configuration of the cluster measure (measure 10,
@@ -69,6 +69,7 @@ const settings = {
   historyIdleSeconds: number('BENCH_HISTORY_IDLE_SECONDS', quick ? 20 : 60, 600),
   loadRate: number('BENCH_LOAD_RATE', 50, 1_000),
   loadSeconds: number('BENCH_LOAD_SECONDS', quick ? 5 : 10, 120),
+  loadPattern: env['BENCH_LOAD_PATTERN'] === 'burst' ? ('burst' as const) : ('paced' as const),
   timeoutMs: number('BENCH_TIMEOUT_MS', 300_000, 3_600_000),
   maxMinutes: number('BENCH_MAX_MINUTES', 60, 24 * 60),
   cpuProfile: env['BENCH_CPU_PROF'] === '1',
@@ -169,7 +170,7 @@ try {
         }
         if (wantApi) {
           await step('api under load', async () => {
-            const load = { rate: settings.loadRate, seconds: settings.loadSeconds, agents: 10 };
+            const load = { rate: settings.loadRate, seconds: settings.loadSeconds, pattern: settings.loadPattern, agents: 10 };
             const samples: { ours: ApiSample[]; floor: ApiSample[] } = { ours: [], floor: [] };
             for (let repetition = 0; repetition < settings.repetitions && Date.now() < deadline; repetition++) {
               const bodyFile = path.join(scratch, `run-body-${repetition}.json`);
@@ -274,7 +275,7 @@ try {
             }
             if (index === 0) {
               // The API while the ten start and wait, in the default configuration (warm pool, memory-based cap).
-              const load = { rate: settings.loadRate, seconds: settings.loadSeconds, agents };
+              const load = { rate: settings.loadRate, seconds: settings.loadSeconds, pattern: settings.loadPattern, agents };
               const bodyFile = path.join(scratch, 'latency-run-body.json');
               await waitForSpares(orchestrator, config.warmSpares);
               const api = { ours: [await measureApiOurs(slow, orchestrator, load, bodyFile)], floor: [await measureApiFloor(slow, load, bodyFile, scratch)] };

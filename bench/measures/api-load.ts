@@ -1,4 +1,4 @@
-// Measure 3: GET /health and GET /runs/:id at a fixed rate from a second process (autocannon) while 10 agents run, beside a plain node:http server answering the same bodies while 10 bare SDK sessions run.
+// Measure 3: GET /health and GET /runs/:id at a fixed rate from a second process (bench/load.ts) while 10 agents run, beside a plain node:http server answering the same bodies while 10 bare SDK sessions run.
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -18,6 +18,13 @@ export interface LoadStats {
   errors: number;
   timeouts: number;
   non2xx: number;
+  /** paced: one request every 1/rate s; burst: autocannon's, each second's requests back to back. */
+  pattern?: 'paced' | 'burst';
+  /** Paced only: how late the client sent its requests, p99 ms (its own timers under the same load). */
+  clientLateP99?: number;
+  /** The load process's start (epoch ms) and its answers over 10 ms as [ms after that start, latency ms]. */
+  startedAt?: number;
+  slow?: Array<[number, number]>;
 }
 
 export interface ApiSample {
@@ -31,13 +38,14 @@ export interface ApiSample {
 export interface LoadSettings {
   rate: number;
   seconds: number;
+  pattern: 'paced' | 'burst';
   agents: number;
 }
 
 const MAX_RUNS_PER_WINDOW = 6;
 
 function runLoad(url: string, runPath: string, settings: LoadSettings): { result: Promise<Record<string, LoadStats>>; done: () => boolean } {
-  const args = ['--import', 'tsx', 'bench/load.ts', '--url', url, '--path', '/health', '--path', runPath, '--rate', String(settings.rate), '--seconds', String(settings.seconds)];
+  const args = ['--import', 'tsx', 'bench/load.ts', '--url', url, '--path', '/health', '--path', runPath, '--rate', String(settings.rate), '--seconds', String(settings.seconds), '--pattern', settings.pattern];
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let finished = false;
   let stdout = '';
@@ -62,6 +70,20 @@ function overlap(windows: Array<[number, number]>, from: number, to: number): nu
   return covered / Math.max(1, to - from);
 }
 
+/** Where the API's slow answers fell in the runs: each with the last run event the bench had received before it was sent. */
+function describeSlowAnswers(results: Record<string, LoadStats>, timeline: Array<{ at: number; what: string }>): string {
+  const sorted = [...timeline].sort((a, b) => a.at - b.at);
+  const origin = sorted[0]?.at ?? 0;
+  const lines = Object.entries(results).flatMap(([pathName, stats]) =>
+    (stats.slow ?? []).map(([offset, latency]) => {
+      const sentAt = (stats.startedAt ?? origin) + offset;
+      const before = sorted.filter((entry) => entry.at <= sentAt).pop();
+      return `  +${Math.round(sentAt - origin)} ms ${pathName} ${latency} ms (after ${before ? `${before.what} at +${Math.round(before.at - origin)} ms` : 'nothing'})`;
+    }),
+  );
+  return `api: ${lines.length} answers over 10 ms\n${lines.join('\n')}`;
+}
+
 /** Ours: runs of 10 agents back to back for as long as the load lasts; `bodyFile` gets a real GET /runs/:id body for the floor. */
 export async function measureApiOurs(context: AgentsContext, orchestrator: Orchestrator, settings: LoadSettings, bodyFile: string): Promise<ApiSample> {
   // The agents' sessions start as the 202 is sent, so the load starts with them.
@@ -69,9 +91,12 @@ export async function measureApiOurs(context: AgentsContext, orchestrator: Orche
   const loadStart = now();
   const load = runLoad(orchestrator.url, `/runs/${first.runId}`, settings);
   const windows: Array<[number, number]> = [];
+  const timeline: Array<{ at: number; what: string }> = [];
   let submitted = first;
   for (let runs = 1; ; runs++) {
+    timeline.push({ at: submitted.sentAt, what: `run ${runs} submitted` });
     const { events, finishedAt } = await followRun(orchestrator.url, submitted.runId, context.timeoutMs);
+    for (const event of events) timeline.push({ at: event.at, what: `run ${runs} ${event.type}${event.data.agent_id ? ` agent ${event.data.agent_id}` : ''}${event.data.status ? ` ${event.data.status}` : ''}` });
     windows.push([submitted.sentAt, finishedAt]);
     const failed = failedAgents(events);
     if (failed.length > 0) throw new Error(`run ${submitted.runId}: ${failed.join('; ')}`);
@@ -79,6 +104,7 @@ export async function measureApiOurs(context: AgentsContext, orchestrator: Orche
     submitted = await submitRun(orchestrator.url, context.prompt, settings.agents);
   }
   const results = await load.result;
+  context.log(describeSlowAnswers(results, timeline));
   const loadEnd = loadStart + settings.seconds * 1_000;
   await writeFile(bodyFile, await (await fetch(`${orchestrator.url}/runs/${first.runId}`)).text());
   return { health: results['/health']!, run: results[`/runs/${first.runId}`]!, coverage: overlap(windows, loadStart, loadEnd), runs: windows.length };
