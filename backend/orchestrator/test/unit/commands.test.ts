@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import os from 'node:os';
 import { runCommand, runCommandOrThrow, textOf, CommandError } from '../../src/process/commands.ts';
 
 const PATH = process.env['PATH'] ?? '/usr/bin:/bin';
@@ -11,6 +12,11 @@ test('a command runs with only the environment it is given, and its exit code an
   assert.equal(textOf(result.stdout), 'out given ');
   assert.equal(textOf(result.stderr), 'err');
   assert.equal(result.timedOut, false);
+});
+
+test('commands run nicer than the orchestrator, so its API is answered first when they compete for a core', async () => {
+  const result = await runCommand({ command: 'nice', args: [], env: { PATH }, timeoutMs: 10_000 });
+  assert.equal(Number(textOf(result.stdout)), Math.min(19, os.getPriority() + 5));
 });
 
 test('standard input reaches the command and binary output comes back byte for byte, final newline included', async () => {
