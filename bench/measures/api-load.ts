@@ -22,9 +22,17 @@ export interface LoadStats {
   pattern?: 'paced' | 'burst';
   /** Paced only: how late the client sent its requests, p99 ms (its own timers under the same load). */
   clientLateP99?: number;
-  /** The load process's start (epoch ms) and its answers over 10 ms as [ms after that start, latency ms]. */
+  /** How many answers took over 10 ms. */
+  over10ms?: number;
+  /** The load process's start (epoch ms) and its answers over 10 ms as [ms after that start, latency ms]: logged, not kept. */
   startedAt?: number;
   slow?: Array<[number, number]>;
+}
+
+/** The figures kept in RESULTS.json: the slow answers' list goes to the log only. */
+function kept(stats: LoadStats): LoadStats {
+  const { slow, startedAt: _startedAt, ...figures } = stats;
+  return { ...figures, over10ms: slow?.length ?? 0 };
 }
 
 export interface ApiSample {
@@ -107,7 +115,7 @@ export async function measureApiOurs(context: AgentsContext, orchestrator: Orche
   context.log(describeSlowAnswers(results, timeline));
   const loadEnd = loadStart + settings.seconds * 1_000;
   await writeFile(bodyFile, await (await fetch(`${orchestrator.url}/runs/${first.runId}`)).text());
-  return { health: results['/health']!, run: results[`/runs/${first.runId}`]!, coverage: overlap(windows, loadStart, loadEnd), runs: windows.length };
+  return { health: kept(results['/health']!), run: kept(results[`/runs/${first.runId}`]!), coverage: overlap(windows, loadStart, loadEnd), runs: windows.length };
 }
 
 /** The floor: the plain server under the same load while bare sessions of 10 run back to back. */
@@ -150,7 +158,7 @@ export async function measureApiFloor(context: AgentsContext, settings: LoadSett
     }
     if (!load) throw new Error('the floor never started its sessions');
     const results = await load.result;
-    return { health: results['/health']!, run: results[runPath]!, coverage: overlap(windows, loadStart, loadStart + settings.seconds * 1_000), runs: windows.length };
+    return { health: kept(results['/health']!), run: kept(results[runPath]!), coverage: overlap(windows, loadStart, loadStart + settings.seconds * 1_000), runs: windows.length };
   } finally {
     server.kill('SIGTERM');
   }
