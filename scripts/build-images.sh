@@ -106,13 +106,14 @@ else
   build_local_base
 fi
 
+# Every staged build context is removed on exit. new_context sets `context` rather than printing the path: called
+# as "$(new_context …)" it ran in a subshell, its CONTEXTS+= was lost, and every build left its context in /tmp
+# (the orchestrator's is 551 MB).
 CONTEXTS=()
 trap 'rm -rf "${CONTEXTS[@]}"' EXIT
 new_context() {
-  local dir
-  dir="$(mktemp -d "/tmp/multiclaude-$1-context.XXXXXX")"
-  CONTEXTS+=("$dir")
-  printf '%s' "$dir"
+  context="$(mktemp -d "/tmp/multiclaude-$1-context.XXXXXX")"
+  CONTEXTS+=("$context")
 }
 
 # A hard link avoids copying hundreds of MB when the temp dir is on the same file system.
@@ -121,7 +122,7 @@ stage_file() { ln "$1" "$2" 2>/dev/null || cp "$1" "$2"; }
 build_mcp() {
   local context claude_version start=$SECONDS
   # A staged context keeps the build context to two files instead of the whole repository.
-  context="$(new_context mcp)"
+  new_context mcp
   cp "${ROOT}/backend/mcp/Dockerfile" "${context}/Dockerfile"
   stage_file "$CLAUDE" "${context}/claude"
   claude_version="$("$CLAUDE" --version 2>/dev/null | head -n 1 || echo unknown)"
@@ -158,7 +159,7 @@ build_local_node_base() {
     echo "build-images: ${LOCAL_NODE_BASE} is up to date (${stamp%% base*})"
     return
   fi
-  context="$(new_context node-base)"
+  new_context node-base
   stage_file "$node_bin" "${context}/node"
   stage_file "$docker_bin" "${context}/docker"
   cp -a "$npm_dir" "${context}/npm"
@@ -229,7 +230,7 @@ resolve_node_bases() {
 build_node_image() {
   local name="$1" tag="$2" dockerfile="$3" workspace="$4" smoke="$5" needs_build="${6:-}" context start=$SECONDS
   resolve_node_bases
-  context="$(new_context "$name")"
+  new_context "$name"
   stage_context "$context"
   echo "build-images: installing ${workspace}'s dependencies for ${tag}"
   stage_dependencies "$context" "$name" "$workspace" production
@@ -252,7 +253,7 @@ build_postgres() {
     bash "${ROOT}/scripts/build-local-base.sh" "${flags[@]}"
     base="$LOCAL_POSTGRES_BASE"
   fi
-  context="$(new_context postgres)"
+  new_context postgres
   cp "${ROOT}/backend/postgres/Dockerfile" "${ROOT}/backend/postgres/entrypoint.sh" "$context/"
   echo "build-images: building ${POSTGRES_IMAGE} FROM ${base}"
   docker build --build-arg "BASE_IMAGE=${base}" --tag "$POSTGRES_IMAGE" "$context" || die "building postgres failed"
