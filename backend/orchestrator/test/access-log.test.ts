@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { Hono } from 'hono';
 import { accessLog } from '../src/http/access-log.ts';
 import { memoryLogger } from './support/harness.ts';
+import { createLogger } from '../src/logger.ts';
+import { Writable } from 'node:stream';
 
 function appWithAccessLog() {
   const { logger, lines } = memoryLogger();
@@ -53,4 +55,22 @@ test('the query string is never logged, since a client may put a token in it', a
   await app.request('/slow?token=abc123secret&x=1');
   assert.equal(records()[0]?.['path'], '/slow');
   assert.doesNotMatch(JSON.stringify(records()), /abc123secret/);
+});
+
+test("a known secret in a request's path is scrubbed from its access line", async () => {
+  const secret = 'sk-' + 'ant-access-log-secret-0123456789';
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _encoding, callback) {
+      lines.push(String(chunk));
+      callback();
+    },
+  });
+  const app = new Hono();
+  app.use('*', accessLog(createLogger({ level: 'debug', destination, secrets: [secret] })));
+  app.get('/runs/:id', (context) => context.json({}));
+  await app.request(`/runs/${secret}`);
+  assert.equal(lines.length, 1);
+  assert.doesNotMatch(lines[0]!, new RegExp(secret));
+  assert.match(lines[0]!, /"path":"\/runs\/\[redacted\]"/);
 });

@@ -12,7 +12,11 @@ export interface AccessLogOptions {
 
 export function accessLog(logger: Logger, options: AccessLogOptions = {}): MiddlewareHandler {
   const quiet = new Set(options.quietPaths ?? ['/health', '/ready']);
-  const log = logger.child({ component: 'http' });
+  // Without field redaction: its lines carry only the four fields below, none a secret's name, and redacting by
+  // wildcard paths cost 30–40 µs per line against 3–4 µs; it was the largest source of garbage in a sampling heap
+  // profile of the bench's API window (51 of 379 MB sampled). Known secret values are still scrubbed from the
+  // finished line by the logger's streamWrite hook, whatever field holds them.
+  const log = logger.child({ component: 'http' }, { redact: [] });
   return async (context, next) => {
     const started = performance.now();
     // For a streamed answer (SSE) this measures the time to its headers, not the stream's whole life.
