@@ -9,6 +9,7 @@ import type { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { percentile } from './lib/stats.ts';
 
 const { values } = parseArgs({
   options: {
@@ -37,8 +38,9 @@ interface Outcome {
   lateP99?: number;
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+/** The bench's nearest-rank percentile, 0 when nothing was answered (as autocannon reported it). */
+function percentileOrZero(values: number[], p: number): number {
+  return values.length === 0 ? 0 : percentile(values, p);
 }
 
 function get(agent: Agent, url: URL): Promise<{ status: number }> {
@@ -85,7 +87,7 @@ async function paced(pathName: string, started: number): Promise<Outcome> {
   }
   await Promise.all(pending);
   agent.destroy();
-  return { ...outcome, lateP99: percentile(late.sort((a, b) => a - b), 99) };
+  return { ...outcome, lateP99: percentileOrZero(late, 99) };
 }
 
 async function burst(pathName: string, started: number): Promise<Outcome> {
@@ -110,17 +112,16 @@ async function burst(pathName: string, started: number): Promise<Outcome> {
 async function load(pathName: string): Promise<Record<string, unknown>> {
   const startedAt = Date.now();
   const outcome = await (values.pattern === 'burst' ? burst : paced)(pathName, performance.now());
-  const sorted = [...outcome.latencies].sort((a, b) => a - b);
   const round = (value: number): number => Math.round(value * 100) / 100;
   return {
     pattern: values.pattern,
     requests: outcome.requests,
     expected: rate * seconds,
-    p50: round(percentile(sorted, 50)),
-    p90: round(percentile(sorted, 90)),
-    p99: round(percentile(sorted, 99)),
-    max: round(sorted.at(-1) ?? 0),
-    mean: round(sorted.reduce((sum, value) => sum + value, 0) / Math.max(1, sorted.length)),
+    p50: round(percentileOrZero(outcome.latencies, 50)),
+    p90: round(percentileOrZero(outcome.latencies, 90)),
+    p99: round(percentileOrZero(outcome.latencies, 99)),
+    max: round(Math.max(0, ...outcome.latencies)),
+    mean: round(outcome.latencies.reduce((sum, value) => sum + value, 0) / Math.max(1, outcome.latencies.length)),
     errors: outcome.errors,
     timeouts: outcome.timeouts,
     non2xx: outcome.non2xx,

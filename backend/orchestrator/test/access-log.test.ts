@@ -4,8 +4,6 @@ import assert from 'node:assert/strict';
 import { Hono } from 'hono';
 import { accessLog } from '../src/http/access-log.ts';
 import { memoryLogger } from './support/harness.ts';
-import { createLogger } from '../src/logger.ts';
-import { Writable } from 'node:stream';
 
 function appWithAccessLog() {
   const { logger, lines } = memoryLogger();
@@ -59,15 +57,9 @@ test('the query string is never logged, since a client may put a token in it', a
 
 test("a known secret in a request's path is scrubbed from its access line", async () => {
   const secret = 'sk-' + 'ant-access-log-secret-0123456789';
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk, _encoding, callback) {
-      lines.push(String(chunk));
-      callback();
-    },
-  });
+  const { logger, lines } = memoryLogger([secret]);
   const app = new Hono();
-  app.use('*', accessLog(createLogger({ level: 'debug', destination, secrets: [secret] })));
+  app.use('*', accessLog(logger));
   app.get('/runs/:id', (context) => context.json({}));
   await app.request(`/runs/${secret}`);
   assert.equal(lines.length, 1);

@@ -48,7 +48,7 @@ export interface Harness {
 export const searchPath = process.env['PATH'] ?? '/usr/bin:/bin';
 
 /** A logger that keeps its JSON lines in memory, for assertions. */
-export function memoryLogger(): { logger: Logger; lines: string[] } {
+export function memoryLogger(secrets: ReadonlyArray<string> = []): { logger: Logger; lines: string[] } {
   const lines: string[] = [];
   const destination = new Writable({
     write(chunk, _encoding, callback) {
@@ -56,7 +56,7 @@ export function memoryLogger(): { logger: Logger; lines: string[] } {
       callback();
     },
   });
-  return { logger: createLogger({ level: 'debug', destination }), lines };
+  return { logger: createLogger({ level: 'debug', destination, secrets }), lines };
 }
 
 export interface HarnessOptions {
