@@ -1,7 +1,7 @@
 // The run API over HTTP: POST /runs, GET /runs, GET /runs/:id, its live event stream, cancel, follow-ups, and the synchronous POST /orchestrate; each route parses, calls the run service once, and answers.
 import type { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { ContinueRequestSchema, CreateRunRequestSchema, OrchestrateRequestSchema, type ContinueResponse, type CancelResponse, type CreateRunResponse, type OrchestrateResponse, type RunList, type RunState } from '@multiclaude/contract';
+import { ContinueRequestSchema, CreateRunRequestSchema, OrchestrateRequestSchema, type ContinueResponse, type CancelResponse, type CreateRunResponse, type OrchestrateResponse, type RunList } from '@multiclaude/contract';
 import type { RunService } from '../runs/run-service.ts';
 import { isRunId } from '../workspace/run-id.ts';
 import { ServiceError } from '../runs/errors.ts';
@@ -29,7 +29,8 @@ export function registerRunRoutes(app: Hono, runs: RunService): void {
     return context.json((await runs.list(limit, before)) satisfies RunList);
   });
 
-  app.get('/runs/:id', async (context) => context.json((await runs.get(context.req.param('id'))) satisfies RunState));
+  // The body is a RunState, serialized by the service (the same JSON as context.json would write).
+  app.get('/runs/:id', async (context) => context.body(await runs.getJson(context.req.param('id')), 200, { 'content-type': 'application/json' }));
 
   app.post('/runs/:id/cancel', async (context) => context.json((await runs.cancel(context.req.param('id'))) satisfies CancelResponse, 202));
 

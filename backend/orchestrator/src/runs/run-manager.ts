@@ -320,9 +320,24 @@ export class RunManager {
     return run ? this.#snapshot(run) : this.#options.store.readState(runId);
   }
 
+  /**
+   * The run as GET /runs/:id answers it, serialized straight from the live state: the same JSON as `get`, without
+   * a deep copy per poll (a 19 KB clone for ten agents, the largest single cost of a poll in a CPU profile).
+   */
+  async getJson(runId: string): Promise<string | undefined> {
+    const run = this.#active.get(runId) ?? this.#unrecorded.get(runId);
+    if (run) return JSON.stringify({ ...run.state, queue_position: this.#queuePosition(run) });
+    const state = await this.#options.store.readState(runId);
+    return state && JSON.stringify(state);
+  }
+
+  #queuePosition(run: ActiveRun): number | null {
+    return run.state.status === 'queued' ? this.#queuedRuns().indexOf(run) + 1 : null;
+  }
+
   #snapshot(run: ActiveRun): RunState {
     const state = structuredClone(run.state);
-    state.queue_position = state.status === 'queued' ? this.#queuedRuns().indexOf(run) + 1 : null;
+    state.queue_position = this.#queuePosition(run);
     return state;
   }
 

@@ -50,6 +50,13 @@ export class RunService {
     return state;
   }
 
+  /** The run's state as JSON, for the API's polls (see RunManager.getJson). */
+  async getJson(runId: string): Promise<string> {
+    const json = await this.#manager.getJson(runId);
+    if (json === undefined) throw runNotFound(runId);
+    return json;
+  }
+
   async list(limit: number, before?: string): Promise<RunList> {
     const page = await this.#store.list(limit, before);
     return { runs: page.runs, next_before: page.nextBefore };

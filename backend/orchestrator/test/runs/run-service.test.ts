@@ -82,6 +82,9 @@ storeTest('a run waiting for its agents’ slots is not overtaken by a later, sm
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.deepEqual(executor.started.length, 2, 'neither later run started');
     assert.equal((await machinery.runs.get(third.run_id)).queue_position, 2);
+    for (const run of [first, second, third]) {
+      assert.deepEqual(JSON.parse(await machinery.runs.getJson(run.run_id)), await machinery.runs.get(run.run_id), 'the API’s JSON is the run’s state, queue position included');
+    }
     executor.release(first.run_id, 1);
     await executor.whenRunning(3);
     assert.deepEqual(executor.started.slice(2).sort(), [`${second.run_id}/1`, `${second.run_id}/2`], 'the second run’s agents started together');
@@ -94,6 +97,7 @@ storeTest('a run waiting for its agents’ slots is not overtaken by a later, sm
     executor.release(second.run_id, 2);
     executor.release(third.run_id, 1);
     assert.equal((await machinery.manager.waitForRun(third.run_id)).status, 'completed');
+    assert.deepEqual(JSON.parse(await machinery.runs.getJson(third.run_id)), await machinery.runs.get(third.run_id));
   });
 });
 
