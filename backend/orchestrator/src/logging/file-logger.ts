@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import pino, { type DestinationStream, type Logger, type StreamEntry } from 'pino';
+import { createStream, type RotatingFileStream } from 'rotating-file-stream';
 import { baseLoggerOptions, stdoutDestination } from '../logger.ts';
 
 export const MAIN_LOG_FILE = 'orchestrator.log';
@@ -33,30 +34,22 @@ export interface FileLogging {
 
 const CLOSE_TIMEOUT_MS = 5_000;
 
-/** Where pino's worker thread loads the files' writer from (plain JavaScript, beside this module). */
-const FILES_TARGET = new URL('./rotating-file-transport.mjs', import.meta.url).href;
-
-/**
- * Both files through one pino transport: a worker thread writes them, so the event loop only hands each line over.
- * Lines logged before the worker is up wait in its buffer; pino flushes it when the process exits.
- */
-function filesTransport(options: FileLoggingOptions): Writable {
-  const target = {
-    target: FILES_TARGET,
-    options: {
-      directory: options.logDirectory,
-      mainName: MAIN_LOG_FILE,
-      errorsName: ERROR_LOG_FILE,
-      maxSizeBytes: options.maxSizeBytes,
-      maxFiles: options.maxFiles,
-    },
-  };
-  return pino.transport(target) as unknown as Writable;
+/** `orchestrator.log` → `orchestrator.log.1`, `.2`, … as logrotate names them, so `tail -F` keeps following the live file. */
+function rotatingFile(directory: string, name: string, options: FileLoggingOptions, onError: (error: Error) => void): RotatingFileStream {
+  // With `rotate`, the library passes only the index (null for the live file), despite its Generator type.
+  const stream = createStream((index: number | Date) => (typeof index === 'number' && index > 0 ? `${name}.${index}` : name), {
+    path: directory,
+    size: `${options.maxSizeBytes}B`,
+    rotate: options.maxFiles,
+  });
+  // An unhandled 'error' would crash the orchestrator over a full disk; say it once on stderr instead.
+  stream.on('error', onError);
+  stream.on('warning', onError);
+  return stream;
 }
 
-/** Ends the transport and waits for its worker to write out what it holds and close the files. */
 function endStream(stream: Writable): Promise<void> {
-  if (stream.destroyed) return Promise.resolve();
+  if (stream.destroyed || stream.writableFinished) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, CLOSE_TIMEOUT_MS);
     timer.unref();
@@ -65,16 +58,7 @@ function endStream(stream: Writable): Promise<void> {
       resolve();
     };
     stream.once('error', done);
-    stream.once('close', done);
-    const worker = stream as unknown as { ref(): void; ready: boolean };
-    const end = (): void => {
-      // pino unreferences the worker once it is ready, which would let the process (a test's) end before the files
-      // are closed; and a transport ended before its worker is up never closes (thread-stream 4.2): hence the order.
-      worker.ref();
-      stream.end();
-    };
-    if (worker.ready) end();
-    else stream.once('ready', end);
+    stream.end(done);
   });
 }
 
@@ -83,14 +67,19 @@ export async function createFileLogging(options: FileLoggingOptions): Promise<Fi
   const streams: StreamEntry[] = [{ level: options.level, stream: stdout }];
   const files: Writable[] = [];
   let fileError: string | undefined;
+  let reported = false;
+  const onFileError = (error: Error): void => {
+    if (reported) return;
+    reported = true;
+    process.stderr.write(`orchestrator: log file error in ${options.logDirectory}: ${error.message}\n`);
+  };
 
   try {
     await mkdir(options.logDirectory, { recursive: true });
-    const transport = filesTransport(options);
-    // The worker reports the files' own errors (a full disk) on stderr once; this is the worker itself failing.
-    transport.on('error', (error: Error) => process.stderr.write(`orchestrator: log file writer failed: ${error.message}\n`));
-    files.push(transport);
-    streams.push({ level: 'debug', stream: transport as unknown as DestinationStream });
+    const main = rotatingFile(options.logDirectory, MAIN_LOG_FILE, options, onFileError);
+    const errors = rotatingFile(options.logDirectory, ERROR_LOG_FILE, options, onFileError);
+    files.push(main, errors);
+    streams.push({ level: 'debug', stream: main }, { level: 'error', stream: errors });
   } catch (error) {
     // Logs on stdout are still worth more than no orchestrator; /diagnostics and this line say why.
     fileError = `cannot write logs to ${options.logDirectory}: ${(error as Error).message}`;
