@@ -318,7 +318,13 @@ function latencySection(latency: NonNullable<Results['latency']>): string {
   }
   if (latency.api) {
     const api = latency.api;
-    lines.push('', 'The API meanwhile, in the default configuration (autocannon, as in section 3, while runs of this scenario start and wait):', '', HEADER);
+    lines.push(
+      '',
+      `The API meanwhile, in the default configuration (bench/load.ts as in section 3, while runs of this scenario start and wait): ${api.ours.length} window(s), one per`,
+      'repetition (before 2026-12-02 00:00 UTC: one), each beside a floor window; median and range over the windows.',
+      '',
+      HEADER,
+    );
     for (const [key, name] of [['health', 'GET /health'], ['run', 'GET /runs/:id']] as const) {
       lines.push(row(`${name} p99 (ms)`, api.ours.map((sample) => sample[key].p99), api.floor.map((sample) => sample[key].p99), { kind: 'below', max: 10, unit: 'ms' }));
       const errors = (samples: ApiSample[]): number[] => samples.map((sample) => sample[key].errors + sample[key].timeouts + sample[key].non2xx);
