@@ -30,7 +30,7 @@ export function registerRunRoutes(app: Hono, runs: RunService): void {
   });
 
   // The body is a RunState, serialized by the service (the same JSON as context.json would write).
-  app.get('/runs/:id', async (context) => context.body(await runs.getJson(context.req.param('id')), 200, { 'content-type': 'application/json' }));
+  app.get('/runs/:id', async (context) => context.body(await runs.getBody(context.req.param('id')), 200, { 'content-type': 'application/json' }));
 
   app.post('/runs/:id/cancel', async (context) => context.json((await runs.cancel(context.req.param('id'))) satisfies CancelResponse, 202));
 

@@ -50,11 +50,11 @@ export class RunService {
     return state;
   }
 
-  /** The run's state as JSON, for the API's polls (see RunManager.getJson). */
-  async getJson(runId: string): Promise<string> {
-    const json = await this.#manager.getJson(runId);
-    if (json === undefined) throw runNotFound(runId);
-    return json;
+  /** The run's state as JSON bytes, for the API's polls (see RunManager.getBody). */
+  async getBody(runId: string): Promise<Uint8Array<ArrayBuffer>> {
+    const body = await this.#manager.getBody(runId);
+    if (body === undefined) throw runNotFound(runId);
+    return body;
   }
 
   async list(limit: number, before?: string): Promise<RunList> {

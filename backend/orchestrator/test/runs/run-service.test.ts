@@ -83,7 +83,7 @@ storeTest('a run waiting for its agents’ slots is not overtaken by a later, sm
     assert.deepEqual(executor.started.length, 2, 'neither later run started');
     assert.equal((await machinery.runs.get(third.run_id)).queue_position, 2);
     for (const run of [first, second, third]) {
-      assert.deepEqual(JSON.parse(await machinery.runs.getJson(run.run_id)), await machinery.runs.get(run.run_id), 'the API’s JSON is the run’s state, queue position included');
+      assert.deepEqual(JSON.parse(Buffer.from(await machinery.runs.getBody(run.run_id)).toString()), await machinery.runs.get(run.run_id), 'the API’s JSON is the run’s state, queue position included');
     }
     executor.release(first.run_id, 1);
     await executor.whenRunning(3);
@@ -97,7 +97,27 @@ storeTest('a run waiting for its agents’ slots is not overtaken by a later, sm
     executor.release(second.run_id, 2);
     executor.release(third.run_id, 1);
     assert.equal((await machinery.manager.waitForRun(third.run_id)).status, 'completed');
-    assert.deepEqual(JSON.parse(await machinery.runs.getJson(third.run_id)), await machinery.runs.get(third.run_id));
+    assert.deepEqual(JSON.parse(Buffer.from(await machinery.runs.getBody(third.run_id)).toString()), await machinery.runs.get(third.run_id));
+  });
+});
+
+storeTest('GET /runs/:id’s body follows each change of the run at once, reused only while nothing changes', async () => {
+  await withHarness({}, async (harness, executor) => {
+    const { machinery } = harness;
+    const body = async (runId: string): Promise<unknown> => JSON.parse(Buffer.from(await machinery.runs.getBody(runId)).toString());
+    const run = await machinery.runs.submit({ prompt: 'poll me', agent_count: 2 });
+    await executor.whenRunning(2);
+    const running = await body(run.run_id);
+    assert.deepEqual(running, await machinery.runs.get(run.run_id));
+    assert.deepEqual(await body(run.run_id), running, 'nothing changed: the same answer');
+    executor.release(run.run_id, 1);
+    await agentEnded(harness, run.run_id, 1);
+    const oneEnded = (await body(run.run_id)) as { results: Array<{ agent_id: number; finished_at: string | null }> };
+    assert.ok(oneEnded.results.find((result) => result.agent_id === 1)?.finished_at, 'the first agent’s end is in the next answer');
+    assert.deepEqual(oneEnded, await machinery.runs.get(run.run_id));
+    executor.release(run.run_id, 2);
+    await machinery.manager.waitForRun(run.run_id);
+    assert.equal(((await body(run.run_id)) as { status: string }).status, 'completed');
   });
 });
 
