@@ -33,10 +33,14 @@ export function accessLog(logger: Logger, options: AccessLogOptions = {}): Middl
         duration_ms: Math.round(performance.now() - started),
       };
       const message = `${line.method} ${path} ${status}`;
-      // A 5xx's cause is already logged at error by the app's error handler; this line is the request's record.
-      if (status >= 500) log.warn(line, message);
-      else if (quiet.has(path)) log.debug(line, message);
-      else log.info(line, message);
+      // Written on the next turn of the event loop, after the answer has gone out: the line's serialization and
+      // writes (stdout, the file) are not the client's wait.
+      setImmediate(() => {
+        // A 5xx's cause is already logged at error by the app's error handler; this line is the request's record.
+        if (status >= 500) log.warn(line, message);
+        else if (quiet.has(path)) log.debug(line, message);
+        else log.info(line, message);
+      });
     }
   };
 }
