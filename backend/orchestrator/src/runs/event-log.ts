@@ -15,8 +15,6 @@ export class RunEventLog {
   /** Every event of this run, for replay to late subscribers without a gap. */
   readonly #events: RunEvent[] = [];
   #nextId: number;
-  /** Events emitted and states recorded so far: what a cached view of the run is checked against. */
-  #changes = 0;
   readonly #bus = new EventEmitter();
   /** How many of #events the store has. */
   #recordedEvents = 0;
@@ -41,7 +39,6 @@ export class RunEventLog {
 
   emit(input: RunEventInput): RunEvent {
     const event = { ...input, id: this.#nextId++, at: this.#now(), run_id: this.#runId } as RunEvent;
-    this.#changes++;
     this.#events.push(event);
     this.#bus.emit('event', event);
     this.#drain();
@@ -50,14 +47,8 @@ export class RunEventLog {
 
   /** Records a snapshot of the state after everything emitted so far. */
   persist(state: RunState): void {
-    this.#changes++;
     this.#pendingState = state;
     this.#drain();
-  }
-
-  /** Grows with every event emitted and every state recorded: the run has changed when it has. */
-  get changes(): number {
-    return this.#changes;
   }
 
   /** Why the last write failed, while something is still unrecorded; undefined when all is recorded. */

@@ -21,9 +21,6 @@ import { runSetupStep } from './run-setup.ts';
 import { ServiceError, fromSourceError, isOutOfSpace, runNotFound } from './errors.ts';
 import { formatBytes, freeSpace } from '../workspace/disk.ts';
 
-/** The longest a GET /runs/:id answer is reused for when nothing announced a change (see RunManager.getBody). */
-const BODY_CACHE_MS = 100;
-
 export interface RunManagerOptions {
   layout: WorkspaceLayout;
   store: RunStore;
@@ -70,8 +67,6 @@ export class RunManager {
   readonly #continuing = new Set<string>();
   /** Finished runs whose end is not recorded yet (a full disk): served from memory while the writes are retried. */
   readonly #unrecorded = new Map<string, ActiveRun>();
-  /** GET /runs/:id's last answer per run (see getBody); gone with the run. */
-  readonly #bodies = new WeakMap<ActiveRun, { body: Uint8Array<ArrayBuffer>; changes: number; queuePosition: number | null; at: number }>();
   /** Runs accepted but still being set up (their repository): counted against the queue from the moment of acceptance. */
   #admitting = 0;
   #timers: NodeJS.Timeout[] = [];
@@ -326,25 +321,13 @@ export class RunManager {
   }
 
   /**
-   * The run as GET /runs/:id answers it: the same JSON as `get`, serialized straight from the live state (no deep copy
-   * per poll) and kept until the run's log records a change, its queue position moves, or BODY_CACHE_MS pass. A poll
-   * then writes bytes it already has: a 19 KB answer allocated per poll was the likeliest reason `/runs/:id` sat 2–3 ms
-   * above `/health` at p99 (bench/ANALYSIS.md). The time bound covers a change that no event or record announces.
+   * The run as GET /runs/:id answers it: the same JSON as `get`, serialized straight from the live state, without the
+   * deep copy `get` makes (19 KB for ten agents, once per poll).
    */
   async getBody(runId: string): Promise<Uint8Array<ArrayBuffer> | undefined> {
     const run = this.#active.get(runId) ?? this.#unrecorded.get(runId);
-    if (!run) {
-      const state = await this.#options.store.readState(runId);
-      return state && Buffer.from(JSON.stringify(state));
-    }
-    const queuePosition = this.#queuePosition(run);
-    const changes = run.log.changes;
-    const now = performance.now();
-    const cached = this.#bodies.get(run);
-    if (cached && cached.changes === changes && cached.queuePosition === queuePosition && now - cached.at < BODY_CACHE_MS) return cached.body;
-    const body = Buffer.from(JSON.stringify({ ...run.state, queue_position: queuePosition }));
-    this.#bodies.set(run, { body, changes, queuePosition, at: now });
-    return body;
+    const state = run ? { ...run.state, queue_position: this.#queuePosition(run) } : await this.#options.store.readState(runId);
+    return state && Buffer.from(JSON.stringify(state));
   }
 
   #queuePosition(run: ActiveRun): number | null {
