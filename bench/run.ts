@@ -276,8 +276,8 @@ try {
             if (index === 0) {
               // The API while the ten start and wait, in the default configuration (warm pool, memory-based cap).
               const load = { rate: settings.loadRate, seconds: settings.loadSeconds, pattern: settings.loadPattern, agents };
-              // As many windows as repetitions: one window's p99 rests on its ten slowest answers, and single windows
-              // of the same build differed by 3x in answers over 10 ms; the report gives the median and the range.
+              // As many windows as repetitions: a 10 s window's p99 rests on its five slowest answers per path, and single
+              // windows of one build differed tenfold in answers over 10 ms; the report gives the median and the range.
               const bodyFile = path.join(scratch, 'latency-run-body.json');
               const api: { ours: ApiSample[]; floor: ApiSample[] } = { ours: [], floor: [] };
               for (let window = 0; window < Math.max(1, repetitions) && Date.now() < deadline; window++) {
