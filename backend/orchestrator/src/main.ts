@@ -1,9 +1,9 @@
 // Wires the orchestrator: config → logger → model → sandbox runtime → runs → HTTP server, and shuts it all down on a signal.
 import os from 'node:os';
-import { serve } from '@hono/node-server';
 import { loadConfig, ConfigError } from './config.ts';
 import { createFileLogging } from './logging/file-logger.ts';
 import { createApp } from './http/app.ts';
+import { startFrontThread, FrontThreadError, type FrontThread } from './http/front-thread.ts';
 import { createRunMachinery } from './runs/wiring.ts';
 import { RunStoreError } from './runs/store/open-run-store.ts';
 import { createSandboxExecutor } from './runs/agent-runner.ts';
@@ -158,24 +158,36 @@ const app = createApp({
 });
 logger.info({ agent_capacity: machinery.capacity.current.agents, capacity_reason: machinery.capacity.current.reason, warm_pool_size: config.warmPool.size, max_queued_runs: config.maxQueuedRuns, auth: Boolean(config.orchestratorToken) }, 'run limits');
 
-const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (address) => {
-  logger.info(
-    { url: `http://${config.host}:${address.port}`, workspace: config.workspaceLocal, model: modelDescription },
-    'orchestrator listening',
-  );
-});
-// Runs are long: don't let Node's default request timeout cut /orchestrate off.
-server.setTimeout?.(0);
-if ('requestTimeout' in server) (server as { requestTimeout: number }).requestTimeout = 0;
+// The API's front thread answers /health and running runs' state itself, and passes the rest to the app here.
+let front: FrontThread;
+try {
+  front = await startFrontThread({
+    app,
+    runs: machinery.runs,
+    host: config.host,
+    port: config.port,
+    token: config.orchestratorToken,
+    logger,
+    onFailure: () => void shutdown('front thread failure', 1),
+  });
+} catch (error) {
+  if (!(error instanceof FrontThreadError)) throw error;
+  logger.fatal({ err: error }, error.message);
+  console.error(error.message);
+  await machinery.close();
+  await logging.close();
+  process.exit(1);
+}
+logger.info({ url: `http://${config.host}:${front.port}`, workspace: config.workspaceLocal, model: modelDescription }, 'orchestrator listening');
 
 let stopping = false;
-async function shutdown(signal: string): Promise<void> {
+async function shutdown(signal: string, exitCode = 0): Promise<void> {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, 'shutting down');
   const forced = setTimeout(() => process.exit(1), 10_000);
   forced.unref();
-  server.close();
+  await front.close();
   await machinery.close();
   await runtime.close?.();
   await modelProxy.close();
@@ -183,7 +195,7 @@ async function shutdown(signal: string): Promise<void> {
   // The last line: everything the shutdown did is logged before it, and the files are flushed after it.
   logger.info({ signal }, 'stopped');
   await logging.close();
-  process.exit(0);
+  process.exit(exitCode);
 }
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -25,9 +25,13 @@ export class RunEventLog {
   #lastError: Error | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   readonly #settled = new Set<() => void>();
+  readonly #onChange: (() => void) | undefined;
 
-  /** `history`: the run's earlier events (a follow-up's run), replayed to subscribers and numbered after. */
-  constructor(options: { runId: string; store: RunStore; logger: Logger; now: () => string; history?: RunEvent[] }) {
+  /**
+   * `history`: the run's earlier events (a follow-up's run), replayed to subscribers and numbered after.
+   * `onChange`: told of each event and state written, before the event's subscribers hear of it.
+   */
+  constructor(options: { runId: string; store: RunStore; logger: Logger; now: () => string; history?: RunEvent[]; onChange?: () => void }) {
     this.#runId = options.runId;
     this.#store = options.store;
     this.#logger = options.logger;
@@ -35,11 +39,13 @@ export class RunEventLog {
     this.#events.push(...(options.history ?? []));
     this.#nextId = (this.#events.at(-1)?.id ?? 0) + 1;
     this.#bus.setMaxListeners(0);
+    this.#onChange = options.onChange;
   }
 
   emit(input: RunEventInput): RunEvent {
     const event = { ...input, id: this.#nextId++, at: this.#now(), run_id: this.#runId } as RunEvent;
     this.#events.push(event);
+    this.#onChange?.();
     this.#bus.emit('event', event);
     this.#drain();
     return event;
@@ -48,6 +54,7 @@ export class RunEventLog {
   /** Records a snapshot of the state after everything emitted so far. */
   persist(state: RunState): void {
     this.#pendingState = state;
+    this.#onChange?.();
     this.#drain();
   }
 

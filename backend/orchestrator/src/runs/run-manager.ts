@@ -63,6 +63,7 @@ export class RunManager {
   readonly #options: RunManagerOptions;
   readonly #attempts: RunAttempts;
   readonly #active = new Map<string, ActiveRun>();
+  readonly #stateListeners = new Set<(runId: string) => void>();
   /** Runs a follow-up is being set up for: a second one is refused at once. */
   readonly #continuing = new Set<string>();
   /** Finished runs whose end is not recorded yet (a full disk): served from memory while the writes are retried. */
@@ -202,7 +203,7 @@ export class RunManager {
       ...freshAttempts(),
       endStatus: 'completed',
       agentControllers: new Map(repository.agents.map((agent) => [agent.agentId, new AbortController()])),
-      log: new RunEventLog({ runId: paths.runId, store: this.#options.store, logger, now: () => this.#now() }),
+      log: new RunEventLog({ runId: paths.runId, store: this.#options.store, logger, now: () => this.#now(), onChange: () => this.#changed(paths.runId) }),
       finished: new Promise((resolve) => (resolveFinished = resolve)),
       resolveFinished,
       logger,
@@ -214,6 +215,7 @@ export class RunManager {
     } catch (error) {
       // Not started, so nothing of it may stay behind as if it were.
       this.#active.delete(paths.runId);
+      this.#changed(paths.runId);
       await rm(paths.directory, { recursive: true, force: true }).catch(() => undefined);
       throw error;
     }
@@ -271,7 +273,7 @@ export class RunManager {
       ...freshAttempts(),
       endStatus: state.status,
       agentControllers: new Map([[agentId, new AbortController()]]),
-      log: new RunEventLog({ runId: paths.runId, store: this.#options.store, logger, now: () => this.#now(), history }),
+      log: new RunEventLog({ runId: paths.runId, store: this.#options.store, logger, now: () => this.#now(), history, onChange: () => this.#changed(paths.runId) }),
       finished: new Promise((resolve) => (resolveFinished = resolve)),
       resolveFinished,
       logger,
@@ -328,6 +330,25 @@ export class RunManager {
     const run = this.#active.get(runId) ?? this.#unrecorded.get(runId);
     const state = run ? { ...run.state, queue_position: this.#queuePosition(run) } : await this.#options.store.readState(runId);
     return state && Buffer.from(JSON.stringify(state));
+  }
+
+  /**
+   * getBody's JSON for a run this process runs now and that is not queued, at once; undefined otherwise (a queued
+   * run's position moves with the others', an ended one is read from the store).
+   */
+  liveBody(runId: string): string | undefined {
+    const run = this.#active.get(runId);
+    return run && run.state.status !== 'queued' ? JSON.stringify({ ...run.state, queue_position: null }) : undefined;
+  }
+
+  /** Calls the listener with a run's id whenever the run's state may have changed, before its event's subscribers hear of it. */
+  onStateChange(listener: (runId: string) => void): () => void {
+    this.#stateListeners.add(listener);
+    return () => this.#stateListeners.delete(listener);
+  }
+
+  #changed(runId: string): void {
+    for (const listener of this.#stateListeners) listener(runId);
   }
 
   #queuePosition(run: ActiveRun): number | null {
@@ -405,6 +426,7 @@ export class RunManager {
     await run.log.flushed();
     const runId = run.state.run_info.run_id;
     this.#active.delete(runId);
+    this.#changed(runId);
     const unrecorded = run.log.unrecordedBecause;
     if (unrecorded) {
       // The run has ended; only its record has not. Serve it from memory until the retries get through.

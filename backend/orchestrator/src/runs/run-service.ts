@@ -57,6 +57,15 @@ export class RunService {
     return body;
   }
 
+  /** For the API's front thread (http/front-thread.ts): a live run's state at once, and when it changes. */
+  liveBody(runId: string): string | undefined {
+    return this.#manager.liveBody(runId);
+  }
+
+  onStateChange(listener: (runId: string) => void): () => void {
+    return this.#manager.onStateChange(listener);
+  }
+
   async list(limit: number, before?: string): Promise<RunList> {
     const page = await this.#store.list(limit, before);
     return { runs: page.runs, next_before: page.nextBefore };

@@ -120,6 +120,29 @@ storeTest('GET /runs/:id’s body is the run’s state at each step', async () =
   });
 });
 
+storeTest('the front thread is given a run’s state only while it runs here and is not queued, and hears each change', async () => {
+  await withHarness({ maxConcurrentAgents: 1 }, async (harness, executor) => {
+    const { machinery } = harness;
+    const changed: string[] = [];
+    const stop = machinery.runs.onStateChange((runId) => changed.push(runId));
+    const first = await machinery.runs.submit({ prompt: 'runs', agent_count: 1 });
+    const second = await machinery.runs.submit({ prompt: 'waits', agent_count: 1 });
+    await executor.whenRunning(1);
+    assert.equal(machinery.runs.liveBody(first.run_id), Buffer.from(await machinery.runs.getBody(first.run_id)).toString());
+    assert.equal(machinery.runs.liveBody(second.run_id), undefined, 'a queued run’s position moves with the others: the app answers it');
+    assert.ok(changed.includes(first.run_id) && changed.includes(second.run_id));
+    const heard = changed.filter((runId) => runId === first.run_id).length;
+    executor.release(first.run_id, 1);
+    await machinery.manager.waitForRun(first.run_id);
+    assert.ok(changed.filter((runId) => runId === first.run_id).length > heard, 'its end was heard');
+    assert.equal(machinery.runs.liveBody(first.run_id), undefined, 'an ended run is read from the store');
+    await executor.whenRunning(1);
+    executor.release(second.run_id, 1);
+    await machinery.manager.waitForRun(second.run_id);
+    stop();
+  });
+});
+
 storeTest('a full queue refuses a run with queue_full and a retry time, and creates nothing', async () => {
   await withHarness({ maxConcurrentAgents: 1, maxQueuedRuns: 1 }, async ({ machinery }, executor) => {
     const running = await machinery.runs.submit({ prompt: 'runs', agent_count: 1 });
