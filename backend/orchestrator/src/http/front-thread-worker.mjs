@@ -10,18 +10,24 @@ const parent = /** @type {import("node:worker_threads").MessagePort} */ (parentP
 
 /** Run id → its state's JSON, for the runs this process runs now (the main thread says which). */
 const states = new Map();
-/** The newest of the main thread's messages applied here; its answers carry the number they need. */
+/** The number of the newest mirror message applied here; an answer from the app waits for the number it carries. */
 let applied = 0;
 /** Answers held until the mirror has caught up with what they were written after. */
 let waiting = [];
 
 parent.on('message', (message) => {
-  if (message.type === 'state') states.set(message.runId, Buffer.from(message.body));
+  // The body's memory was handed over with the message: a view of it, not a copy.
+  if (message.type === 'state') states.set(message.runId, Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength));
   else if (message.type === 'forget') states.delete(message.runId);
   else if (message.type === 'close') {
-    server.close(() => parent.postMessage({ type: 'closed' }));
+    // No new connections from now on; answers under way (an event stream) go on to their end, then the thread ends.
+    server.close(() => {
+      agent.destroy();
+      parent.close();
+    });
     server.closeIdleConnections();
-    agent.destroy();
+    sendAccessLines();
+    parent.postMessage({ type: 'stopped' });
     return;
   }
   applied = Math.max(applied, message.version ?? 0);
@@ -99,9 +105,19 @@ const server = http.createServer((request, response) => {
   if (!own) return passOn(request, response);
   response.writeHead(200, { ...JSON_HEADERS, 'content-length': own.body.length });
   response.end(own.body);
-  // The main thread writes the access log line, on its own time.
-  parent.postMessage({ type: 'access', line: { method: 'GET', path: own.path, status: 200, duration_ms: Math.round(performance.now() - started) } });
+  logAccess({ method: 'GET', path: own.path, status: 200, duration_ms: Math.round(performance.now() - started) });
 });
+
+/** Access lines of this thread's own answers, sent to the main thread (which writes the log) ten times a second at most. */
+let accessLines = [];
+function logAccess(line) {
+  accessLines.push(line);
+  if (accessLines.length === 1) setTimeout(sendAccessLines, 100).unref();
+}
+function sendAccessLines() {
+  if (accessLines.length > 0) parent.postMessage({ type: 'access', lines: accessLines });
+  accessLines = [];
+}
 // Runs are long: no timeout may cut POST /orchestrate off (as the app's own server was set).
 server.setTimeout(0);
 server.requestTimeout = 0;

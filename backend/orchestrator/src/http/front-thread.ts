@@ -1,6 +1,7 @@
 // Serves the API from a thread of its own: /health and the state of the runs this process runs are answered there from a mirror kept current here, and every other request is passed to the app on this thread, so a busy main thread (a run's start, a major garbage collection) does not hold up the polls.
 import { once } from 'node:events';
 import { createHash } from 'node:crypto';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { createAdaptorServer } from '@hono/node-server';
@@ -50,13 +51,14 @@ const WORKER_URL = new URL('./front-thread-worker.mjs', import.meta.url);
 type WorkerMessage =
   | { type: 'listening'; port: number }
   | { type: 'error'; code?: string; message: string }
-  | { type: 'access'; line: AccessLine }
-  | { type: 'closed' };
+  | { type: 'access'; lines: AccessLine[] }
+  | { type: 'stopped' };
 
 export async function startFrontThread(options: FrontThreadOptions): Promise<FrontThread> {
   const { logger } = options;
   const mirror = new StateMirror(options.runs);
   // The app listens on loopback only, for the front thread; it keeps its own auth, so reaching it directly grants nothing.
+  // An HTTP/1 server: no `createServer` option is given.
   const appServer = createAdaptorServer({
     fetch: async (request: Request) => {
       const response = await options.app.fetch(request);
@@ -64,9 +66,9 @@ export async function startFrontThread(options: FrontThreadOptions): Promise<Fro
       response.headers.set(VERSION_HEADER, String(mirror.flush()));
       return response;
     },
-  });
+  }) as Server;
   appServer.setTimeout(0);
-  if ('requestTimeout' in appServer) (appServer as { requestTimeout: number }).requestTimeout = 0;
+  appServer.requestTimeout = 0;
   appServer.listen(0, '127.0.0.1');
   await once(appServer, 'listening');
 
@@ -84,10 +86,8 @@ export async function startFrontThread(options: FrontThreadOptions): Promise<Fro
   mirror.attach((message) => worker.postMessage(message, message.type === 'state' ? [message.body.buffer] : []));
   const stopListening = options.runs.onStateChange((runId) => mirror.changed(runId));
   const access = accessLogger(logger);
-  let closed: (() => void) | undefined;
   worker.on('message', (message: WorkerMessage) => {
-    if (message.type === 'access') writeAccessLine(access, message.line);
-    else if (message.type === 'closed') closed?.();
+    if (message.type === 'access') for (const line of message.lines) writeAccessLine(access, line);
   });
 
   const started = await new Promise<WorkerMessage>((resolve, reject) => {
@@ -111,11 +111,19 @@ export async function startFrontThread(options: FrontThreadOptions): Promise<Fro
     port: started.port,
     async close() {
       stopListening();
-      const done = new Promise<void>((resolve) => (closed = resolve));
+      // Resolves once the thread has stopped listening (or has died); it ends by itself when its last answer is out.
+      const stopped = new Promise<void>((resolve) => {
+        const onMessage = (message: WorkerMessage): void => {
+          if (message.type === 'stopped') resolve();
+        };
+        worker.on('message', onMessage);
+        worker.once('exit', () => resolve());
+      });
       worker.postMessage({ type: 'close' });
       appServer.close();
-      await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
-      await worker.terminate();
+      appServer.closeIdleConnections();
+      await stopped;
+      worker.unref();
     },
   };
 }
