@@ -121,5 +121,5 @@ function sendAccessLines() {
 // Runs are long: no timeout may cut POST /orchestrate off (as the app's own server was set).
 server.setTimeout(0);
 server.requestTimeout = 0;
-server.once('error', (error) => parent.postMessage({ type: 'error', code: error.code, message: error.message }));
+server.on('error', (error) => parent.postMessage({ type: 'error', code: error.code, message: error.message }));
 server.listen(port, host, () => parent.postMessage({ type: 'listening', port: server.address().port }));

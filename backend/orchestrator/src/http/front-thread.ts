@@ -86,8 +86,11 @@ export async function startFrontThread(options: FrontThreadOptions): Promise<Fro
   mirror.attach((message) => worker.postMessage(message, message.type === 'state' ? [message.body.buffer] : []));
   const stopListening = options.runs.onStateChange((runId) => mirror.changed(runId));
   const access = accessLogger(logger);
+  let listening = false;
   worker.on('message', (message: WorkerMessage) => {
     if (message.type === 'access') for (const line of message.lines) writeAccessLine(access, line);
+    // Its server's errors after the start (e.g. too many open files on accept); the start's own is thrown below.
+    else if (message.type === 'error' && listening) logger.error({ code: message.code }, `the API front thread's server: ${message.message}`);
   });
 
   const started = await new Promise<WorkerMessage>((resolve, reject) => {
@@ -102,6 +105,7 @@ export async function startFrontThread(options: FrontThreadOptions): Promise<Fro
     const code = started.type === 'error' && started.code === 'EADDRINUSE' ? 'address_in_use' : 'listen_failed';
     throw new FrontThreadError(code, `cannot listen on ${options.host}:${options.port}: ${reason}`);
   }
+  listening = true;
   worker.on('error', (error) => {
     logger.fatal({ err: error }, 'the API front thread failed');
     options.onFailure(error);
