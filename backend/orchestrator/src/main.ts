@@ -3,7 +3,7 @@ import os from 'node:os';
 import { loadConfig, ConfigError } from './config.ts';
 import { createFileLogging } from './logging/file-logger.ts';
 import { createApp } from './http/app.ts';
-import { startFrontThread, FrontThreadError, type FrontThread } from './http/front-thread.ts';
+import { startFrontThread, FrontThreadError } from './http/front-thread.ts';
 import { createRunMachinery } from './runs/wiring.ts';
 import { RunStoreError } from './runs/store/open-run-store.ts';
 import { createSandboxExecutor } from './runs/agent-runner.ts';
@@ -65,15 +65,21 @@ const modelProxy = await startModelProxy({
 const { runtime, known, reason } = await selectRuntime({ config, searchPath, logger });
 logger.info({ runtime: runtime.name, reason }, 'sandbox runtime chosen');
 
+/** A start that cannot go on (no run store, no port): the reason on stderr and in the log, then exit status 1. */
+async function failStart(error: Error, cleanUp?: () => Promise<void>): Promise<never> {
+  logger.fatal({ err: error }, error.message);
+  console.error(error.message);
+  await cleanUp?.();
+  await logging.close();
+  process.exit(1);
+}
+
 async function openMachinery(options: Parameters<typeof createRunMachinery>[0]) {
   try {
     return await createRunMachinery(options);
   } catch (error) {
     if (!(error instanceof RunStoreError)) throw error;
-    logger.fatal({ err: error }, error.message);
-    console.error(error.message);
-    await logging.close();
-    process.exit(1);
+    return failStart(error);
   }
 }
 
@@ -159,25 +165,15 @@ const app = createApp({
 logger.info({ agent_capacity: machinery.capacity.current.agents, capacity_reason: machinery.capacity.current.reason, warm_pool_size: config.warmPool.size, max_queued_runs: config.maxQueuedRuns, auth: Boolean(config.orchestratorToken) }, 'run limits');
 
 // The API's front thread answers /health and running runs' state itself, and passes the rest to the app here.
-let front: FrontThread;
-try {
-  front = await startFrontThread({
-    app,
-    runs: machinery.runs,
-    host: config.host,
-    port: config.port,
-    token: config.orchestratorToken,
-    logger,
-    onFailure: () => void shutdown('front thread failure', 1),
-  });
-} catch (error) {
-  if (!(error instanceof FrontThreadError)) throw error;
-  logger.fatal({ err: error }, error.message);
-  console.error(error.message);
-  await machinery.close();
-  await logging.close();
-  process.exit(1);
-}
+const front = await startFrontThread({
+  app,
+  runs: machinery.runs,
+  host: config.host,
+  port: config.port,
+  token: config.orchestratorToken,
+  logger,
+  onFailure: () => void shutdown('front thread failure', 1),
+}).catch((error: unknown) => (error instanceof FrontThreadError ? failStart(error, () => machinery.close()) : Promise.reject(error)));
 logger.info({ url: `http://${config.host}:${front.port}`, workspace: config.workspaceLocal, model: modelDescription }, 'orchestrator listening');
 
 let stopping = false;

@@ -328,8 +328,8 @@ export class RunManager {
    */
   async getBody(runId: string): Promise<Uint8Array<ArrayBuffer> | undefined> {
     const run = this.#active.get(runId) ?? this.#unrecorded.get(runId);
-    const state = run ? { ...run.state, queue_position: this.#queuePosition(run) } : await this.#options.store.readState(runId);
-    return state && Buffer.from(JSON.stringify(state));
+    const json = run ? this.#json(run) : await this.#options.store.readState(runId).then((state) => state && JSON.stringify(state));
+    return json === undefined ? undefined : Buffer.from(json);
   }
 
   /**
@@ -338,7 +338,12 @@ export class RunManager {
    */
   liveBody(runId: string): string | undefined {
     const run = this.#active.get(runId);
-    return run && run.state.status !== 'queued' ? JSON.stringify({ ...run.state, queue_position: null }) : undefined;
+    return run && run.state.status !== 'queued' ? this.#json(run) : undefined;
+  }
+
+  /** The live state as `get` would copy it, queue position included, serialized without the copy. */
+  #json(run: ActiveRun): string {
+    return JSON.stringify({ ...run.state, queue_position: this.#queuePosition(run) });
   }
 
   /** Calls the listener with a run's id whenever the run's state may have changed, before its event's subscribers hear of it. */
