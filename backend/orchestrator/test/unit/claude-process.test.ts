@@ -1,4 +1,4 @@
-// The claude spawner: agents run nicer than the orchestrator, so its API stays responsive while they use the cores; they are forked by the command helper, not by the orchestrator.
+// The claude spawner: agents run under SCHED_IDLE and nicer than the orchestrator, so its API stays responsive while they use the cores; they are forked by the command helper, not by the orchestrator.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
@@ -9,10 +9,18 @@ import { AGENT_NICENESS, createClaudeSpawner } from '../../src/agents/claude-pro
 
 const PATH = process.env['PATH'] ?? '/usr/bin:/bin';
 
-function parentOf(pid: number): number {
-  // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces, so read after its closing parenthesis.
+/** /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces, so fields are counted after its closing parenthesis (from field 3). */
+function statField(pid: number, field: number): string {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[field - 3] ?? '';
+}
+
+const parentOf = (pid: number): number => Number(statField(pid, 4));
+const SCHED_IDLE = 5;
+
+/** The wrappers (chrt, setpriv) exec in turn in the same process; the command is running once /proc names it. */
+async function commandRunning(pid: number, name: string): Promise<void> {
+  while (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== name) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
 async function pidOf(child: SpawnedProcess): Promise<number> {
@@ -22,7 +30,7 @@ async function pidOf(child: SpawnedProcess): Promise<number> {
   return pid;
 }
 
-test('a spawned agent process runs AGENT_NICENESS nicer than the orchestrator, forked by the helper rather than by the orchestrator', async () => {
+test('a spawned agent process runs under SCHED_IDLE and AGENT_NICENESS nicer than the orchestrator, forked by the helper rather than by the orchestrator', async () => {
   const pids: number[] = [];
   const spawnClaude = createClaudeSpawner(() => {}, (pid) => {
     pids.push(pid);
@@ -31,6 +39,8 @@ test('a spawned agent process runs AGENT_NICENESS nicer than the orchestrator, f
   const child = spawnClaude({ command: 'sleep', args: ['30'], cwd: os.tmpdir(), env: { PATH }, signal: new AbortController().signal });
   const pid = await pidOf(child);
   try {
+    await commandRunning(pid, 'sleep');
+    assert.equal(Number(statField(pid, 41)), SCHED_IDLE, 'its scheduling policy lets any orchestrator thread take the CPU from it at once');
     assert.equal(os.getPriority(pid), Math.min(19, os.getPriority() + AGENT_NICENESS));
     assert.notEqual(parentOf(pid), process.pid, 'not a child of the orchestrator');
     assert.equal(parentOf(parentOf(pid)), process.pid, "a child of the orchestrator's command helper");
