@@ -6,21 +6,14 @@ import { commandHelper } from '../process/commands.ts';
 // util-linux's setpriv asks the kernel to SIGKILL the child when its parent (the helper, which exits with
 // the orchestrator) dies (PR_SET_PDEATHSIG); without it an orphaned claude keeps retrying a dead model endpoint for minutes.
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((candidate) => existsSync(candidate));
-// util-linux's chrt puts the agent under SCHED_IDLE before it execs, so that all of its threads and its tools inherit it.
-const CHRT = ['/usr/bin/chrt', '/bin/chrt'].find((candidate) => existsSync(candidate));
-
-/**
- * Agents run under Linux's SCHED_IDLE policy where chrt is there (and at AGENT_NICENESS in any case): a woken orchestrator
- * thread then takes a CPU from an agent at once. At niceness alone the kernel lets the running agent finish its slice,
- * which it notices only at the next tick (4 ms at HZ=250), and the API's answers waited for it (bench/ANALYSIS.md).
- * Lowering one's own priority needs no privilege, so this holds in a container too.
- */
-const WRAPPERS: readonly string[] = [...(CHRT ? [CHRT, '--idle', '0'] : []), ...(SETPRIV ? [SETPRIV, '--pdeathsig', 'KILL', '--'] : [])];
 
 /**
  * How much nicer than the orchestrator its agents run: ten agents starting at once saturate a small machine's cores, and at equal priority
  * the API's p99 went from ~10 ms to ~60 ms (bench/RESULTS.md). Agents are batch work that mostly waits on the
  * model; the orchestrator is interactive. Its tools (mcp serve, bash, git) inherit it.
+ * They also run under Linux's SCHED_IDLE policy where the machine allows it (`idle`: the helper sets it with util-linux's chrt
+ * before claude execs): a woken orchestrator thread then takes a CPU from an agent at once. At niceness alone the kernel lets
+ * the running agent finish its slice, which it notices only at the next tick (4 ms at HZ=250), and the API waited (bench/ANALYSIS.md).
  */
 export const AGENT_NICENESS = 10;
 
@@ -30,8 +23,10 @@ export const AGENT_NICENESS = 10;
  */
 export function createClaudeSpawner(onStderr: (text: string) => void, onProcess?: (pid: number) => () => void): (options: SpawnOptions) => SpawnedProcess {
   return (options) => {
-    const [command = options.command, ...args] = [...WRAPPERS, options.command, ...options.args];
-    const child = commandHelper().spawn({ command, args, cwd: options.cwd, env: options.env, niceness: AGENT_NICENESS });
+    const [command, args] = SETPRIV
+      ? [SETPRIV, ['--pdeathsig', 'KILL', '--', options.command, ...options.args]]
+      : [options.command, options.args];
+    const child = commandHelper().spawn({ command, args, cwd: options.cwd, env: options.env, niceness: AGENT_NICENESS, idle: true });
     // The SDK waits for a warm spare's exit from each stage of its life (prewarm, claim, close): more than Node's default ten listeners, none of them a leak.
     child.setMaxListeners(32);
     if (onProcess) child.once('spawn', (pid: number) => child.once('exit', onProcess(pid)));

@@ -1,7 +1,8 @@
 // The orchestrator's command helper (see helper-connection.ts): starts the commands and processes it is sent; for a command it sends back
 // how it ended and its output, for a process (claude) the process's stdio pipes themselves, then its exit.
 // Plain JavaScript run by node alone (no loader, no dependencies) so that it stays small: forking is what it is for.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 
 const KILL_AFTER_MS = 2_000;
@@ -18,6 +19,12 @@ try {
 } catch {
   // Not allowed here: commands run at the orchestrator's priority.
 }
+/**
+ * util-linux's chrt, when it can put a process under SCHED_IDLE here, checked once at start: lowering one's own policy
+ * needs no privilege, but a seccomp profile could refuse the call, and then a process asked to run idle runs niced only.
+ */
+const CHRT = ['/usr/bin/chrt', '/bin/chrt'].find((candidate) => existsSync(candidate));
+const IDLE_POLICY = CHRT !== undefined && /SCHED_IDLE/.test(spawnSync(CHRT, ['--idle', '0', CHRT, '--pid', '0'], { encoding: 'utf8' }).stdout ?? '');
 const jobs = new Map();
 const processes = new Map();
 
@@ -104,7 +111,9 @@ function finish(job, code, signal, failure) {
 function startProcess(request) {
   let child;
   try {
-    child = spawn(request.command, request.args, { cwd: request.cwd, env: request.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    // chrt sets the policy and execs the command in the same process, so its threads and children inherit it.
+    const [command, args] = request.idle && IDLE_POLICY ? [CHRT, ['--idle', '0', request.command, ...request.args]] : [request.command, request.args];
+    child = spawn(command, args, { cwd: request.cwd, env: request.env, stdio: ['pipe', 'pipe', 'pipe'] });
   } catch (error) {
     process.send({ type: 'spawn-failed', id: request.id, message: error.message });
     return;

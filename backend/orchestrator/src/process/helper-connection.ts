@@ -35,6 +35,8 @@ export interface ProcessRequest {
   env: Record<string, string | undefined>;
   /** How much nicer than the orchestrator it runs, set before it starts its threads. */
   niceness?: number;
+  /** Under Linux's SCHED_IDLE policy, where this machine allows it (the helper checks once), set before it execs. */
+  idle?: boolean;
 }
 
 const bytes = z.instanceof(Uint8Array);
@@ -130,7 +132,7 @@ export class HelperConnection {
       this.#reference();
     });
     this.#reference();
-    const message = { type: 'spawn', id, command: request.command, args: [...request.args], cwd: request.cwd, env: definedOnly(request.env), niceness: request.niceness ?? 0 };
+    const message = { type: 'spawn', id, command: request.command, args: [...request.args], cwd: request.cwd, env: definedOnly(request.env), niceness: request.niceness ?? 0, idle: request.idle ?? false };
     handOver(child, message, (error) => started.failed(error));
     return started;
   }
