@@ -106,6 +106,7 @@ test('diagnostics report the engine, image, workspace, disk, git, claude, uptime
   assert.ok(checks.disk.free_bytes > 0 && checks.disk.total_bytes >= checks.disk.free_bytes);
   assert.match(checks.git.version, /^git version /);
   assert.match(checks.claude.version, /Claude Code/);
+  assert.equal(checks.claude.agent_scheduling, 'SCHED_IDLE, niceness +10', 'how agents yield to the API here');
 });
 
 test('without a Docker engine, diagnostics still answer 200 with the Docker checks failing and the rest ok', async () => {

@@ -17,6 +17,13 @@ const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((candidate) => existsS
  */
 export const AGENT_NICENESS = 10;
 
+/** How agents are scheduled here, for /diagnostics (known once the command helper has started). */
+export function agentScheduling(): string {
+  const idle = commandHelper().idlePolicy;
+  if (idle === undefined) return `niceness +${AGENT_NICENESS} (SCHED_IDLE not checked yet)`;
+  return idle ? `SCHED_IDLE, niceness +${AGENT_NICENESS}` : `niceness +${AGENT_NICENESS} only (SCHED_IDLE refused here)`;
+}
+
 /**
  * `onProcess` hears each process's pid (for the memory footprint) and returns what to call when it exits.
  * The helper forks it: forking the orchestrator itself held its event loop 10–25 ms per agent (process/helper-connection.ts).

@@ -4,6 +4,7 @@ import { formatBytes, freeSpace } from '../workspace/disk.ts';
 import path from 'node:path';
 import type { DiagnosticFacts, SandboxRuntime } from '../sandboxes/runtime.ts';
 import { runCli } from '../process/run-cli.ts';
+import { agentScheduling } from '../agents/claude-process.ts';
 
 export type CheckStatus = 'ok' | 'warning' | 'error';
 
@@ -142,7 +143,8 @@ export async function collectDiagnostics(dependencies: DiagnosticsDependencies):
       }),
     ],
     ['git', check((signal) => version(dependencies.gitCommand ?? 'git', timeoutMs, signal))],
-    ['claude', check((signal) => version(dependencies.claudeExecutable, timeoutMs, signal))],
+    // After a command through the helper, which says first whether agents can run under SCHED_IDLE here.
+    ['claude', check(async (signal) => ({ ...(await version(dependencies.claudeExecutable, timeoutMs, signal)), agent_scheduling: agentScheduling() }))],
   ];
   if (dependencies.capacity) {
     const capacity = dependencies.capacity;

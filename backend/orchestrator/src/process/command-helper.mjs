@@ -28,6 +28,9 @@ const IDLE_POLICY = CHRT !== undefined && /SCHED_IDLE/.test(spawnSync(CHRT, ['--
 const jobs = new Map();
 const processes = new Map();
 
+// What the orchestrator reports in /diagnostics: sent before any answer, so it has arrived by the first command's result.
+process.send({ type: 'capabilities', idlePolicy: IDLE_POLICY });
+
 process.on('message', (message) => {
   if (message.type === 'run') run(message);
   else if (message.type === 'cancel') stop(jobs.get(message.id), 'canceled');

@@ -59,6 +59,7 @@ const HelperMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('exit'), id: z.number(), code: z.number().nullable(), signal: z.string().nullable() }),
   z.object({ type: z.literal('spawn-failed'), id: z.number(), message: z.string() }),
   z.object({ type: z.literal('process-error'), id: z.number(), message: z.string() }),
+  z.object({ type: z.literal('capabilities'), idlePolicy: z.boolean() }),
 ]);
 
 export type CommandResult = Omit<z.infer<typeof ResultMessage>, 'type' | 'id' | 'stdout' | 'stderr' | 'all'> & { stdout: Buffer; stderr: Buffer; all?: Buffer | undefined };
@@ -86,6 +87,12 @@ export class HelperConnection {
   readonly #commands = new Map<number, PendingCommand>();
   readonly #processes = new Map<number, HelperProcess>();
   #nextId = 1;
+  #idlePolicy: boolean | undefined;
+
+  /** Whether processes asked to run `idle` do run under SCHED_IDLE here; unknown until a helper has started and said. */
+  get idlePolicy(): boolean | undefined {
+    return this.#idlePolicy;
+  }
 
   run(request: CommandRequest, signal?: AbortSignal): Promise<CommandResult> {
     const child = this.#started();
@@ -168,6 +175,10 @@ export class HelperConnection {
     if (message.type === 'result') {
       const { type: _type, id, stdout, stderr, all, ...rest } = message;
       this.#commands.get(id)?.resolve({ ...rest, stdout: asBuffer(stdout), stderr: asBuffer(stderr), all: all ? asBuffer(all) : undefined });
+      return;
+    }
+    if (message.type === 'capabilities') {
+      this.#idlePolicy = message.idlePolicy;
       return;
     }
     const started = this.#processes.get(message.id);

@@ -5,7 +5,7 @@ import os from 'node:os';
 import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import type { SpawnedProcess } from '@anthropic-ai/claude-agent-sdk';
-import { AGENT_NICENESS, createClaudeSpawner } from '../../src/agents/claude-process.ts';
+import { AGENT_NICENESS, agentScheduling, createClaudeSpawner } from '../../src/agents/claude-process.ts';
 
 const PATH = process.env['PATH'] ?? '/usr/bin:/bin';
 
@@ -45,6 +45,7 @@ test('a spawned agent process runs under SCHED_IDLE and AGENT_NICENESS nicer tha
     assert.notEqual(parentOf(pid), process.pid, 'not a child of the orchestrator');
     assert.equal(parentOf(parentOf(pid)), process.pid, "a child of the orchestrator's command helper");
     assert.deepEqual(pids, [pid], 'onProcess heard its pid');
+    assert.equal(agentScheduling(), `SCHED_IDLE, niceness +${AGENT_NICENESS}`, 'the helper said SCHED_IDLE is allowed here, for /diagnostics');
   } finally {
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('exit', resolve));
