@@ -18,9 +18,10 @@ function statField(pid: number, field: number): string {
 const parentOf = (pid: number): number => Number(statField(pid, 4));
 const SCHED_IDLE = 5;
 
-/** The wrappers (chrt, setpriv) exec in turn in the same process; the command is running once /proc names it. */
+/** The wrappers (chrt, setpriv) exec in turn in the same process; the command is running once /proc names it (waits at most 5 s). */
 async function commandRunning(pid: number, name: string): Promise<void> {
-  while (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== name) await new Promise((resolve) => setTimeout(resolve, 5));
+  for (let tries = 0; tries < 1_000 && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== name; tries++) await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.equal(readFileSync(`/proc/${pid}/comm`, 'utf8').trim(), name, 'the wrappers exec the command');
 }
 
 async function pidOf(child: SpawnedProcess): Promise<number> {
